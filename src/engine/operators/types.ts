@@ -1,0 +1,45 @@
+/**
+ * @module engine/operators/types
+ * The contract every operator (`@name param`) follows. Operators are factories: the
+ * parameter is parsed and compiled once when rules load, and `evaluate` runs per value.
+ * Negation (`!@op`) and macro expansion of the parameter are the engine's job, not the
+ * operator's.
+ */
+
+/** Where an operator compiled at load time can find files named by its parameter. */
+export interface OperatorContext {
+  /** Directory of the rule file that holds the rule, for relative paths (@pmFromFile …). */
+  readonly baseDir: string;
+  /** Reads a file as bytes (latin1 string). Relative paths resolve against `baseDir`. */
+  readFile(path: string): string;
+}
+
+/**
+ * What an operator may tell the transaction while it evaluates. The Transaction itself
+ * implements this (no allocation per evaluation).
+ */
+export interface MatchContext {
+  /** True when the rule has the `capture` action: report captures through `capture()`. */
+  readonly capturing: boolean;
+  /** Index 0 is the whole match, 1–9 the groups (ModSecurity's TX:0 … TX:9). */
+  capture(index: number, value: string): void;
+  /** A regex hit its match limit (SecPcreMatchLimit); the rule counts as not matched. */
+  matchLimitExceeded(): void;
+}
+
+/** A compiled operator. */
+export interface Operator {
+  evaluate(input: string, m: MatchContext): boolean;
+}
+
+/** Compiles a parameter; throws `OperatorParamError` for a parameter it cannot use. */
+export type OperatorFactory = (param: string, ctx: OperatorContext) => Operator;
+
+/** A parameter the operator cannot use; the rule loader adds file and line. */
+export class OperatorParamError extends Error {
+  readonly code = 'WARDEN_OPERATOR_PARAM';
+  constructor(message: string) {
+    super(message);
+    this.name = 'OperatorParamError';
+  }
+}
