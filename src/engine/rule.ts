@@ -1,0 +1,146 @@
+/**
+ * @module engine/rule
+ * A compiled rule: everything resolved at load (variables and selectors, operator,
+ * transformation chain, actions, metadata), so evaluation only reads fields. Every Rule has
+ * the same fields in the same order (one object shape for V8).
+ */
+import type { SourceLocation } from '../seclang/errors.js';
+import type { MacroTemplate } from './macro.js';
+import type { Operator } from './operators/types.js';
+import type { TransformChain } from './transform-chain.js';
+import type { Selector, VariableDef } from './variables.js';
+import type { Transaction } from './transaction.js';
+
+/** One target of a rule, compiled. */
+export interface CompiledTarget {
+  readonly def: VariableDef;
+  readonly selector: Selector | null;
+  readonly counting: boolean;
+  /** As written (`ARGS:foo`, `&TX:x`), for explanations and target updates. */
+  readonly text: string;
+}
+
+/** A non-disruptive action that runs when the rule matches. */
+export interface RuleAction {
+  readonly name: string;
+  /** The parameter as written, for explanations. */
+  readonly param: string | null;
+  execute(tx: Transaction, rule: Rule): void;
+}
+
+export type DisruptiveKind = 'pass' | 'deny' | 'drop' | 'allow' | 'redirect' | 'block' | 'proxy';
+
+/** What `allow` lets through: the rest of the transaction, of this phase, or of the request. */
+export type AllowScope = 'transaction' | 'phase' | 'request';
+
+export const SEVERITY_NAMES = ['EMERGENCY', 'ALERT', 'CRITICAL', 'ERROR', 'WARNING', 'NOTICE', 'INFO', 'DEBUG'] as const;
+
+export class Rule {
+  /** The id (0 when the rule has none: a chain link, or a SecAction without id). */
+  id: number;
+  phase: number;
+  targets: CompiledTarget[];
+  /** `!VAR` targets: values they select are removed from the others. */
+  exclusions: CompiledTarget[];
+  operator: Operator | null;
+  /** The operator's parameter when it has macros: compiled per distinct expansion. */
+  dynamicOperator: { readonly template: MacroTemplate; readonly cache: Map<string, Operator | Error> } | null;
+  operatorName: string;
+  operatorParam: string;
+  negated: boolean;
+  transforms: TransformChain | null;
+  multiMatch: boolean;
+  capture: boolean;
+  actions: RuleAction[];
+  disruptive: DisruptiveKind;
+  /** What `block` resolves to (the phase's default action), or `disruptive` itself. */
+  effectiveDisruptive: DisruptiveKind;
+  allowScope: AllowScope;
+  status: number;
+  redirect: MacroTemplate | null;
+  pause: number;
+  chainNext: Rule | null;
+  /** The first rule of the chain this rule belongs to (itself for a starter). */
+  starter: Rule;
+  /** True when this rule has `chain` (a next link follows). */
+  chained: boolean;
+  skip: number;
+  skipAfter: string | null;
+  msg: MacroTemplate | null;
+  logdata: MacroTemplate | null;
+  tags: MacroTemplate[];
+  severity: number;
+  ver: string | null;
+  rev: string | null;
+  accuracy: number;
+  maturity: number;
+  log: boolean;
+  auditlog: boolean;
+  /** Names of arguments / headers to mask in the audit log, and whether matched values are. */
+  sanitise: { args: string[]; requestHeaders: string[]; responseHeaders: string[]; matched: boolean; matchedBytes: string | null } | null;
+  /** XML namespace prefixes for XPath selectors (`xmlns:prefix=uri`). */
+  xmlns: Map<string, string> | null;
+  /** True when an action needs the store (initcol …): the phase loop awaits after this rule. */
+  usesStore: boolean;
+  location: SourceLocation;
+  /** The directive as written. */
+  text: string;
+
+  constructor(location: SourceLocation, text: string) {
+    this.id = 0;
+    this.phase = 2;
+    this.targets = [];
+    this.exclusions = [];
+    this.operator = null;
+    this.dynamicOperator = null;
+    this.operatorName = '';
+    this.operatorParam = '';
+    this.negated = false;
+    this.transforms = null;
+    this.multiMatch = false;
+    this.capture = false;
+    this.actions = [];
+    this.disruptive = 'pass';
+    this.effectiveDisruptive = 'pass';
+    this.allowScope = 'transaction';
+    this.status = 0;
+    this.redirect = null;
+    this.pause = 0;
+    this.chainNext = null;
+    this.starter = this;
+    this.chained = false;
+    this.skip = 0;
+    this.skipAfter = null;
+    this.msg = null;
+    this.logdata = null;
+    this.tags = [];
+    this.severity = -1;
+    this.ver = null;
+    this.rev = null;
+    this.accuracy = 0;
+    this.maturity = 0;
+    this.log = true;
+    this.auditlog = true;
+    this.sanitise = null;
+    this.xmlns = null;
+    this.usesStore = false;
+    this.location = location;
+    this.text = text;
+  }
+
+  /** The tags as written (macros unexpanded), for removal by tag and listings. */
+  tagSources(): string[] {
+    return this.tags.map((t) => t.source);
+  }
+}
+
+/** A SecMarker: a named place in every phase that skipAfter can jump past. */
+export class Marker {
+  constructor(
+    readonly name: string,
+    readonly location: SourceLocation,
+  ) {}
+}
+
+/** An item of a phase's rule list: a rule (chain starter) or a marker. */
+export type PhaseItem = Rule | Marker;

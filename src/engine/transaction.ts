@@ -1,0 +1,817 @@
+/**
+ * @module engine/transaction
+ * One HTTP transaction through the rules: the request and response data rules see, the
+ * variables rules write, and the five phases evaluated as ModSecurity v2 evaluates them
+ * (per-target transformation and operator, non-disruptive actions on every match,
+ * the disruptive action of a chain's last rule, chains, skip/skipAfter, ctl, allow).
+ * A verdict leaves as a returned `Interruption`, never as an exception.
+ *
+ * Every Transaction is created with all its fields in one order (one V8 shape).
+ */
+import { Entry, KeyedCollection, PersistentCollection } from './collection.js';
+import { expandMacro } from './macro.js';
+import { matchMessage } from './match-message.js';
+import { applyChain, applySteps } from './transform-chain.js';
+import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
+import type { CompiledRegex } from './regex/index.js';
+import type { MatchContext, Operator } from './operators/types.js';
+import { Marker, Rule, SEVERITY_NAMES, type PhaseItem } from './rule.js';
+import type { AuditEngineMode, EngineMode } from './config.js';
+import type { Waf } from './waf.js';
+import { parseQueryArgs } from './request-args.js';
+
+/** How a transaction is stopped: returned by the phase methods, and kept on the transaction. */
+export interface Interruption {
+  readonly action: 'deny' | 'drop' | 'redirect';
+  /** The HTTP status to answer with (for drop: the status logged). */
+  readonly status: number;
+  /** The rule that decided (the chain's first rule). */
+  readonly ruleId: number;
+  readonly phase: number;
+  /** The Location for a redirect. */
+  readonly url: string | null;
+  /** ModSecurity's message for the match that triggered it. */
+  readonly message: string;
+}
+
+/** A rule match as logs, the audit log and the ban engine see it. */
+export interface RuleMatch {
+  readonly ruleId: number;
+  readonly phase: number;
+  readonly file: string;
+  readonly line: number;
+  /** ModSecurity's sentence, e.g. `Pattern match "…" at ARGS:q.` */
+  readonly message: string;
+  readonly msg: string;
+  readonly data: string;
+  readonly severity: number;
+  readonly tags: readonly string[];
+  readonly ver: string;
+  readonly rev: string;
+  readonly accuracy: number;
+  readonly maturity: number;
+  /** The variable that matched (`ARGS:q`) and its value after transformations. */
+  readonly variable: string;
+  readonly value: string;
+  /** The disruptive action that was taken, or 'pass'. */
+  readonly action: string;
+  /** True when this match stopped the transaction. */
+  readonly intercepted: boolean;
+  readonly log: boolean;
+  readonly auditlog: boolean;
+}
+
+/** One step of an explanation (`warden eval`): a rule, a value, the operator and the result. */
+export interface TraceEvent {
+  readonly ruleId: number;
+  readonly chainLink: boolean;
+  readonly variable: string;
+  readonly rawValue: string;
+  readonly value: string;
+  readonly transforms: readonly string[];
+  readonly operator: string;
+  readonly matched: boolean;
+}
+
+/** A rule exclusion made at run time by ctl. */
+export type RuleFilter =
+  | { readonly kind: 'id'; readonly ranges: ReadonlyArray<readonly [number, number]> }
+  | { readonly kind: 'tag'; readonly re: CompiledRegex }
+  | { readonly kind: 'msg'; readonly re: CompiledRegex };
+
+export interface TransactionOptions {
+  /** UNIQUE_ID; generated when absent. */
+  readonly id?: string;
+  /** Called for every evaluated target (explanations); costs time, leave unset in production. */
+  readonly trace?: (e: TraceEvent) => void;
+}
+
+/** The reusable, allocation-free sink an operator reports captures through. */
+const CAPTURE_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+let counter = 0;
+function uniqueId(): string {
+  counter = (counter + 1) % 0x1000000;
+  return `${Date.now().toString(36)}${process.pid.toString(36)}${counter.toString(36).padStart(5, '0')}`.toUpperCase();
+}
+
+export class Transaction implements MatchContext {
+  readonly waf: Waf;
+  readonly id: string;
+  /** Unix ms when the transaction began. */
+  readonly timestamp: number;
+  /** performance.now() when the transaction began (DURATION). */
+  readonly startedAt: number;
+  phase: number;
+  interruption: Interruption | null;
+  /** 'none', or how much of the transaction an `allow` let through. */
+  allowed: 'none' | 'transaction' | 'request';
+  /** Set by `allow:phase`: the rest of the current phase is skipped. */
+  private allowedPhase: boolean;
+  pause: number;
+  readonly matches: RuleMatch[];
+  readonly debugLines: string[];
+
+  // Engine settings this transaction may change with ctl.
+  ruleEngine: EngineMode;
+  requestBodyAccess: boolean;
+  requestBodyLimit: number;
+  requestBodyProcessor: string | null;
+  forceRequestBodyVariable: boolean;
+  responseBodyAccess: boolean;
+  responseBodyLimit: number;
+  auditEngine: AuditEngineMode;
+  auditLogParts: string;
+  debugLogLevel: number;
+  parseXmlIntoArgs: 'On' | 'Off' | 'OnlyArgs';
+  removedRules: RuleFilter[];
+  removedTargets: Array<{ readonly filter: RuleFilter; readonly refs: readonly TargetRef[] }>;
+
+  // Connection
+  remoteAddr: Entry | null;
+  remotePort: number;
+  serverAddr: Entry | null;
+  serverName: Entry | null;
+  serverPort: number;
+  remoteUser: string | null;
+  authType: string | null;
+
+  // Request
+  requestLine: Entry | null;
+  requestMethod: Entry | null;
+  requestProtocol: Entry | null;
+  requestUri: Entry | null;
+  requestUriRaw: Entry | null;
+  requestFilename: Entry | null;
+  requestBasename: Entry | null;
+  queryString: Entry | null;
+  argsGet: Entry[];
+  argsPost: Entry[];
+  urlencodedError: boolean;
+  requestHeaders: Entry[];
+  requestCookies: Entry[];
+  requestBodyChunks: string[];
+  requestBodyLength: number;
+  requestBody: Entry | null;
+  reqbodyProcessor: string | null;
+  reqbodyError: boolean;
+  reqbodyErrorMsg: string | null;
+  inboundDataError: boolean;
+  files: Entry[];
+  filesSizes: Entry[];
+  filesTmpNames: Entry[];
+  filesTmpContent: Entry[];
+  filesCombinedSize: number;
+  multipartPartHeaders: Entry[];
+  multipartFilename: string | null;
+  multipartName: string | null;
+  multipartFlags: Map<string, string>;
+  xmlDocument: unknown;
+
+  // Response
+  responseStatus: number;
+  responseProtocol: string | null;
+  responseHeaders: Entry[];
+  responseBodyChunks: string[];
+  responseBodyLength: number;
+  responseBody: Entry | null;
+  outboundDataError: boolean;
+
+  // Variables rules write
+  readonly tx: KeyedCollection;
+  readonly env: KeyedCollection;
+  readonly geo: KeyedCollection;
+  readonly collections: Map<string, PersistentCollection>;
+  private readonly pendingLoads: Array<Promise<void>>;
+
+  // Matching state
+  matchedVar: string | null;
+  matchedVarName: string | null;
+  matchedVars: Entry[];
+  highestSeverity: number;
+  capturing: boolean;
+  readonly namesCache: {
+    argsGet: Entry[];
+    argsPost: Entry[];
+    requestHeaders: Entry[];
+    requestCookies: Entry[];
+    responseHeaders: Entry[];
+    files: Entry[];
+    matchedVars: Entry[];
+  };
+  private currentRule: Rule | null;
+  private readonly targets: TargetBuffer;
+  private readonly scratch: TargetBuffer;
+  private readonly trace: ((e: TraceEvent) => void) | null;
+  private capture0: string | null;
+
+  constructor(waf: Waf, options: TransactionOptions = {}) {
+    const c = waf.config;
+    this.waf = waf;
+    this.id = options.id ?? uniqueId();
+    this.timestamp = Date.now();
+    this.startedAt = performance.now();
+    this.phase = 0;
+    this.interruption = null;
+    this.allowed = 'none';
+    this.allowedPhase = false;
+    this.pause = 0;
+    this.matches = [];
+    this.debugLines = [];
+
+    this.ruleEngine = c.ruleEngine;
+    this.requestBodyAccess = c.requestBodyAccess;
+    this.requestBodyLimit = c.requestBodyLimit;
+    this.requestBodyProcessor = null;
+    this.forceRequestBodyVariable = false;
+    this.responseBodyAccess = c.responseBodyAccess;
+    this.responseBodyLimit = c.responseBodyLimit;
+    this.auditEngine = c.auditEngine;
+    this.auditLogParts = c.auditLogParts;
+    this.debugLogLevel = c.debugLogLevel;
+    this.parseXmlIntoArgs = c.parseXmlIntoArgs;
+    this.removedRules = [];
+    this.removedTargets = [];
+
+    this.remoteAddr = null;
+    this.remotePort = 0;
+    this.serverAddr = null;
+    this.serverName = null;
+    this.serverPort = 0;
+    this.remoteUser = null;
+    this.authType = null;
+
+    this.requestLine = null;
+    this.requestMethod = null;
+    this.requestProtocol = null;
+    this.requestUri = null;
+    this.requestUriRaw = null;
+    this.requestFilename = null;
+    this.requestBasename = null;
+    this.queryString = null;
+    this.argsGet = [];
+    this.argsPost = [];
+    this.urlencodedError = false;
+    this.requestHeaders = [];
+    this.requestCookies = [];
+    this.requestBodyChunks = [];
+    this.requestBodyLength = 0;
+    this.requestBody = null;
+    this.reqbodyProcessor = null;
+    this.reqbodyError = false;
+    this.reqbodyErrorMsg = null;
+    this.inboundDataError = false;
+    this.files = [];
+    this.filesSizes = [];
+    this.filesTmpNames = [];
+    this.filesTmpContent = [];
+    this.filesCombinedSize = 0;
+    this.multipartPartHeaders = [];
+    this.multipartFilename = null;
+    this.multipartName = null;
+    this.multipartFlags = new Map();
+    this.xmlDocument = null;
+
+    this.responseStatus = 0;
+    this.responseProtocol = null;
+    this.responseHeaders = [];
+    this.responseBodyChunks = [];
+    this.responseBodyLength = 0;
+    this.responseBody = null;
+    this.outboundDataError = false;
+
+    this.tx = new KeyedCollection('TX');
+    this.env = new KeyedCollection('ENV');
+    this.geo = new KeyedCollection('GEO');
+    this.collections = new Map();
+    this.pendingLoads = [];
+
+    this.matchedVar = null;
+    this.matchedVarName = null;
+    this.matchedVars = [];
+    this.highestSeverity = 255;
+    this.capturing = false;
+    this.namesCache = { argsGet: [], argsPost: [], requestHeaders: [], requestCookies: [], responseHeaders: [], files: [], matchedVars: [] };
+    this.currentRule = null;
+    this.targets = new TargetBuffer();
+    this.scratch = new TargetBuffer();
+    this.trace = options.trace ?? null;
+    this.capture0 = null;
+  }
+
+  // ---------------------------------------------------------------- request input
+
+  /** The connection: client and server addresses (REMOTE_ADDR is the real client). */
+  processConnection(clientAddr: string, clientPort: number, serverAddr: string, serverPort: number): void {
+    this.remoteAddr = new Entry('', clientAddr);
+    this.remotePort = clientPort;
+    this.serverAddr = new Entry('', serverAddr);
+    this.serverPort = serverPort;
+  }
+
+  /**
+   * The request line, as bytes: method, request target (origin or absolute form) and
+   * protocol. Sets REQUEST_LINE, REQUEST_METHOD, REQUEST_PROTOCOL, REQUEST_URI(_RAW),
+   * REQUEST_FILENAME, REQUEST_BASENAME, QUERY_STRING and ARGS_GET.
+   */
+  processRequestLine(method: string, target: string, protocol: string): void {
+    this.requestLine = new Entry('', `${method} ${target} ${protocol}`);
+    this.requestMethod = new Entry('', method);
+    this.requestProtocol = new Entry('', protocol);
+    this.requestUriRaw = new Entry('', target);
+    let rest = target;
+    // The absolute form (GET http://host/path) names the path after the authority.
+    const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(rest);
+    if (scheme !== null) rest = rest.slice(scheme[0].length);
+    const hash = rest.indexOf('#');
+    if (hash >= 0) rest = rest.slice(0, hash);
+    const q = rest.indexOf('?');
+    const path = q < 0 ? rest : rest.slice(0, q);
+    this.requestFilename = new Entry('', path);
+    const slash = path.lastIndexOf('/');
+    this.requestBasename = new Entry('', slash < 0 ? path : path.slice(slash + 1));
+    if (q >= 0) {
+      const query = rest.slice(q + 1);
+      this.queryString = new Entry('', query);
+      this.requestUri = new Entry('', `${path}?${query}`);
+      const parsed = parseQueryArgs(query, this.waf.config.argumentSeparator, this.waf.config.argumentsLimit);
+      this.argsGet = parsed.args;
+      if (parsed.invalidEncoding) this.urlencodedError = true;
+    } else {
+      this.queryString = new Entry('', '');
+      this.requestUri = new Entry('', path);
+    }
+  }
+
+  /** Adds a request header (arrival order is kept; repeated headers stay separate). */
+  addRequestHeader(name: string, value: string): void {
+    this.requestHeaders.push(new Entry(name, value));
+    const lower = name.toLowerCase();
+    if (lower === 'cookie') this.requestCookies.push(...this.waf.parseCookies(value));
+    else if (lower === 'host' && this.serverName === null) this.serverName = new Entry('', value.replace(/:\d+$/, ''));
+  }
+
+  /** Appends request body bytes (latin1 string or Buffer); returns false past the body limit. */
+  appendRequestBody(chunk: string | Uint8Array): boolean {
+    const s = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
+    this.requestBodyChunks.push(s);
+    this.requestBodyLength += s.length;
+    return this.requestBodyLength <= this.requestBodyLimit;
+  }
+
+  /** Sets the response status line (phase 3 input). */
+  setResponseStatus(status: number, protocol: string): void {
+    this.responseStatus = status;
+    this.responseProtocol = protocol;
+  }
+
+  addResponseHeader(name: string, value: string): void {
+    this.responseHeaders.push(new Entry(name, value));
+  }
+
+  appendResponseBody(chunk: string | Uint8Array): boolean {
+    const s = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
+    this.responseBodyChunks.push(s);
+    this.responseBodyLength += s.length;
+    return this.responseBodyLength <= this.responseBodyLimit;
+  }
+
+  // ---------------------------------------------------------------- phases
+
+  /** Phase 1: request headers. */
+  processRequestHeaders(): Promise<Interruption | null> {
+    return this.runPhase(1);
+  }
+
+  /** Phase 2: the request body is processed (when accessible), then phase 2 rules run. */
+  async processRequestBody(): Promise<Interruption | null> {
+    if (this.interruption === null && this.ruleEngine !== 'Off') this.waf.processRequestBody(this);
+    return this.runPhase(2);
+  }
+
+  /** Phase 3: response headers. */
+  processResponseHeaders(): Promise<Interruption | null> {
+    return this.runPhase(3);
+  }
+
+  /** Phase 4: the response body (when accessible and of an inspected type). */
+  processResponseBody(): Promise<Interruption | null> {
+    if (this.responseBodyAccess && this.responseBodyChunks.length > 0 && this.responseBody === null) {
+      let body = this.responseBodyChunks.join('');
+      if (body.length > this.responseBodyLimit) body = body.slice(0, this.responseBodyLimit);
+      this.responseBody = new Entry('', body);
+    }
+    return this.runPhase(4);
+  }
+
+  /** Phase 5: logging rules run, then persistent collections are written back. */
+  async processLogging(): Promise<void> {
+    await this.runPhase(5);
+    await this.persistCollections();
+  }
+
+  /** Runs the rules of one phase; resolves with the interruption, if any. */
+  private async runPhase(phase: number): Promise<Interruption | null> {
+    if (this.interruption !== null) return this.interruption;
+    if (this.ruleEngine === 'Off') return null;
+    if (phase < 5 && (this.allowed === 'transaction' || (this.allowed === 'request' && phase <= 2))) return null;
+    this.phase = phase;
+    const items = this.waf.phases[phase] as readonly PhaseItem[];
+    let skip = 0;
+    let skipAfter: string | null = null;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as PhaseItem;
+      if (skipAfter !== null) {
+        // Skipping runs past the marker (or the rule) named by skipAfter, then resumes.
+        if (item instanceof Marker ? item.name === skipAfter : String(item.id) === skipAfter) skipAfter = null;
+        continue;
+      }
+      if (item instanceof Marker) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      if (this.removedRules.length > 0 && this.isRemoved(item)) continue;
+      const matched = this.evaluateChain(item);
+      this.matchedVars.length = 0;
+      if (this.pendingLoads.length > 0) await this.settleLoads();
+      if (this.interruption !== null) return this.interruption;
+      if (this.allowedPhase) {
+        this.allowedPhase = false;
+        break;
+      }
+      if (this.allowed === 'transaction' || (this.allowed === 'request' && phase <= 2)) break;
+      // ctl:ruleEngine=Off in this phase stops it.
+      if ((this.ruleEngine as EngineMode) === 'Off') break;
+      if (matched) {
+        if (item.skipAfter !== null) skipAfter = item.skipAfter;
+        else if (item.skip > 0) skip = item.skip;
+      }
+    }
+    return null;
+  }
+
+  /** Evaluates a rule and, while it matches, the rest of its chain. */
+  private evaluateChain(starter: Rule): boolean {
+    let rule: Rule | null = starter;
+    while (rule !== null) {
+      if (!this.evaluateRule(rule, starter)) return false;
+      if (this.interruption !== null) return true;
+      rule = rule.chainNext;
+    }
+    return true;
+  }
+
+  /** Evaluates one rule of a chain (or a lone rule) over all its targets. */
+  private evaluateRule(rule: Rule, starter: Rule): boolean {
+    this.currentRule = rule;
+    if (rule.operatorName === '') {
+      // SecAction: matches once, unconditionally.
+      this.onMatch(rule, starter, null, 'Unconditional match in SecAction.');
+      return true;
+    }
+    const op = this.operatorOf(rule);
+    if (op === null) return false;
+    const buf = this.resolveTargets(rule);
+    let matched = false;
+    for (let i = 0; i < buf.length; i++) {
+      const entry = buf.entries[i] as Entry;
+      const def = buf.defs[i] as VariableDef;
+      if (rule.multiMatch && rule.transforms !== null) {
+        const steps = applySteps(rule.transforms, entry);
+        let previous: string | null = null;
+        for (const value of steps) {
+          if (value === previous) continue;
+          previous = value;
+          if (this.test(rule, starter, op, def, entry, value)) matched = true;
+          if (this.interruption !== null) return true;
+        }
+      } else {
+        const value = rule.transforms === null ? entry.value : applyChain(rule.transforms, entry);
+        if (this.test(rule, starter, op, def, entry, value)) matched = true;
+        if (this.interruption !== null) return true;
+      }
+    }
+    return matched;
+  }
+
+  /** Runs the operator on one value; on a match, records it and runs the actions. */
+  private test(rule: Rule, starter: Rule, op: Operator, def: VariableDef, entry: Entry, value: string): boolean {
+    this.capturing = rule.capture;
+    this.capture0 = null;
+    const hit = op.evaluate(value, this) !== rule.negated;
+    if (this.trace !== null) {
+      this.trace({
+        ruleId: starter.id,
+        chainLink: rule !== starter,
+        variable: fullName(def, entry),
+        rawValue: entry.value,
+        value,
+        transforms: rule.transforms?.names() ?? [],
+        operator: `${rule.negated ? '!' : ''}@${rule.operatorName} ${rule.operatorParam}`,
+        matched: hit,
+      });
+    }
+    if (!hit) return false;
+    const name = fullName(def, entry);
+    this.matchedVar = value;
+    this.matchedVarName = name;
+    this.matchedVars.push(new Entry(name, value));
+    const message =
+      starter.log || starter.auditlog
+        ? matchMessage(rule.operatorName, rule.operatorParam, rule.negated, name, value, this.capture0)
+        : '';
+    this.onMatch(rule, starter, name, message);
+    return true;
+  }
+
+  /** A rule matched one value: actions, severity, and (for a chain's last rule) the verdict. */
+  private onMatch(rule: Rule, starter: Rule, variable: string | null, message: string): void {
+    if (!rule.chained && starter.severity >= 0 && starter.severity < this.highestSeverity) {
+      this.highestSeverity = starter.severity;
+    }
+    const actions = rule.actions;
+    for (let i = 0; i < actions.length; i++) (actions[i] as Rule['actions'][number]).execute(this, rule);
+    if (!rule.chained) this.disrupt(starter, variable, message);
+  }
+
+  private disrupt(starter: Rule, variable: string | null, message: string): void {
+    const action = starter.effectiveDisruptive;
+    const enforce = this.ruleEngine === 'On' && this.phase !== 5;
+    const stops = enforce && (action === 'deny' || action === 'drop' || action === 'redirect');
+    if (starter.log || starter.auditlog) this.record(starter, variable, message, stops ? action : 'pass', stops);
+    if (!enforce) return;
+    if (starter.pause > this.pause) this.pause = starter.pause;
+    if (action === 'allow') {
+      if (starter.allowScope === 'phase') this.allowedPhase = true;
+      else this.allowed = starter.allowScope;
+      return;
+    }
+    if (!stops) return;
+    let status = starter.status;
+    let url: string | null = null;
+    if (action === 'redirect') {
+      url = starter.redirect === null ? null : expandMacro(starter.redirect, this);
+      if (![301, 302, 303, 307, 308].includes(status)) status = 302;
+    } else if (status === 0) status = 403;
+    this.interruption = { action, status, ruleId: starter.id, phase: this.phase, url, message };
+  }
+
+  private record(starter: Rule, variable: string | null, message: string, action: string, intercepted: boolean): void {
+    this.currentRule = starter;
+    this.matches.push({
+      ruleId: starter.id,
+      phase: this.phase,
+      file: starter.location.file,
+      line: starter.location.line,
+      message,
+      msg: starter.msg === null ? '' : expandMacro(starter.msg, this),
+      data: starter.logdata === null ? '' : expandMacro(starter.logdata, this),
+      severity: starter.severity,
+      tags: starter.tags.map((t) => expandMacro(t, this)),
+      ver: starter.ver ?? '',
+      rev: starter.rev ?? '',
+      accuracy: starter.accuracy,
+      maturity: starter.maturity,
+      variable: variable ?? '',
+      value: this.matchedVar ?? '',
+      action,
+      intercepted,
+      log: starter.log,
+      auditlog: starter.auditlog,
+    });
+  }
+
+  /** The rule's operator; for a parameter with macros, compiled for this expansion (cached). */
+  private operatorOf(rule: Rule): Operator | null {
+    if (rule.operator !== null) return rule.operator;
+    const dyn = rule.dynamicOperator;
+    if (dyn === null) return null;
+    const param = expandMacro(dyn.template, this);
+    let op = dyn.cache.get(param);
+    if (op === undefined) {
+      try {
+        op = this.waf.compileOperator(rule, param);
+      } catch (err) {
+        op = err as Error;
+      }
+      if (dyn.cache.size < 256) dyn.cache.set(param, op);
+    }
+    if (op instanceof Error) {
+      this.debug(1, `Rule ${rule.starter.id}: @${rule.operatorName} "${param}": ${op.message}`);
+      return null;
+    }
+    return op;
+  }
+
+  /** The values a rule looks at: targets minus exclusions (the rule's and ctl's). */
+  private resolveTargets(rule: Rule): TargetBuffer {
+    const buf = this.targets;
+    buf.length = 0;
+    const targets = rule.targets;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i] as Rule['targets'][number];
+      if (t.counting) {
+        this.scratch.length = 0;
+        t.def.collect(this, t.selector, this.scratch);
+        buf.push(countingDef(t.text), new Entry('', String(this.scratch.length)));
+      } else t.def.collect(this, t.selector, buf);
+    }
+    let exclusions: readonly TargetRef[] = rule.exclusions;
+    if (this.removedTargets.length > 0) {
+      const extra: TargetRef[] = [];
+      for (const r of this.removedTargets) if (this.ruleSelected(rule.starter, r.filter)) extra.push(...r.refs);
+      if (extra.length > 0) exclusions = [...exclusions, ...extra];
+    }
+    if (exclusions.length > 0 && buf.length > 0) {
+      let w = 0;
+      for (let r = 0; r < buf.length; r++) {
+        const def = buf.defs[r] as VariableDef;
+        const entry = buf.entries[r] as Entry;
+        let excluded = false;
+        for (let k = 0; k < exclusions.length; k++) {
+          if (refSelects(exclusions[k] as TargetRef, def, entry.key)) {
+            excluded = true;
+            break;
+          }
+        }
+        if (!excluded) {
+          buf.defs[w] = def;
+          buf.entries[w] = entry;
+          w++;
+        }
+      }
+      buf.length = w;
+    }
+    return buf;
+  }
+
+  private ruleSelected(rule: Rule, f: RuleFilter): boolean {
+    if (f.kind === 'id') return f.ranges.some(([lo, hi]) => rule.id >= lo && rule.id <= hi);
+    if (f.kind === 'tag') return rule.tags.some((t) => f.re.test(t.source));
+    return rule.msg !== null && f.re.test(rule.msg.source);
+  }
+
+  private isRemoved(rule: Rule): boolean {
+    for (const f of this.removedRules) if (this.ruleSelected(rule, f)) return true;
+    return false;
+  }
+
+  // ---------------------------------------------------------------- MatchContext
+
+  capture(index: number, value: string): void {
+    if (index === 0) {
+      for (const k of CAPTURE_KEYS) this.tx.delete(k);
+      this.capture0 = value;
+    }
+    if (index < 10) this.tx.set(CAPTURE_KEYS[index] as string, value);
+  }
+
+  matchLimitExceeded(): void {
+    this.tx.set('MSC_PCRE_LIMITS_EXCEEDED', '1');
+    this.debug(3, `Rule ${this.currentRule?.starter.id ?? 0}: regex match limit exceeded`);
+  }
+
+  // ---------------------------------------------------------------- used by actions and variables
+
+  /** The first value of a variable (macro expansion), or null. */
+  firstValue(def: VariableDef, selector: Selector | null): string | null {
+    const buf = this.scratch;
+    buf.length = 0;
+    def.collect(this, selector, buf);
+    return buf.length > 0 ? (buf.entries[0] as Entry).value : null;
+  }
+
+  /** The collection `setvar` and friends write to: TX or an opened persistent collection. */
+  collectionForWrite(name: string): KeyedCollection | undefined {
+    const lower = name.toLowerCase();
+    if (lower === 'tx') return this.tx;
+    if (lower === 'env') return this.env;
+    return this.collections.get(lower);
+  }
+
+  /** Opens a persistent collection (initcol, setsid, setuid, setrsc) from the store. */
+  openCollection(name: string, key: string): void {
+    if (this.collections.has(name)) return;
+    const storeName = this.storageName(name);
+    const timeout = this.waf.config.collectionTimeout;
+    const loaded = this.waf.store.loadCollection(storeName, key);
+    if (loaded instanceof Promise) {
+      const placeholder = new PersistentCollection(name.toUpperCase(), key, null, timeout, this.timestamp);
+      this.collections.set(name, placeholder);
+      this.pendingLoads.push(
+        loaded.then(
+          (stored) => {
+            if (stored !== null) this.collections.set(name, new PersistentCollection(name.toUpperCase(), key, stored, timeout, this.timestamp));
+          },
+          (err: Error) => this.debug(1, `Failed to load collection ${name}=${key}: ${err.message}`),
+        ),
+      );
+    } else {
+      this.collections.set(name, new PersistentCollection(name.toUpperCase(), key, loaded, timeout, this.timestamp));
+    }
+  }
+
+  private storageName(name: string): string {
+    return name === 'session' || name === 'user' || name === 'resource' ? `${this.waf.config.webAppId}_${name}` : name;
+  }
+
+  private async settleLoads(): Promise<void> {
+    const loads = this.pendingLoads.splice(0);
+    await Promise.all(loads);
+  }
+
+  private async persistCollections(): Promise<void> {
+    for (const [name, coll] of this.collections) {
+      if (!coll.dirty) continue;
+      try {
+        await this.waf.store.saveCollection(this.storageName(name), coll.storageKey, coll.toUpdate(Date.now()));
+      } catch (err) {
+        this.debug(1, `Failed to store collection ${name}=${coll.storageKey}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  removeRules(filter: RuleFilter): void {
+    this.removedRules.push(filter);
+  }
+
+  removeTargets(filter: RuleFilter, refs: readonly TargetRef[]): void {
+    this.removedTargets.push({ filter, refs });
+  }
+
+  changeAuditLogParts(spec: string): void {
+    if (spec.startsWith('+')) {
+      for (const p of spec.slice(1)) if (!this.auditLogParts.includes(p)) this.auditLogParts += p;
+    } else if (spec.startsWith('-')) {
+      for (const p of spec.slice(1)) this.auditLogParts = this.auditLogParts.replace(p, '');
+    } else this.auditLogParts = spec;
+  }
+
+  /** The RULE collection: the metadata of the rule being evaluated (`%{rule.id}`). */
+  ruleCollection(): KeyedCollection | undefined {
+    const rule = this.currentRule?.starter;
+    if (rule === undefined) return undefined;
+    const c = new KeyedCollection('RULE');
+    c.set('id', String(rule.id));
+    if (rule.rev !== null) c.set('rev', rule.rev);
+    if (rule.ver !== null) c.set('ver', rule.ver);
+    if (rule.severity >= 0) c.set('severity', String(rule.severity));
+    if (rule.msg !== null) c.set('msg', rule.msg.source);
+    if (rule.logdata !== null) c.set('logdata', rule.logdata.source);
+    if (rule.accuracy > 0) c.set('accuracy', String(rule.accuracy));
+    if (rule.maturity > 0) c.set('maturity', String(rule.maturity));
+    c.set('phase', String(rule.phase));
+    return c;
+  }
+
+  multipartFlag(name: string): string | null {
+    return this.multipartFlags.get(name) ?? (this.reqbodyProcessor === 'MULTIPART' ? '0' : null);
+  }
+
+  /** XML values selected by an XPath selector (filled in by the XML body processor). */
+  xmlValues(selector: Selector | null): readonly Entry[] {
+    return this.waf.xmlValues(this, selector);
+  }
+
+  fullRequest(): string {
+    const lines = [this.requestLine?.value ?? ''];
+    for (const h of this.requestHeaders) lines.push(`${h.key}: ${h.value}`);
+    return `${lines.join('\r\n')}\r\n\r\n${this.requestBody?.value ?? ''}`;
+  }
+
+  statusLine(): string | null {
+    return this.responseStatus === 0 ? null : `${this.responseProtocol ?? 'HTTP/1.1'} ${this.responseStatus}`;
+  }
+
+  get responseContentType(): string | null {
+    for (const h of this.responseHeaders) if (h.key.toLowerCase() === 'content-type') return h.value;
+    return null;
+  }
+
+  get responseContentLength(): string | null {
+    for (const h of this.responseHeaders) if (h.key.toLowerCase() === 'content-length') return h.value;
+    return null;
+  }
+
+  /** Appends a line to the debug log when its level is enabled. */
+  debug(level: number, message: string): void {
+    if (level <= this.debugLogLevel) this.debugLines.push(`[${this.id}][${this.phase}] ${message}`);
+  }
+
+  /** The severity name of the highest severity matched (HIGHEST_SEVERITY as text). */
+  highestSeverityName(): string | null {
+    return this.highestSeverity < SEVERITY_NAMES.length ? (SEVERITY_NAMES[this.highestSeverity] as string) : null;
+  }
+}
+
+/** Counting targets (`&ARGS`) yield one value named as written. */
+const countingDefs = new Map<string, VariableDef>();
+function countingDef(text: string): VariableDef {
+  let def = countingDefs.get(text);
+  if (def === undefined) {
+    def = { name: text, collection: false, collect() {} };
+    countingDefs.set(text, def);
+  }
+  return def;
+}

@@ -1,0 +1,76 @@
+/**
+ * @module engine/transform-chain
+ * A rule's transformations (`t:lowercase,t:urlDecodeUni`) as an interned chain: chains with
+ * a common prefix share their nodes, so a value transformed by `lowercase` for one rule is
+ * not lowercased again for the next rule that starts with the same steps. Results are cached
+ * on the request value's Entry for the life of the transaction (ModSecurity v2's
+ * transformation cache, keyed the same way: value × chain prefix).
+ */
+import type { TransformDef, TransformFn } from './transforms/types.js';
+import type { Entry } from './collection.js';
+
+export class TransformChain {
+  constructor(
+    readonly id: number,
+    readonly prefix: TransformChain | null,
+    readonly fn: TransformFn,
+    /** The transformation's SecLang name. */
+    readonly name: string,
+    /** Number of steps, prefix included. */
+    readonly length: number,
+  ) {}
+
+  /** The names of every step, first to last. */
+  names(): string[] {
+    const out: string[] = [];
+    for (let c: TransformChain | null = this; c !== null; c = c.prefix) out.unshift(c.name);
+    return out;
+  }
+}
+
+const interned = new Map<string, TransformChain>();
+let nextId = 1;
+
+/** The chain `prefix` followed by `def` (the same object for the same steps). */
+export function extendChain(prefix: TransformChain | null, def: TransformDef): TransformChain {
+  const key = `${prefix?.id ?? 0},${def.name}`;
+  let chain = interned.get(key);
+  if (chain === undefined) {
+    chain = new TransformChain(nextId++, prefix, def.fn, def.name, (prefix?.length ?? 0) + 1);
+    interned.set(key, chain);
+  }
+  return chain;
+}
+
+/** Values shorter than this are transformed again rather than cached: a Map costs more. */
+const MIN_CACHED_LENGTH = 16;
+
+/** The value of `entry` after `chain`, cached on the entry. */
+export function applyChain(chain: TransformChain, entry: Entry): string {
+  if (entry.value.length < MIN_CACHED_LENGTH) return applyUncached(chain, entry.value);
+  let cache = entry.tcache;
+  if (cache === null) {
+    cache = new Map();
+    entry.tcache = cache;
+  } else {
+    const hit = cache.get(chain.id);
+    if (hit !== undefined) return hit;
+  }
+  const input = chain.prefix === null ? entry.value : applyChain(chain.prefix, entry);
+  const out = chain.fn(input);
+  cache.set(chain.id, out);
+  return out;
+}
+
+function applyUncached(chain: TransformChain, value: string): string {
+  return chain.fn(chain.prefix === null ? value : applyUncached(chain.prefix, value));
+}
+
+/** Every intermediate value (for multiMatch): [original, after step 1, …, after last step]. */
+export function applySteps(chain: TransformChain, entry: Entry): string[] {
+  const steps: TransformChain[] = [];
+  for (let c: TransformChain | null = chain; c !== null; c = c.prefix) steps.unshift(c);
+  const out = [entry.value];
+  for (const step of steps) out.push(applyChain(step, entry));
+  return out;
+}

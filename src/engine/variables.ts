@@ -1,0 +1,325 @@
+/**
+ * @module engine/variables
+ * Every SecLang variable and how a transaction yields its values. Selectors (`ARGS:name`,
+ * `ARGS:/regex/`, `XML:/xpath`) are compiled once at rule load; at run time a variable
+ * appends its (variable, entry) pairs to the transaction's reusable target buffer, so
+ * resolving a rule's targets allocates nothing for request data.
+ */
+import { compileRegex, type CompiledRegex } from './regex/index.js';
+import { Entry, type KeyedCollection } from './collection.js';
+import type { Transaction } from './transaction.js';
+
+/** How a target narrows a collection. */
+export type Selector =
+  | { readonly kind: 'key'; readonly key: string; readonly lower: string }
+  | { readonly kind: 'regex'; readonly source: string; readonly re: CompiledRegex }
+  | { readonly kind: 'xpath'; readonly source: string; readonly xpath: unknown };
+
+export interface VariableDef {
+  /** The canonical (upper-case) name. */
+  readonly name: string;
+  /** Collections take selectors and `&` counting; scalars neither. */
+  readonly collection: boolean;
+  /** Appends the values selected by `sel` (always null for scalars). */
+  collect(tx: Transaction, sel: Selector | null, out: TargetBuffer): void;
+}
+
+/** The reusable list of (variable, entry) pairs a rule's targets resolve to. */
+export class TargetBuffer {
+  defs: VariableDef[];
+  entries: Entry[];
+  length: number;
+
+  constructor() {
+    this.defs = [];
+    this.entries = [];
+    this.length = 0;
+  }
+
+  push(def: VariableDef, entry: Entry): void {
+    this.defs[this.length] = def;
+    this.entries[this.length] = entry;
+    this.length++;
+  }
+}
+
+/** The name ModSecurity shows for a value: `ARGS:foo`, `REQUEST_URI`, `TX:anomaly_score`. */
+export function fullName(def: VariableDef, entry: Entry): string {
+  return def.collection ? `${def.name}:${entry.key}` : def.name;
+}
+
+/** True when `key` (as the request sent it) is selected by `sel`. */
+export function selects(sel: Selector | null, key: string): boolean {
+  if (sel === null) return true;
+  if (sel.kind === 'key') return key.length === sel.lower.length && key.toLowerCase() === sel.lower;
+  if (sel.kind === 'regex') return sel.re.test(key);
+  return false;
+}
+
+function fromList(list: (tx: Transaction) => readonly Entry[]): VariableDef['collect'] {
+  return function collect(this: VariableDef, tx, sel, out) {
+    const entries = list(tx);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      if (selects(sel, e.key)) out.push(this, e);
+    }
+  };
+}
+
+/** Names of a list: each entry's value is its own name. */
+function namesOf(list: (tx: Transaction) => readonly Entry[], names: (tx: Transaction) => Entry[]): VariableDef['collect'] {
+  return function collect(this: VariableDef, tx, sel, out) {
+    const entries = list(tx);
+    const cache = names(tx);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      if (!selects(sel, e.key)) continue;
+      let n = cache[i];
+      if (n === undefined || n.key !== e.key) {
+        n = new Entry(e.key, e.key);
+        cache[i] = n;
+      }
+      out.push(this, n);
+    }
+  };
+}
+
+function fromKeyed(coll: (tx: Transaction) => KeyedCollection | undefined): VariableDef['collect'] {
+  return function collect(this: VariableDef, tx, sel, out) {
+    const c = coll(tx);
+    if (c === undefined) return;
+    if (sel !== null && sel.kind === 'key') {
+      const e = c.entries.get(sel.lower);
+      if (e !== undefined) out.push(this, e);
+      return;
+    }
+    for (const e of c.entries.values()) if (selects(sel, e.key)) out.push(this, e);
+  };
+}
+
+function scalar(get: (tx: Transaction) => Entry | null): VariableDef['collect'] {
+  return function collect(this: VariableDef, tx, _sel, out) {
+    const e = get(tx);
+    if (e !== null) out.push(this, e);
+  };
+}
+
+/** A scalar computed on demand (time, sizes, severities). */
+function computed(get: (tx: Transaction) => string | null): VariableDef['collect'] {
+  return function collect(this: VariableDef, tx, _sel, out) {
+    const v = get(tx);
+    if (v !== null) out.push(this, new Entry('', v));
+  };
+}
+
+const table = new Map<string, VariableDef>();
+
+function define(name: string, collection: boolean, collect: VariableDef['collect']): void {
+  table.set(name, { name, collection, collect });
+}
+
+const pad = (n: number): string => (n < 10 ? `0${n}` : String(n));
+
+// Request line and URI
+define('REQUEST_LINE', false, scalar((tx) => tx.requestLine));
+define('REQUEST_METHOD', false, scalar((tx) => tx.requestMethod));
+define('REQUEST_PROTOCOL', false, scalar((tx) => tx.requestProtocol));
+define('REQUEST_URI', false, scalar((tx) => tx.requestUri));
+define('REQUEST_URI_RAW', false, scalar((tx) => tx.requestUriRaw));
+define('REQUEST_FILENAME', false, scalar((tx) => tx.requestFilename));
+define('REQUEST_BASENAME', false, scalar((tx) => tx.requestBasename));
+define('QUERY_STRING', false, scalar((tx) => tx.queryString));
+define('PATH_INFO', false, scalar(() => null));
+// Arguments
+define('ARGS', true, function collect(this: VariableDef, tx, sel, out) {
+  const get = tx.argsGet;
+  for (let i = 0; i < get.length; i++) if (selects(sel, (get[i] as Entry).key)) out.push(this, get[i] as Entry);
+  const post = tx.argsPost;
+  for (let i = 0; i < post.length; i++) if (selects(sel, (post[i] as Entry).key)) out.push(this, post[i] as Entry);
+});
+define('ARGS_GET', true, fromList((tx) => tx.argsGet));
+define('ARGS_POST', true, fromList((tx) => tx.argsPost));
+const argsGetNames = namesOf((tx) => tx.argsGet, (tx) => tx.namesCache.argsGet);
+const argsPostNames = namesOf((tx) => tx.argsPost, (tx) => tx.namesCache.argsPost);
+define('ARGS_NAMES', true, function collect(this: VariableDef, tx, sel, out) {
+  argsGetNames.call(this, tx, sel, out);
+  argsPostNames.call(this, tx, sel, out);
+});
+define('ARGS_GET_NAMES', true, argsGetNames);
+define('ARGS_POST_NAMES', true, argsPostNames);
+define('ARGS_COMBINED_SIZE', false, computed((tx) => {
+  let n = 0;
+  for (const e of tx.argsGet) n += e.key.length + e.value.length;
+  for (const e of tx.argsPost) n += e.key.length + e.value.length;
+  return String(n);
+}));
+define('URLENCODED_ERROR', false, computed((tx) => (tx.urlencodedError ? '1' : '0')));
+// Headers and cookies
+define('REQUEST_HEADERS', true, fromList((tx) => tx.requestHeaders));
+define('REQUEST_HEADERS_NAMES', true, namesOf((tx) => tx.requestHeaders, (tx) => tx.namesCache.requestHeaders));
+define('REQUEST_COOKIES', true, fromList((tx) => tx.requestCookies));
+define('REQUEST_COOKIES_NAMES', true, namesOf((tx) => tx.requestCookies, (tx) => tx.namesCache.requestCookies));
+// Body
+define('REQUEST_BODY', false, scalar((tx) => tx.requestBody));
+define('REQUEST_BODY_LENGTH', false, computed((tx) => String(tx.requestBodyLength)));
+define('FULL_REQUEST', false, computed((tx) => tx.fullRequest()));
+define('FULL_REQUEST_LENGTH', false, computed((tx) => String(tx.fullRequest().length)));
+define('REQBODY_PROCESSOR', false, computed((tx) => tx.reqbodyProcessor));
+define('REQBODY_ERROR', false, computed((tx) => (tx.reqbodyError ? '1' : '0')));
+define('REQBODY_ERROR_MSG', false, computed((tx) => tx.reqbodyErrorMsg));
+define('REQBODY_PROCESSOR_ERROR', false, computed((tx) => (tx.reqbodyError ? '1' : '0')));
+define('REQBODY_PROCESSOR_ERROR_MSG', false, computed((tx) => tx.reqbodyErrorMsg));
+define('INBOUND_DATA_ERROR', false, computed((tx) => (tx.inboundDataError ? '1' : '0')));
+define('OUTBOUND_DATA_ERROR', false, computed((tx) => (tx.outboundDataError ? '1' : '0')));
+define('XML', true, function collect(this: VariableDef, tx, sel, out) {
+  for (const e of tx.xmlValues(sel)) out.push(this, e);
+});
+// Multipart and files
+define('FILES', true, fromList((tx) => tx.files));
+define('FILES_NAMES', true, namesOf((tx) => tx.files, (tx) => tx.namesCache.files));
+define('FILES_SIZES', true, fromList((tx) => tx.filesSizes));
+define('FILES_TMPNAMES', true, fromList((tx) => tx.filesTmpNames));
+define('FILES_TMP_CONTENT', true, fromList((tx) => tx.filesTmpContent));
+define('FILES_COMBINED_SIZE', false, computed((tx) => String(tx.filesCombinedSize)));
+define('MULTIPART_PART_HEADERS', true, fromList((tx) => tx.multipartPartHeaders));
+define('MULTIPART_FILENAME', false, computed((tx) => tx.multipartFilename));
+define('MULTIPART_NAME', false, computed((tx) => tx.multipartName));
+for (const flag of [
+  'MULTIPART_BOUNDARY_QUOTED', 'MULTIPART_BOUNDARY_WHITESPACE', 'MULTIPART_DATA_AFTER', 'MULTIPART_DATA_BEFORE',
+  'MULTIPART_HEADER_FOLDING', 'MULTIPART_CRLF_LINE', 'MULTIPART_CRLF_LF_LINES', 'MULTIPART_LF_LINE',
+  'MULTIPART_MISSING_SEMICOLON', 'MULTIPART_INVALID_PART', 'MULTIPART_INVALID_QUOTING',
+  'MULTIPART_INVALID_HEADER_FOLDING', 'MULTIPART_FILE_LIMIT_EXCEEDED', 'MULTIPART_STRICT_ERROR',
+  'MULTIPART_UNMATCHED_BOUNDARY',
+]) {
+  define(flag, false, computed((tx) => tx.multipartFlag(flag)));
+}
+// Connection and server
+define('REMOTE_ADDR', false, scalar((tx) => tx.remoteAddr));
+define('USERAGENT_IP', false, scalar((tx) => tx.remoteAddr));
+define('REMOTE_HOST', false, scalar((tx) => tx.remoteAddr));
+define('REMOTE_PORT', false, computed((tx) => String(tx.remotePort)));
+define('REMOTE_USER', false, computed((tx) => tx.remoteUser));
+define('AUTH_TYPE', false, computed((tx) => tx.authType));
+define('SERVER_ADDR', false, scalar((tx) => tx.serverAddr));
+define('SERVER_NAME', false, scalar((tx) => tx.serverName));
+define('SERVER_PORT', false, computed((tx) => String(tx.serverPort)));
+// Response
+define('RESPONSE_STATUS', false, computed((tx) => (tx.responseStatus === 0 ? null : String(tx.responseStatus))));
+define('STATUS_LINE', false, computed((tx) => tx.statusLine()));
+define('RESPONSE_PROTOCOL', false, computed((tx) => tx.responseProtocol));
+define('RESPONSE_HEADERS', true, fromList((tx) => tx.responseHeaders));
+define('RESPONSE_HEADERS_NAMES', true, namesOf((tx) => tx.responseHeaders, (tx) => tx.namesCache.responseHeaders));
+define('RESPONSE_BODY', false, scalar((tx) => tx.responseBody));
+define('RESPONSE_CONTENT_TYPE', false, computed((tx) => tx.responseContentType));
+define('RESPONSE_CONTENT_LENGTH', false, computed((tx) => tx.responseContentLength));
+// Matching state
+define('MATCHED_VAR', false, computed((tx) => tx.matchedVar));
+define('MATCHED_VAR_NAME', false, computed((tx) => tx.matchedVarName));
+define('MATCHED_VARS', true, fromList((tx) => tx.matchedVars));
+define('MATCHED_VARS_NAMES', true, namesOf((tx) => tx.matchedVars, (tx) => tx.namesCache.matchedVars));
+define('HIGHEST_SEVERITY', false, computed((tx) => String(tx.highestSeverity)));
+// Collections
+define('TX', true, fromKeyed((tx) => tx.tx));
+define('ENV', true, fromKeyed((tx) => tx.env));
+define('GEO', true, fromKeyed((tx) => tx.geo));
+define('RULE', true, fromKeyed((tx) => tx.ruleCollection()));
+for (const name of ['IP', 'GLOBAL', 'SESSION', 'USER', 'RESOURCE']) {
+  define(name, true, fromKeyed((tx) => tx.collections.get(name.toLowerCase())));
+}
+define('SESSIONID', false, computed((tx) => tx.collections.get('session')?.get('KEY')?.value ?? null));
+define('USERID', false, computed((tx) => tx.collections.get('user')?.get('KEY')?.value ?? null));
+define('WEBAPPID', false, computed((tx) => tx.waf.config.webAppId));
+// Identity and time
+define('UNIQUE_ID', false, computed((tx) => tx.id));
+define('MODSEC_BUILD', false, computed(() => '020907100'));
+define('DURATION', false, computed((tx) => String(Math.round((performance.now() - tx.startedAt) * 1000))));
+define('TIME', false, computed((tx) => {
+  const d = new Date(tx.timestamp);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}));
+define('TIME_EPOCH', false, computed((tx) => String(Math.floor(tx.timestamp / 1000))));
+define('TIME_YEAR', false, computed((tx) => String(new Date(tx.timestamp).getFullYear())));
+define('TIME_MON', false, computed((tx) => String(new Date(tx.timestamp).getMonth())));
+define('TIME_DAY', false, computed((tx) => String(new Date(tx.timestamp).getDate())));
+define('TIME_HOUR', false, computed((tx) => String(new Date(tx.timestamp).getHours())));
+define('TIME_MIN', false, computed((tx) => String(new Date(tx.timestamp).getMinutes())));
+define('TIME_SEC', false, computed((tx) => String(new Date(tx.timestamp).getSeconds())));
+define('TIME_WDAY', false, computed((tx) => String(new Date(tx.timestamp).getDay())));
+define('WEBSERVER_ERROR_LOG', true, fromList(() => []));
+
+/** Variables ModSecurity has that make no sense in front of Node (CGI script details, sdbm). */
+const unsupported = new Map<string, string>([
+  ['SCRIPT_GID', 'there is no CGI script in front of which Warden runs'],
+  ['SCRIPT_UID', 'there is no CGI script in front of which Warden runs'],
+  ['SCRIPT_BASENAME', 'there is no CGI script in front of which Warden runs'],
+  ['SCRIPT_FILENAME', 'there is no CGI script in front of which Warden runs'],
+  ['SCRIPT_GROUPNAME', 'there is no CGI script in front of which Warden runs'],
+  ['SCRIPT_USERNAME', 'there is no CGI script in front of which Warden runs'],
+  ['SCRIPT_MODE', 'there is no CGI script in front of which Warden runs'],
+  ['STREAM_INPUT_BODY', 'stream body inspection is not provided'],
+  ['STREAM_OUTPUT_BODY', 'stream body inspection is not provided'],
+  ['SDBM_DELETE_ERROR', 'Warden does not use sdbm files'],
+]);
+
+/** The variable of a name as written (any case), or undefined. `HTTP_X` means REQUEST_HEADERS:X. */
+export function getVariable(name: string): VariableDef | undefined {
+  return table.get(name.toUpperCase());
+}
+
+/** Why a known ModSecurity variable is not provided, or undefined. */
+export function unsupportedVariable(name: string): string | undefined {
+  return unsupported.get(name.toUpperCase());
+}
+
+/** Every variable name, for suggestions. */
+export function variableNames(): string[] {
+  return [...table.keys()];
+}
+
+/**
+ * Compiles a selector as ModSecurity v2 reads it: `/…/` is a regex matched against the
+ * names case-insensitively; anything else is a name compared case-insensitively.
+ */
+export function compileSelector(def: VariableDef, text: string): Selector {
+  if (def.name === 'XML') return { kind: 'xpath', source: text, xpath: text };
+  if (text.length >= 2 && text.startsWith('/') && text.endsWith('/')) {
+    const source = text.slice(1, -1);
+    return { kind: 'regex', source, re: compileRegex(`(?is)${source}`) };
+  }
+  return { kind: 'key', key: text, lower: text.toLowerCase() };
+}
+
+/** A target reference as ctl and SecRuleUpdateTarget* name it: a variable and a selector. */
+export interface TargetRef {
+  readonly def: VariableDef;
+  readonly selector: Selector | null;
+  readonly counting: boolean;
+  readonly text: string;
+}
+
+/**
+ * Resolves a target as written (`ARGS:foo`, `REQUEST_HEADERS:/^x-/`, `HTTP_Host`);
+ * throws an Error with the reason when the variable is unknown or misused.
+ */
+export function resolveTarget(name: string, selector: string | null, counting: boolean): TargetRef {
+  let varName = name;
+  let sel = selector;
+  if (varName.length > 5 && varName.toUpperCase().startsWith('HTTP_')) {
+    sel = varName.slice(5);
+    varName = 'REQUEST_HEADERS';
+  }
+  const def = getVariable(varName);
+  if (def === undefined) {
+    const why = unsupportedVariable(varName);
+    throw new Error(why ? `variable ${varName.toUpperCase()} is not supported: ${why}` : `unknown variable "${name}"`);
+  }
+  if (sel !== null && !def.collection) throw new Error(`variable ${def.name} does not take a selector (":${sel}")`);
+  if (counting && !def.collection) throw new Error(`"&" counts the values of a collection; ${def.name} is a single value`);
+  const text = `${counting ? '&' : ''}${def.name}${sel !== null ? `:${sel}` : ''}`;
+  return { def, selector: sel === null || sel === '' ? null : compileSelector(def, sel), counting, text };
+}
+
+/** True when a target reference selects the value `key` of variable `def`. */
+export function refSelects(ref: TargetRef, def: VariableDef, key: string): boolean {
+  return ref.def === def && selects(ref.selector, key);
+}

@@ -1,0 +1,161 @@
+/**
+ * @module engine/waf
+ * The Waf: a compiled ruleset and its settings, shared by every transaction and never
+ * changed after loading (a reload builds a new Waf). Creating one parses and compiles the
+ * rules once; `newTransaction()` is all a request costs up front.
+ */
+import { dirname } from 'node:path';
+import { RuleLoadError, type RuleWarning } from '../seclang/errors.js';
+import { parseSecLangFiles, parseSecLangText, type Directive, type RuleSource } from '../seclang/parser.js';
+import { createMemoryStore } from '../store/memory.js';
+import type { CollectionStore } from '../store/types.js';
+import { Entry } from './collection.js';
+import { compileRuleset, operatorContext } from './compiler.js';
+import type { WafConfig } from './config.js';
+import { getOperator, type Operator } from './operators/index.js';
+import { parseQueryArgs } from './request-args.js';
+import type { PhaseItem, Rule } from './rule.js';
+import { Transaction, type TransactionOptions } from './transaction.js';
+import type { Selector } from './variables.js';
+
+export interface WafOptions {
+  /** Where persistent collections live (memory when absent). */
+  readonly store?: CollectionStore;
+  /** Where rule files are read from (the file system when absent). */
+  readonly source?: RuleSource;
+}
+
+/** Counts of a loaded ruleset, as `warden check-rules` prints them. */
+export interface RulesetSummary {
+  readonly rules: number;
+  readonly chainLinks: number;
+  readonly markers: number;
+  /** Rules (chain starters and lone rules) per phase, index 1–5. */
+  readonly byPhase: readonly number[];
+  readonly files: number;
+}
+
+export class Waf {
+  readonly config: WafConfig;
+  readonly phases: readonly (readonly PhaseItem[])[];
+  readonly rules: readonly Rule[];
+  readonly warnings: readonly RuleWarning[];
+  readonly files: readonly string[];
+  readonly store: CollectionStore;
+
+  private constructor(
+    parsed: { directives: readonly Directive[]; warnings: readonly RuleWarning[]; files: readonly string[] },
+    options: WafOptions,
+  ) {
+    const { ruleset, errors } = compileRuleset(parsed.directives);
+    if (errors.length > 0) throw new RuleLoadError(errors);
+    this.config = ruleset.config;
+    this.phases = ruleset.phases;
+    this.rules = ruleset.rules;
+    this.warnings = [...parsed.warnings, ...ruleset.warnings];
+    this.files = parsed.files;
+    this.store = options.store ?? createMemoryStore();
+  }
+
+  /**
+   * Loads rule files (globs allowed) and what they include.
+   * Throws RuleLoadError listing every problem with file:line:column.
+   *
+   * @example
+   * const waf = Waf.fromFiles(['crs-setup.conf', 'rules/*.conf']);
+   * const tx = waf.newTransaction();
+   */
+  static fromFiles(paths: readonly string[], options: WafOptions = {}): Waf {
+    const parsed = parseSecLangFiles(paths, options.source);
+    if (parsed.errors.length > 0) throw new RuleLoadError(parsed.errors);
+    return new Waf(parsed, options);
+  }
+
+  /** Loads rules given as text (`file` names them in errors; Includes resolve beside it). */
+  static fromText(text: string, options: WafOptions & { file?: string } = {}): Waf {
+    const parsed = parseSecLangText(text, options.file ?? '<inline>', options.source);
+    if (parsed.errors.length > 0) throw new RuleLoadError(parsed.errors);
+    return new Waf(parsed, options);
+  }
+
+  newTransaction(options?: TransactionOptions): Transaction {
+    return new Transaction(this, options);
+  }
+
+  summary(): RulesetSummary {
+    const byPhase = [0, 0, 0, 0, 0, 0];
+    let markers = 0;
+    for (let p = 1; p <= 5; p++) {
+      for (const item of this.phases[p] ?? []) {
+        if ('operatorName' in item) byPhase[p] = (byPhase[p] as number) + 1;
+        else if (p === 1) markers++;
+      }
+    }
+    const rules = byPhase.reduce((a, b) => a + b, 0);
+    return { rules, chainLinks: this.rules.length - rules, markers, byPhase, files: this.files.length };
+  }
+
+  /** Compiles an operator whose parameter came from a macro expansion (cached by the caller). */
+  compileOperator(rule: Rule, param: string): Operator {
+    const factory = getOperator(rule.operatorName);
+    if (factory === undefined) throw new Error(`unknown operator @${rule.operatorName}`);
+    return factory(param, operatorContext(dirname(rule.location.file)));
+  }
+
+  /** The Cookie header's pairs for REQUEST_COOKIES. */
+  parseCookies(header: string): Entry[] {
+    const out: Entry[] = [];
+    for (const part of header.split(';')) {
+      const p = part.trim();
+      if (p === '') continue;
+      const eq = p.indexOf('=');
+      out.push(eq < 0 ? new Entry(p, '') : new Entry(p.slice(0, eq), p.slice(eq + 1)));
+    }
+    return out;
+  }
+
+  /** Runs the request body processor chosen by ctl or Content-Type (phase 2 input). */
+  processRequestBody(tx: Transaction): void {
+    if (!tx.requestBodyAccess) return;
+    let body = tx.requestBodyChunks.join('');
+    if (body.length > tx.requestBodyLimit) {
+      if (this.config.requestBodyLimitAction === 'Reject') {
+        tx.inboundDataError = true;
+        tx.interruption = {
+          action: 'deny',
+          status: 413,
+          ruleId: 0,
+          phase: 2,
+          url: null,
+          message: `Request body (${body.length} bytes) is larger than the configured limit (${tx.requestBodyLimit}).`,
+        };
+        return;
+      }
+      tx.inboundDataError = true;
+      body = body.slice(0, tx.requestBodyLimit);
+    }
+    let processor = tx.requestBodyProcessor;
+    if (processor === null) {
+      const ct = tx.requestHeaders.find((h) => h.key.toLowerCase() === 'content-type')?.value.toLowerCase() ?? '';
+      if (ct.startsWith('application/x-www-form-urlencoded')) processor = 'URLENCODED';
+      else if (ct.startsWith('multipart/form-data')) processor = 'MULTIPART';
+    }
+    tx.reqbodyProcessor = processor;
+    if (processor === 'URLENCODED') {
+      const parsed = parseQueryArgs(body, this.config.argumentSeparator, this.config.argumentsLimit);
+      tx.argsPost = parsed.args;
+      if (parsed.invalidEncoding) tx.urlencodedError = true;
+      tx.requestBody = new Entry('', body);
+    } else if (processor === null && tx.forceRequestBodyVariable) {
+      tx.requestBody = new Entry('', body);
+    } else if (processor !== null) {
+      tx.reqbodyError = true;
+      tx.reqbodyErrorMsg = `${processor} parsing is not available yet`;
+    }
+  }
+
+  /** XML values for an XPath selector (the XML processor fills the document). */
+  xmlValues(_tx: Transaction, _selector: Selector | null): readonly Entry[] {
+    return [];
+  }
+}
