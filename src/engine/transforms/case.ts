@@ -1,0 +1,47 @@
+/**
+ * @module engine/transforms/case
+ * t:lowercase and t:uppercase: ASCII-only case mapping, as the C locale does it.
+ * Latin-1 letters such as 'À' are bytes of some encoding, not letters, and stay as they are.
+ */
+import { bytesToString, outputBuffer } from './bytes.js';
+
+// One scan decides both whether anything changes and whether the native mapping is safe:
+// String#toLowerCase would also map Latin-1 letters (and toUpperCase can leave 0–255).
+function mapAscii(input: string, from: number, to: number, native: (s: string) => string): string {
+  let found = -1;
+  let high = false;
+  for (let i = 0; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    if (c >= from && c <= to) {
+      if (found < 0) found = i;
+    } else if (c >= 0x80) {
+      high = true;
+    }
+  }
+  if (found < 0) return input;
+  if (!high) return native(input);
+  const buf = outputBuffer(input.length);
+  for (let i = 0; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    buf[i] = c >= from && c <= to ? c ^ 0x20 : c;
+  }
+  return bytesToString(buf, input.length);
+}
+
+function nativeLower(s: string): string {
+  return s.toLowerCase();
+}
+
+function nativeUpper(s: string): string {
+  return s.toUpperCase();
+}
+
+/** t:lowercase — A–Z become a–z; every other byte is kept. */
+export function lowercase(input: string): string {
+  return mapAscii(input, 0x41, 0x5a, nativeLower);
+}
+
+/** t:uppercase — a–z become A–Z; every other byte is kept. */
+export function uppercase(input: string): string {
+  return mapAscii(input, 0x61, 0x7a, nativeUpper);
+}

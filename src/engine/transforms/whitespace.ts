@@ -1,0 +1,79 @@
+/**
+ * @module engine/transforms/whitespace
+ * t:trim, t:trimLeft, t:trimRight, t:compressWhitespace and t:removeWhitespace.
+ * Whitespace is C-locale isspace() (tab, LF, VT, FF, CR, space); compressing and removing
+ * also count the non-breaking space 0xA0, trimming does not — as ModSecurity v2 does.
+ */
+import { NBSP, bytesToString, isSpace, outputBuffer } from './bytes.js';
+
+function isSpaceOrNbsp(c: number): boolean {
+  return c === NBSP || isSpace(c);
+}
+
+/** t:trimLeft — drops leading whitespace. */
+export function trimLeft(input: string): string {
+  let start = 0;
+  while (start < input.length && isSpace(input.charCodeAt(start))) start++;
+  return start === 0 ? input : input.slice(start);
+}
+
+/** t:trimRight — drops trailing whitespace. */
+export function trimRight(input: string): string {
+  let end = input.length;
+  while (end > 0 && isSpace(input.charCodeAt(end - 1))) end--;
+  return end === input.length ? input : input.slice(0, end);
+}
+
+/** t:trim — drops leading and trailing whitespace. */
+export function trim(input: string): string {
+  let start = 0;
+  let end = input.length;
+  while (start < end && isSpace(input.charCodeAt(start))) start++;
+  while (end > start && isSpace(input.charCodeAt(end - 1))) end--;
+  return start === 0 && end === input.length ? input : input.slice(start, end);
+}
+
+/** t:compressWhitespace — every run of whitespace (0xA0 included) becomes one space. */
+export function compressWhitespace(input: string): string {
+  // Nothing to do unless some run is longer than one char or is not a plain space.
+  let i = 0;
+  for (; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    if (c === 0x20) {
+      if (i + 1 < input.length && isSpaceOrNbsp(input.charCodeAt(i + 1))) break;
+    } else if (isSpaceOrNbsp(c)) {
+      break;
+    }
+  }
+  if (i === input.length) return input;
+  const buf = outputBuffer(input.length);
+  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  let n = i;
+  let inRun = false;
+  for (; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    if (isSpaceOrNbsp(c)) {
+      if (!inRun) buf[n++] = 0x20;
+      inRun = true;
+    } else {
+      buf[n++] = c;
+      inRun = false;
+    }
+  }
+  return bytesToString(buf, n);
+}
+
+/** t:removeWhitespace — removes every whitespace char (0xA0 included). */
+export function removeWhitespace(input: string): string {
+  let i = 0;
+  while (i < input.length && !isSpaceOrNbsp(input.charCodeAt(i))) i++;
+  if (i === input.length) return input;
+  const buf = outputBuffer(input.length);
+  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  let n = i;
+  for (; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    if (!isSpaceOrNbsp(c)) buf[n++] = c;
+  }
+  return bytesToString(buf, n);
+}
