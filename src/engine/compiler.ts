@@ -44,7 +44,14 @@ interface DefaultAction {
   readonly disruptive: DisruptiveKind;
 }
 
+export interface CompileOptions {
+  /** Let @inspectFile run external programs (off by default). */
+  readonly allowInspectFile?: boolean;
+}
+
 class Compiler {
+  constructor(private readonly options: CompileOptions) {}
+
   readonly config: WafConfig = defaultConfig();
   readonly phases: PhaseItem[][] = [[], [], [], [], [], []];
   readonly rules: Rule[] = [];
@@ -179,6 +186,7 @@ class Compiler {
     const starter = this.openChain?.starter ?? null;
     const link = starter !== null;
     const rule = new Rule(d.location, d.text);
+    if (link) rule.starter = starter as Rule;
     // The phase decides which SecDefaultAction applies, so find it first.
     let phase = 2;
     if (link) phase = (starter as Rule).phase;
@@ -195,7 +203,6 @@ class Compiler {
     }
     this.applyActions(rule, link ? d.actions : d.actions.filter((i) => i.name.toLowerCase() !== 'phase'), link, false);
     rule.phase = phase;
-    if (!link && rule.chained === false && false) return;
 
     // Targets and operator.
     for (const t of d.targets) this.target(rule, t);
@@ -253,7 +260,10 @@ class Compiler {
       this.error(op.location, `unknown operator "@${op.name}"${near ? ` (did you mean @${near}?)` : ''}`);
       return;
     }
-    const ctx = operatorContext(dirname(d.location.file));
+    const ctx: OperatorContext = {
+      ...operatorContext(dirname(d.location.file), this.options),
+      warn: (message) => this.warnings.push({ location: op.location, message: `rule ${rule.starter.id}: ${message}` }),
+    };
     if (hasMacro(op.param)) {
       try {
         rule.dynamicOperator = { template: compileMacro(op.param), cache: new Map() };
@@ -358,16 +368,17 @@ class Compiler {
 }
 
 /** The operator context for rules of a file in `baseDir`: files read as bytes, relative to it. */
-export function operatorContext(baseDir: string): OperatorContext {
+export function operatorContext(baseDir: string, options: CompileOptions = {}): OperatorContext {
   return {
     baseDir,
+    allowInspectFile: options.allowInspectFile === true,
     readFile: (path) => readFileSync(isAbsolute(path) ? path : resolve(baseDir, path), 'latin1'),
   };
 }
 
 /** Compiles directives; returns the ruleset and every error found. */
-export function compileRuleset(directives: readonly Directive[]): { ruleset: Ruleset; errors: RuleParseError[] } {
-  const c = new Compiler();
+export function compileRuleset(directives: readonly Directive[], options: CompileOptions = {}): { ruleset: Ruleset; errors: RuleParseError[] } {
+  const c = new Compiler(options);
   c.compile(directives);
   return { ruleset: { config: c.config, phases: c.phases, rules: c.rules, warnings: c.warnings }, errors: c.errors };
 }

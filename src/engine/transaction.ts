@@ -110,6 +110,8 @@ export class Transaction implements MatchContext {
   private allowedPhase: boolean;
   pause: number;
   readonly matches: RuleMatch[];
+  /** Rules (chain starters) whose whole chain matched, in evaluation order. */
+  readonly matchedRules: Rule[];
   readonly debugLines: string[];
 
   // Engine settings this transaction may change with ctl.
@@ -217,6 +219,7 @@ export class Transaction implements MatchContext {
     this.allowedPhase = false;
     this.pause = 0;
     this.matches = [];
+    this.matchedRules = [];
     this.debugLines = [];
 
     this.ruleEngine = c.ruleEngine;
@@ -456,9 +459,10 @@ export class Transaction implements MatchContext {
     let rule: Rule | null = starter;
     while (rule !== null) {
       if (!this.evaluateRule(rule, starter)) return false;
-      if (this.interruption !== null) return true;
+      if (this.interruption !== null) break;
       rule = rule.chainNext;
     }
+    this.matchedRules.push(starter);
     return true;
   }
 
@@ -467,6 +471,9 @@ export class Transaction implements MatchContext {
     this.currentRule = rule;
     if (rule.operatorName === '') {
       // SecAction: matches once, unconditionally.
+      if (this.trace !== null) {
+        this.trace({ ruleId: starter.id, chainLink: rule !== starter, variable: '', rawValue: '', value: '', transforms: [], operator: 'SecAction', matched: true });
+      }
       this.onMatch(rule, starter, null, 'Unconditional match in SecAction.');
       return true;
     }

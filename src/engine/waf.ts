@@ -23,6 +23,8 @@ export interface WafOptions {
   readonly store?: CollectionStore;
   /** Where rule files are read from (the file system when absent). */
   readonly source?: RuleSource;
+  /** Let @inspectFile run external programs per uploaded file (off by default). */
+  readonly allowInspectFile?: boolean;
 }
 
 /** Counts of a loaded ruleset, as `warden check-rules` prints them. */
@@ -42,12 +44,13 @@ export class Waf {
   readonly warnings: readonly RuleWarning[];
   readonly files: readonly string[];
   readonly store: CollectionStore;
+  private readonly options: WafOptions;
 
   private constructor(
     parsed: { directives: readonly Directive[]; warnings: readonly RuleWarning[]; files: readonly string[] },
     options: WafOptions,
   ) {
-    const { ruleset, errors } = compileRuleset(parsed.directives);
+    const { ruleset, errors } = compileRuleset(parsed.directives, options);
     if (errors.length > 0) throw new RuleLoadError(errors);
     this.config = ruleset.config;
     this.phases = ruleset.phases;
@@ -55,6 +58,7 @@ export class Waf {
     this.warnings = [...parsed.warnings, ...ruleset.warnings];
     this.files = parsed.files;
     this.store = options.store ?? createMemoryStore();
+    this.options = options;
   }
 
   /**
@@ -99,7 +103,7 @@ export class Waf {
   compileOperator(rule: Rule, param: string): Operator {
     const factory = getOperator(rule.operatorName);
     if (factory === undefined) throw new Error(`unknown operator @${rule.operatorName}`);
-    return factory(param, operatorContext(dirname(rule.location.file)));
+    return factory(param, operatorContext(dirname(rule.location.file), this.options));
   }
 
   /** The Cookie header's pairs for REQUEST_COOKIES. */

@@ -12,6 +12,10 @@ export interface OperatorContext {
   readonly baseDir: string;
   /** Reads a file as bytes (latin1 string). Relative paths resolve against `baseDir`. */
   readFile(path: string): string;
+  /** Reports something about the parameter that does not stop loading. */
+  warn?(message: string): void;
+  /** Whether @inspectFile may run external programs (off unless the Waf enables it). */
+  readonly allowInspectFile?: boolean;
 }
 
 /**
