@@ -122,6 +122,7 @@ const cases: Record<string, readonly Case[]> = {
     ['base64DecodeExt', 'Q==', ''],
     ['base64DecodeExt', 'Q=UJD', ''],
     ['base64DecodeExt', 'QUJ=D', 'ABC'],
+    ['base64DecodeExt', 'QU\x00JD', 'ABC'],
     ['base64Encode', '', ''],
     ['base64Encode', 'ABC', 'QUJD'],
     ['base64Encode', 'A', 'QQ=='],
@@ -145,6 +146,9 @@ const cases: Record<string, readonly Case[]> = {
     ['sqlHexDecode', '0x41 0x42', 'A B'],
     ['sqlHexDecode', '0xg1', '0xg1'],
     ['sqlHexDecode', '00x41', '0A'],
+    // Warden reads past NUL bytes where v2 (a C string) stops.
+    ['sqlHexDecode', 'a\x000x41', 'a\x00A'],
+    ['sqlHexDecode', '0x00410x42', '\x00A0x42'],
   ],
   'comments': [
     ['removeComments', '', ''],
@@ -175,6 +179,7 @@ const cases: Record<string, readonly Case[]> = {
     ['normalisePath', 'a/../../b', '../b'],
     ['normalisePath', '/a/./b/', '/a/b/'],
     ['normalisePath', 'a//b///c', 'a/b/c'],
+    ['normalisePath', '/a/x../b', '/a/b'],
     ['normalisePath', 'a\\..\\b', 'a\\..\\b'],
     ['normalizePath', '/x/./y', '/x/y'],
     ['normalisePathWin', 'a\\b\\..\\c', 'a/c'],

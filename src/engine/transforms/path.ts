@@ -4,11 +4,11 @@
  * resolve "./" and "../" so "/a/./b/../../etc/passwd" is seen as "/etc/passwd".
  * Follows ModSecurity v2's algorithm: an absolute path never climbs above its root, a
  * relative one keeps the "../" it cannot resolve, and a trailing slash survives only if
- * the input had one. Like v2, a segment is recognised by its last char, so "x.." and "..."
- * act as back-references too.
+ * the input had one. Like v2, a back-reference is recognised by its last two chars, so any
+ * segment ending in ".." ("x..", "...") is removed too: "/a/x../b" gives "/a/b".
  * normalisePathWin treats '\' as a separator and writes it as '/'. v2 converts the
- * backslashes in place as it walks and misses some inside runs of three or more
- * separators; Warden converts every one.
+ * backslashes in place as it walks and skips some inside runs of separators, leaving
+ * '\' in its output ("a\.\\b" gives "a\b"); Warden converts every one ("a/b").
  */
 import { bytesToString, outputBuffer } from './bytes.js';
 
