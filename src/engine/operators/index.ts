@@ -11,6 +11,7 @@ import { ipMatch, ipMatchFromFile } from './ip.js';
 import { validateByteRange, validateUrlEncoding, validateUtf8Encoding } from './validate.js';
 import { verifyCC, verifyCPF, verifySSN, verifySVNR } from './verify.js';
 import { noMatch, unconditionalMatch } from './match.js';
+import { detectSQLi, detectXSS } from './detect.js';
 
 export * from './types.js';
 
@@ -44,6 +45,8 @@ const registry = new Map<string, OperatorFactory>([
   ['verifysvnr', verifySVNR],
   ['unconditionalmatch', unconditionalMatch],
   ['nomatch', noMatch],
+  ['detectsqli', detectSQLi],
+  ['detectxss', detectXSS],
 ]);
 
 /** The factory for an operator name as written after `@` (any case), or undefined. */
