@@ -1,49 +1,364 @@
 /**
  * @module engine/regex
- * Compiles a PCRE pattern, as SecLang rules write it, into a matcher with a linear-time
- * guarantee. (Initial version: patterns go to RE2 as they are; the PCRE translator
- * replaces this.)
+ * Compiles a PCRE pattern, as SecLang rules write it, into a matcher that attackers cannot
+ * stall, with PCRE's byte semantics (no UTF-8 mode, C-locale classes and case folding).
+ *
+ * The pattern is parsed once (parser.ts) and translated for one of three engines:
+ * - `irregexp`: V8's own engine, fastest on the short values rules mostly see, made safe
+ *   by V8's fallback to its linear engine on excessive backtracking (v8flags.ts). Used
+ *   for patterns that linear engine accepts after translation.
+ * - `re2`: the `re2` package, linear time, for what V8's linear engine refuses (counted
+ *   repeats above ~16, multiline anchors).
+ * - `backtrack`: Warden's bounded backtracking matcher (backtrack.ts), for back
+ *   references, lookarounds and atomic/possessive forms that change the result. It stops
+ *   after `matchLimit` steps (SecPcreMatchLimit) and reports that; such patterns carry a
+ *   `warning` for the rule loader. A linear "superset" pattern screens inputs first.
+ * bench/regex.ts has the measurements behind these choices.
+ *
+ * @example
+ * ```ts
+ * const re = compileRegex('(?i)union\\s+select', MODSECURITY_RX_FLAGS);
+ * re.test('1 UNION  SELECT 2'); // true
+ * ```
  */
 import RE2 from 're2';
+import { parsePattern, type PatternFlags } from './parser.js';
+import { minLength, walk, type Node, type ParsedPattern } from './ast.js';
+import { groupsNeedPcreOrder, vmReasons, supersetOf } from './analyze.js';
+import { emitPattern, NotExpressible, type Dialect, type EmittedPattern } from './emit.js';
+import { BacktrackMatcher, LIMIT } from './backtrack.js';
+import { linearEngineAccepts, v8RegexFlags } from './v8flags.js';
+import { RegexSyntaxError } from './errors.js';
+
+export { RegexSyntaxError } from './errors.js';
+export { parsePattern, type PatternFlags } from './parser.js';
+export { v8RegexFlags } from './v8flags.js';
+
+export type RegexEngine = 'irregexp' | 're2' | 'backtrack';
+
+/**
+ * PCRE's compiled-in default match limit in ModSecurity v2 (configure.ac:
+ * MODSEC_PCRE_MATCH_LIMIT=1500; modsecurity.conf-recommended sets 1000).
+ */
+export const DEFAULT_MATCH_LIMIT = 1500;
+
+/** The options ModSecurity v2 compiles `@rx` with: PCRE_DOTALL | PCRE_DOLLAR_ENDONLY. */
+export const MODSECURITY_RX_FLAGS: RegexOptions = Object.freeze({ dotAll: true, dollarEndOnly: true });
+
+export interface RegexOptions extends PatternFlags {
+  /** Step budget of the bounded matcher per search (SecPcreMatchLimit). */
+  readonly matchLimit?: number;
+  /** Force an engine (benchmarks, tests). Patterns an engine cannot run still go elsewhere. */
+  readonly engine?: RegexEngine;
+}
+
+/** One match: offsets of the whole match and the groups' text (undefined: did not take part). */
+export interface RegexMatch {
+  readonly index: number;
+  readonly end: number;
+  /** [whole match, group 1, …, group n]. */
+  readonly groups: ReadonlyArray<string | undefined>;
+}
+
+/** What a search found: a match, nothing, or the step budget ran out (counts as no match). */
+export type MatchOutcome = RegexMatch | 'nomatch' | 'limit';
+
+export interface MatchOptions {
+  /** Match only at `from` (PCRE_ANCHORED). */
+  readonly anchored?: boolean;
+  /** No empty match at `from` (PCRE_NOTEMPTY_ATSTART). */
+  readonly notEmptyAtStart?: boolean;
+}
 
 /** A compiled rule regex. Inputs are byte strings (one char per byte). */
 export interface CompiledRegex {
   /** The pattern as the rule wrote it. */
   readonly source: string;
-  /** True when the pattern matches somewhere in `input`. */
+  /** The engine that runs it. */
+  readonly engine: RegexEngine;
+  /** Number of capturing groups. */
+  readonly groupCount: number;
+  /** Named groups → numbers. */
+  readonly names: ReadonlyMap<string, number>;
+  /** For the rule loader: why this pattern runs on the bounded matcher, if it does. */
+  readonly warning: string | undefined;
+  /** The translated source the engine runs (empty for the bounded matcher). */
+  readonly translated: string;
+  /** True when the pattern matches somewhere in `input` (false when the budget ran out). */
   test(input: string): boolean;
+  /** Like test, but tells a spent budget apart from no match. */
+  check(input: string): 'match' | 'nomatch' | 'limit';
   /** The first match: index 0 the whole match, then the groups ('' for a group that did not take part). */
   exec(input: string): string[] | null;
+  /** The leftmost match starting at or after `from`. */
+  match(input: string, from?: number, opts?: MatchOptions): MatchOutcome;
 }
 
-/** A pattern that cannot be compiled; `offset` is the position in the pattern when known. */
-export class RegexSyntaxError extends Error {
-  readonly code = 'WARDEN_REGEX_SYNTAX';
-  constructor(message: string, readonly offset?: number) {
-    super(message);
-    this.name = 'RegexSyntaxError';
+interface LinearProgram {
+  readonly engine: 'irregexp' | 're2';
+  readonly emitted: EmittedPattern;
+  /** Non-global: test and search from 0. */
+  readonly base: RegExp | RE2;
+  /** Global clone for searches from an offset (lastIndex). */
+  readonly global: RegExp | RE2;
+  readonly sticky: RegExp | RE2;
+}
+
+/**
+ * RE2 works on UTF-8, so a byte ≥ 0x80 of ours is two bytes there, and `\B` holds between
+ * them: a pattern that can match empty text through `\B` would match inside a character.
+ */
+function re2MidCharHazard(ast: Node): boolean {
+  if (minLength(ast) > 0) return false;
+  let found = false;
+  walk(ast, (n) => {
+    if (n.kind === 'assert' && n.what === 'notWordBoundary') found = true;
+  });
+  return found;
+}
+
+function compileLinear(ast: Node, prefer: RegexEngine | undefined): LinearProgram | string {
+  const tryIrregexp = (prefer !== 're2' || re2MidCharHazard(ast)) && v8RegexFlags.irregexpSafe;
+  if (tryIrregexp) {
+    try {
+      const emitted = emitPattern(ast, 'js');
+      if (linearEngineAccepts(emitted.source)) {
+        return {
+          engine: 'irregexp',
+          emitted,
+          base: new RegExp(emitted.source),
+          global: new RegExp(emitted.source, 'g'),
+          sticky: new RegExp(emitted.source, 'y'),
+        };
+      }
+    } catch (err) {
+      if (!(err instanceof NotExpressible)) throw err;
+    }
   }
-}
-
-export interface RegexOptions {
-  /** Match case-insensitively (as PCRE_CASELESS). */
-  readonly caseless?: boolean;
-}
-
-export function compileRegex(pattern: string, options: RegexOptions = {}): CompiledRegex {
-  let re: RE2;
+  if (re2MidCharHazard(ast)) return 'RE2 would let \\B match inside a UTF-8 sequence';
   try {
-    re = new RE2(pattern, options.caseless ? 'i' : '');
+    const emitted = emitPattern(ast, 're2' satisfies Dialect);
+    return {
+      engine: 're2',
+      emitted,
+      base: new RE2(emitted.source),
+      global: new RE2(emitted.source, 'g'),
+      sticky: new RE2(emitted.source, 'y'),
+    };
   } catch (err) {
-    throw new RegexSyntaxError((err as Error).message);
+    if (err instanceof NotExpressible) return `cannot express ${err.message}`;
+    return `RE2 rejected the translation: ${(err as Error).message}`;
   }
-  return {
-    source: pattern,
-    test: (input) => re.test(input),
-    exec: (input) => {
+}
+
+/** Maps an engine's exec result back to the user's groups, trimming a consumed final newline. */
+function toMatch(prog: LinearProgram, groupCount: number, m: RegExpExecArray): RegexMatch {
+  const { groupMap, hidden } = prog.emitted;
+  const groups: Array<string | undefined> = new Array<string | undefined>(groupCount + 1);
+  groups[0] = m[0];
+  for (let i = 1; i <= groupCount; i++) groups[i] = m[groupMap[i] as number];
+  let end = m.index + m[0].length;
+  for (const h of hidden) {
+    if (m[h.group] === '\n') {
+      // `$`/`\Z` matched before the final newline: the newline is not part of the match.
+      end--;
+      groups[0] = (groups[0] as string).slice(0, -1);
+      for (const g of h.enclosing) {
+        const v = groups[g];
+        if (v !== undefined) groups[g] = v.slice(0, -1);
+      }
+      break;
+    }
+  }
+  return { index: m.index, end, groups };
+}
+
+function fromCaps(input: string, caps: Int32Array, groupCount: number): RegexMatch {
+  const groups: Array<string | undefined> = new Array<string | undefined>(groupCount + 1);
+  for (let i = 0; i <= groupCount; i++) {
+    const s = caps[2 * i] as number;
+    const e = caps[2 * i + 1] as number;
+    groups[i] = s < 0 || e < 0 ? undefined : input.slice(s, e);
+  }
+  return { index: caps[0] as number, end: caps[1] as number, groups };
+}
+
+function asStrings(m: RegexMatch): string[] {
+  return m.groups.map((g) => g ?? '');
+}
+
+class LinearRegex implements CompiledRegex {
+  readonly warning = undefined;
+  readonly engine: 'irregexp' | 're2';
+  readonly translated: string;
+  private vm: BacktrackMatcher | undefined;
+  /** Groups inside repeats: PCRE's values need the bounded matcher (see match). */
+  private readonly groupHazard: boolean;
+
+  constructor(
+    readonly source: string,
+    private readonly parsed: ParsedPattern,
+    private readonly prog: LinearProgram,
+    private readonly matchLimit: number,
+  ) {
+    this.engine = prog.engine;
+    this.translated = prog.emitted.source;
+    this.groupHazard = groupsNeedPcreOrder(parsed.ast);
+  }
+
+  get groupCount(): number {
+    return this.parsed.groupCount;
+  }
+
+  get names(): ReadonlyMap<string, number> {
+    return this.parsed.names;
+  }
+
+  test(input: string): boolean {
+    return this.prog.base.test(input);
+  }
+
+  check(input: string): 'match' | 'nomatch' {
+    return this.prog.base.test(input) ? 'match' : 'nomatch';
+  }
+
+  exec(input: string): string[] | null {
+    const m = this.match(input);
+    return typeof m === 'string' ? null : asStrings(m);
+  }
+
+  private bounded(): BacktrackMatcher {
+    this.vm ??= new BacktrackMatcher(this.parsed.ast, this.parsed.groupCount);
+    return this.vm;
+  }
+
+  match(input: string, from = 0, opts: MatchOptions = {}): MatchOutcome {
+    if (opts.notEmptyAtStart === true) {
+      // No linear engine can ask for "a non-empty match here"; the bounded matcher can.
+      const r = this.bounded().search(input, from, this.matchLimit, opts);
+      if (r.status === LIMIT) return 'limit';
+      return r.status < 0 ? 'nomatch' : fromCaps(input, r.caps, this.parsed.groupCount);
+    }
+    const prog = this.prog;
+    let re = prog.base;
+    if (opts.anchored === true) {
+      re = prog.sticky;
+      re.lastIndex = from;
+    } else if (from > 0) {
+      re = prog.global;
+      re.lastIndex = from;
+    }
+    const m = re.exec(input);
+    if (m === null) return 'nomatch';
+    const found = toMatch(prog, this.parsed.groupCount, m);
+    if (!this.groupHazard) return found;
+    // Where repeats are involved, V8 and RE2 may report another extent or other groups
+    // than PCRE (see groupsNeedPcreOrder); the bounded matcher, run only at the start the
+    // linear engine found, reports PCRE's. If it runs out of steps, keep the engine's.
+    const r = this.bounded().search(input, found.index, this.matchLimit * 10, { anchored: true });
+    return r.status === found.index ? fromCaps(input, r.caps, this.parsed.groupCount) : found;
+  }
+}
+
+class BoundedRegex implements CompiledRegex {
+  readonly engine = 'backtrack' as const;
+  readonly translated = '';
+  private readonly vm: BacktrackMatcher;
+
+  constructor(
+    readonly source: string,
+    private readonly parsed: ParsedPattern,
+    readonly warning: string,
+    /** Every match of the pattern is a match of this (null: no screen). */
+    private readonly screen: LinearProgram | null,
+    private readonly matchLimit: number,
+  ) {
+    this.vm = new BacktrackMatcher(parsed.ast, parsed.groupCount);
+  }
+
+  get groupCount(): number {
+    return this.parsed.groupCount;
+  }
+
+  get names(): ReadonlyMap<string, number> {
+    return this.parsed.names;
+  }
+
+  test(input: string): boolean {
+    return this.check(input) === 'match';
+  }
+
+  check(input: string): 'match' | 'nomatch' | 'limit' {
+    const r = this.match(input);
+    return typeof r === 'string' ? r : 'match';
+  }
+
+  exec(input: string): string[] | null {
+    const r = this.match(input);
+    return typeof r === 'string' ? null : asStrings(r);
+  }
+
+  match(input: string, from = 0, opts: MatchOptions = {}): MatchOutcome {
+    let start = from;
+    if (this.screen !== null && opts.notEmptyAtStart !== true) {
+      // The real pattern cannot match before the screen's leftmost match.
+      const re = this.screen.global;
+      re.lastIndex = from;
       const m = re.exec(input);
-      if (m === null) return null;
-      return Array.from(m, (g) => g ?? '');
-    },
-  };
+      if (m === null) return 'nomatch';
+      if (opts.anchored === true && m.index !== from) return 'nomatch';
+      start = m.index;
+    }
+    const r = this.vm.search(input, start, this.matchLimit, { ...opts, anchored: opts.anchored });
+    if (r.status === LIMIT) return 'limit';
+    return r.status < 0 ? 'nomatch' : fromCaps(input, r.caps, this.parsed.groupCount);
+  }
+}
+
+/** Compiled patterns by pattern and options; CRS repeats many patterns across rules. */
+const memo = new Map<string, CompiledRegex>();
+/** Patterns built at run time (macros) must not grow the memo without bound. */
+const MEMO_LIMIT = 5000;
+
+function memoKey(pattern: string, o: RegexOptions): string {
+  const f = (b: boolean | undefined): string => (b === true ? '1' : '0');
+  return `${f(o.caseless)}${f(o.dotAll)}${f(o.multiline)}${f(o.extended)}${f(o.dollarEndOnly)}${f(o.ungreedy)}:${o.matchLimit ?? DEFAULT_MATCH_LIMIT}:${o.engine ?? ''}:${pattern}`;
+}
+
+/**
+ * Compiles a PCRE pattern (a byte string). Identical pattern and options share one
+ * compiled regex. Throws RegexSyntaxError with the offset and the reason.
+ */
+export function compileRegex(pattern: string, options: RegexOptions = {}): CompiledRegex {
+  const key = memoKey(pattern, options);
+  const hit = memo.get(key);
+  if (hit !== undefined) return hit;
+  const compiled = build(pattern, options);
+  if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string);
+  memo.set(key, compiled);
+  return compiled;
+}
+
+function build(pattern: string, options: RegexOptions): CompiledRegex {
+  const parsed = parsePattern(pattern, options);
+  const matchLimit = options.matchLimit ?? DEFAULT_MATCH_LIMIT;
+  if (!(matchLimit > 0)) throw new RegexSyntaxError(`matchLimit must be a positive number, got ${matchLimit}`);
+  const reasons = vmReasons(parsed.ast);
+  if (reasons.length === 0 && options.engine !== 'backtrack') {
+    const prog = compileLinear(parsed.ast, options.engine);
+    if (typeof prog !== 'string') return new LinearRegex(pattern, parsed, prog, matchLimit);
+    reasons.push(prog);
+  }
+  if (reasons.length === 0) reasons.push('the backtracking engine was asked for');
+  const sup = supersetOf(parsed.ast);
+  const screen = sup === null || options.engine === 'backtrack' ? null : compileLinear(sup, undefined);
+  const warning =
+    `runs on the bounded backtracking matcher because of ${reasons.join(', ')}; ` +
+    `a search stops after ${matchLimit} steps (SecPcreMatchLimit) and then counts as no match`;
+  return new BoundedRegex(pattern, parsed, warning, typeof screen === 'string' ? null : screen, matchLimit);
+}
+
+/** How many compiled patterns are memoized (for diagnostics). */
+export function memoizedCount(): number {
+  return memo.size;
 }
