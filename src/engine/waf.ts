@@ -6,7 +6,7 @@
  */
 import { dirname } from 'node:path';
 import { RuleLoadError, type RuleWarning } from '../seclang/errors.js';
-import { parseSecLangFiles, parseSecLangText, type Directive, type RuleSource } from '../seclang/parser.js';
+import { parseSecLangFiles, parseSecLangText, type ParseResult, type RuleSource } from '../seclang/parser.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { CollectionStore } from '../store/types.js';
 import { Entry } from './collection.js';
@@ -47,11 +47,21 @@ export class Waf {
   private readonly options: WafOptions;
 
   private constructor(
-    parsed: { directives: readonly Directive[]; warnings: readonly RuleWarning[]; files: readonly string[] },
+    parsed: ParseResult,
     options: WafOptions,
   ) {
     const { ruleset, errors } = compileRuleset(parsed.directives, options);
-    if (errors.length > 0) throw new RuleLoadError(errors);
+    if (parsed.errors.length > 0 || errors.length > 0) {
+      // Report parse and compile problems together, in file order then position.
+      const order = new Map(parsed.files.map((f, i) => [f, i]));
+      const all = [...parsed.errors, ...errors].sort(
+        (a, b) =>
+          (order.get(a.location.file) ?? -1) - (order.get(b.location.file) ?? -1) ||
+          a.location.line - b.location.line ||
+          a.location.column - b.location.column,
+      );
+      throw new RuleLoadError(all);
+    }
     this.config = ruleset.config;
     this.phases = ruleset.phases;
     this.rules = ruleset.rules;
@@ -70,16 +80,12 @@ export class Waf {
    * const tx = waf.newTransaction();
    */
   static fromFiles(paths: readonly string[], options: WafOptions = {}): Waf {
-    const parsed = parseSecLangFiles(paths, options.source);
-    if (parsed.errors.length > 0) throw new RuleLoadError(parsed.errors);
-    return new Waf(parsed, options);
+    return new Waf(parseSecLangFiles(paths, options.source), options);
   }
 
   /** Loads rules given as text (`file` names them in errors; Includes resolve beside it). */
   static fromText(text: string, options: WafOptions & { file?: string } = {}): Waf {
-    const parsed = parseSecLangText(text, options.file ?? '<inline>', options.source);
-    if (parsed.errors.length > 0) throw new RuleLoadError(parsed.errors);
-    return new Waf(parsed, options);
+    return new Waf(parseSecLangText(text, options.file ?? '<inline>', options.source), options);
   }
 
   newTransaction(options?: TransactionOptions): Transaction {

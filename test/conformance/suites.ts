@@ -4,6 +4,7 @@
  * absent outside CI is reported as skipped, never silently; in CI absence is a failure.
  */
 import { runSecrules } from './secrules.js';
+import { runCrsLoad } from './crs-load.js';
 import { libinjectionOk, reportLines, runLibinjection, summaryLine } from './libinjection.js';
 
 export interface StageResult {
@@ -12,6 +13,24 @@ export interface StageResult {
 }
 
 export const conformanceSuites: Record<string, () => StageResult | Promise<StageResult>> = {
+  'crs-load': async () => {
+    const results = await runCrsLoad();
+    const parts: string[] = [];
+    let ok = true;
+    for (const r of results) {
+      if ('absent' in r) {
+        parts.push(`${r.name} absent (skipped, not in CI)`);
+        continue;
+      }
+      const summary = r.output.find((l) => /rules \(/.test(l)) ?? '';
+      if (!r.ok) {
+        ok = false;
+        for (const l of r.output.slice(0, 30)) console.log(`  ${l}`);
+      }
+      parts.push(`${r.name} ${r.ok ? `0 errors (${summary})` : 'FAILED'}`);
+    }
+    return { ok, summary: `crs-load: ${parts.join('; ')}` };
+  },
   secrules: () => {
     const r = runSecrules();
     if (r === null) return { ok: true, summary: 'secrules: suite absent, skipped (not in CI)' };

@@ -12,6 +12,7 @@ import { validateByteRange, validateUrlEncoding, validateUtf8Encoding } from './
 import { verifyCC, verifyCPF, verifySSN, verifySVNR } from './verify.js';
 import { noMatch, unconditionalMatch } from './match.js';
 import { detectSQLi, detectXSS } from './detect.js';
+import { fuzzyHash, geoLookup, gsbLookup, inspectFile, rbl, rsub, validateDTD, validateSchema } from './lookups.js';
 
 export * from './types.js';
 
@@ -47,6 +48,14 @@ const registry = new Map<string, OperatorFactory>([
   ['nomatch', noMatch],
   ['detectsqli', detectSQLi],
   ['detectxss', detectXSS],
+  ['geolookup', geoLookup],
+  ['rbl', rbl],
+  ['gsblookup', gsbLookup],
+  ['inspectfile', inspectFile],
+  ['validatedtd', validateDTD],
+  ['validateschema', validateSchema],
+  ['fuzzyhash', fuzzyHash],
+  ['rsub', rsub],
 ]);
 
 /** The factory for an operator name as written after `@` (any case), or undefined. */
