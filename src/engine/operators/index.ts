@@ -3,7 +3,7 @@
  * The operator registry: every operator under its SecLang name (case-insensitive lookup).
  */
 import type { OperatorFactory } from './types.js';
-import { rx } from './rx.js';
+import { rx, rxGlobal } from './rx.js';
 import { beginsWith, contains, containsWord, endsWith, streq, strmatch, within } from './strings.js';
 import { eq, ge, gt, le, lt } from './numeric.js';
 import { pm, pmFromFile } from './pm.js';
@@ -18,6 +18,7 @@ export * from './types.js';
 
 const registry = new Map<string, OperatorFactory>([
   ['rx', rx],
+  ['rxglobal', rxGlobal],
   // Keys are lower case: lookup folds the name as written after `@`.
   ['streq', streq],
   ['beginswith', beginsWith],
