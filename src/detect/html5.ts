@@ -164,9 +164,11 @@ function skipWhite(hs: Html5State): number {
   return EOF;
 }
 
+/** One-char strings for String#indexOf (V8 keeps them in a table: no allocation). */
+const CHARS: readonly string[] = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i));
+
 function indexOfByte(hs: Html5State, c: number, from: number): number {
-  for (let i = from; i < hs.len; i++) if (hs.s.charCodeAt(i) === c) return i;
-  return -1;
+  return hs.s.indexOf(CHARS[c] as string, from);
 }
 
 function isAsciiLetter(c: number): boolean {

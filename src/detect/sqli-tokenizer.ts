@@ -287,10 +287,12 @@ function spanNotIn(s: string, from: number, end: number, set: Uint8Array): numbe
   return i - from;
 }
 
-/** Index of byte `c` in `s[from, end)`, or -1. */
-function findByte(s: string, from: number, end: number, c: number): number {
-  for (let i = from; i < end; i++) if (s.charCodeAt(i) === c) return i;
-  return -1;
+/** One-char strings for String#indexOf (V8 keeps them in a table: no allocation). */
+const CHARS: readonly string[] = Array.from({ length: 256 }, (_, i) => String.fromCharCode(i));
+
+/** Index of byte `c` in `s` at or after `from`, or -1. */
+function findByte(s: string, from: number, c: number): number {
+  return s.indexOf(CHARS[c] as string, from);
 }
 
 /** Index of the pair `c0 c1` in `s[from, end)` (both bytes inside), or -1. */
@@ -305,7 +307,7 @@ function findPair(s: string, from: number, end: number, c0: number, c1: number):
 
 function parseEolComment(st: SqliState): number {
   const { s, slen, pos } = st;
-  const nl = findByte(s, pos, slen, 0x0a);
+  const nl = findByte(s, pos, 0x0a);
   if (nl < 0) {
     assignToken(st.current, TYPE_COMMENT, pos, slen - pos, s);
     return slen;
@@ -410,7 +412,7 @@ function backslashEscaped(s: string, end: number, start: number): boolean {
 function parseStringCore(s: string, slen: number, pos: number, t: SqliToken, delim: number, offset: number): number {
   const start = pos + offset;
   t.strOpen = offset > 0 ? delim : 0;
-  let q = findByte(s, start, slen, delim);
+  let q = findByte(s, start, delim);
   for (;;) {
     if (q < 0) {
       assignToken(t, TYPE_STRING, start, slen - start, s);
@@ -418,9 +420,9 @@ function parseStringCore(s: string, slen: number, pos: number, t: SqliToken, del
       return slen;
     }
     if (backslashEscaped(s, q - 1, start)) {
-      q = findByte(s, q + 1, slen, delim);
+      q = findByte(s, q + 1, delim);
     } else if (q + 1 < slen && s.charCodeAt(q + 1) === delim) {
-      q = findByte(s, q + 2, slen, delim);
+      q = findByte(s, q + 2, delim);
     } else {
       assignToken(t, TYPE_STRING, start, q - start, s);
       t.strClose = delim;
@@ -513,7 +515,7 @@ function parseXstring(st: SqliState): number {
 /** SQL Server's `[bracketed name]`. */
 function parseBword(st: SqliState): number {
   const { s, slen, pos } = st;
-  const end = findByte(s, pos, slen, 0x5d);
+  const end = findByte(s, pos, 0x5d);
   if (end < 0) {
     assignToken(st.current, TYPE_BAREWORD, pos, slen - pos, s);
     return slen;

@@ -11,7 +11,7 @@
  * detectSqli("1' and 1=1 union/* foo *\/select load_file('/etc/passwd')--"); // 's&1UE'
  * detectSqli('hello world'); // null
  */
-import { FINGERPRINT_TYPE, lookupBytes } from './sqli-keywords.js';
+import { FINGERPRINT_TYPE, lookupBytes, startsPhrase } from './sqli-keywords.js';
 import {
   FLAG_QUOTE_DOUBLE,
   FLAG_QUOTE_NONE,
@@ -104,7 +104,7 @@ function isWordish(type: number): boolean {
 function mergeWords(st: SqliState, a: SqliToken, b: SqliToken): boolean {
   if (!isWordish(a.type) || !(isWordish(b.type) || b.type === TYPE_LOGIC_OPERATOR)) return false;
   const n = a.len + 1 + b.len;
-  if (n > TOKEN_VALUE_MAX) return false;
+  if (n > TOKEN_VALUE_MAX || !startsPhrase(a.val, a.len)) return false;
   const buf = st.scratch;
   for (let i = 0; i < a.len; i++) buf[i] = a.val[i] ?? 0;
   buf[a.len] = 0x20;

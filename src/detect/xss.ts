@@ -213,18 +213,50 @@ function isBlackTag(s: string, at: number, n: number): boolean {
   return (c0 === 0x73 && c1 === 0x76 && c2 === 0x67) || (c0 === 0x78 && c1 === 0x73 && c2 === 0x6c);
 }
 
+/** Names grouped by their first letter (A-Z), so a lookup compares only candidates. */
+function byFirstLetter<T>(items: readonly T[], name: (item: T) => string): T[][] {
+  const groups: T[][] = Array.from({ length: 26 }, () => []);
+  for (const item of items) groups[name(item).charCodeAt(0) - 0x41]?.push(item);
+  return groups;
+}
+
+const EVENTS_BY_LETTER = byFirstLetter(EVENTS, (e) => e);
+const ATTRS_BY_LETTER = byFirstLetter(BLACK_ATTRS, ([name]) => name);
+const LONGEST_EVENT = Math.max(...EVENTS.map((e) => e.length));
+const NO_EVENTS: readonly string[] = [];
+const NO_ATTRS: typeof BLACK_ATTRS = [];
+
+/**
+ * Index (0-25) of the upper-cased letter that a NUL-skipping comparison of at most `n`
+ * bytes at `at` starts with, or -1 when that is no letter (then no name can match).
+ */
+function firstLetter(s: string, at: number, n: number): number {
+  for (let i = 0; i < n; i++) {
+    const c = byteAt(s, at + i);
+    if (c === 0) continue;
+    const l = (c | 0x20) - 0x61;
+    return l >= 0 && l < 26 ? l : -1;
+  }
+  return -1;
+}
+
 function blackAttrType(s: string, at: number, n: number): number {
   if (n < 2) return ATTR_NONE;
   if (n >= 5) {
     if ((s.charCodeAt(at) | 0x20) === 0x6f && (s.charCodeAt(at + 1) | 0x20) === 0x6e) {
       // on + an event name, compared as a prefix of the rest — reading on past the
       // attribute name when it is shorter than the event, as libinjection does.
-      for (const ev of EVENTS) if (equalsIgnoringNul(ev, s, at + 2, ev.length)) return ATTR_BLACK;
+      const letter = firstLetter(s, at + 2, LONGEST_EVENT);
+      for (const ev of EVENTS_BY_LETTER[letter] ?? NO_EVENTS) {
+        if (equalsIgnoringNul(ev, s, at + 2, ev.length)) return ATTR_BLACK;
+      }
     }
     // xmlns can create arbitrary tags; xlink:* can hold URLs.
     if (equalsIgnoringNul('XMLNS', s, at, 5) || equalsIgnoringNul('XLINK', s, at, 5)) return ATTR_BLACK;
   }
-  for (const [name, type] of BLACK_ATTRS) if (equalsIgnoringNul(name, s, at, n)) return type;
+  for (const [name, type] of ATTRS_BY_LETTER[firstLetter(s, at, n)] ?? NO_ATTRS) {
+    if (equalsIgnoringNul(name, s, at, n)) return type;
+  }
   return ATTR_NONE;
 }
 
