@@ -112,7 +112,6 @@ class Compiler {
 
   private defaultAction(d: DefaultActionDirective): void {
     const probe = new Rule(d.location, 'SecDefaultAction');
-    let phase = 2;
     let hasDisruptive = false;
     for (const item of d.actions) {
       const def = getAction(item.name);
@@ -123,7 +122,7 @@ class Compiler {
       if (def.kind === 'disruptive') hasDisruptive = true;
     }
     this.applyActions(probe, d.actions, false, false);
-    phase = probe.phase;
+    const phase = probe.phase;
     if (!hasDisruptive) this.error(d.location, 'SecDefaultAction must contain a disruptive action (e.g. pass, deny or block)');
     if (probe.disruptive === 'block') this.error(d.location, 'SecDefaultAction cannot use "block": block means "the default action"');
     this.defaults.set(phase, { items: d.actions.filter((i) => i.name.toLowerCase() !== 'phase'), disruptive: probe.disruptive });
@@ -188,14 +187,7 @@ class Compiler {
     const rule = new Rule(d.location, d.text);
     if (link) rule.starter = starter as Rule;
     // The phase decides which SecDefaultAction applies, so find it first.
-    let phase = 2;
-    if (link) phase = (starter as Rule).phase;
-    else {
-      const probe = new Rule(d.location, d.text);
-      const phaseItems = d.actions.filter((i) => i.name.toLowerCase() === 'phase');
-      this.applyActions(probe, phaseItems, false, false);
-      phase = probe.phase;
-    }
+    const phase = link ? (starter as Rule).phase : this.phaseOf(d);
     const defaults = this.defaults.get(phase);
     if (defaults !== undefined) {
       const inherited = link ? defaults.items.filter((i) => getAction(i.name)?.kind !== 'disruptive') : defaults.items;
@@ -231,6 +223,13 @@ class Compiler {
     }
     this.rules.push(rule);
     this.openChain = rule.chained ? rule : null;
+  }
+
+  /** The phase a rule asks for (2 when it names none). */
+  private phaseOf(d: RuleDirective): number {
+    const probe = new Rule(d.location, d.text);
+    this.applyActions(probe, d.actions.filter((i) => i.name.toLowerCase() === 'phase'), false, false);
+    return probe.phase;
   }
 
   private target(rule: Rule, t: TargetSyntax): void {

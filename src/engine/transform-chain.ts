@@ -22,8 +22,8 @@ export class TransformChain {
 
   /** The names of every step, first to last. */
   names(): string[] {
-    const out: string[] = [];
-    for (let c: TransformChain | null = this; c !== null; c = c.prefix) out.unshift(c.name);
+    const out = [this.name];
+    for (let c = this.prefix; c !== null; c = c.prefix) out.unshift(c.name);
     return out;
   }
 }
