@@ -155,10 +155,9 @@ function relax(node: Node): Node | null {
       }
       return { kind: 'alt', alts };
     }
-    case 'group': {
-      const body = relax(node.body);
-      return body === null ? null : { kind: 'group', index: node.index, name: node.name, body };
-    }
+    case 'group':
+      // No groups: the screen only answers "where could a match start".
+      return relax(node.body);
     case 'repeat': {
       const body = relax(node.body);
       return body === null ? null : { ...node, possessive: false, body };

@@ -4,8 +4,9 @@
  * engine can run (back references, lookarounds, atomic groups and possessive repeats that
  * change the result, `\G`). It follows PCRE's matching order exactly and counts its work
  * like PCRE's match limit (one step per backtracking point entered, per start position tried
- * and per assertion evaluated); the count runs across all start positions of one search, so
- * a search never does more than `limit` steps however long the input is. When the budget is
+ * and per assertion evaluated, plus one per 256 bytes a repeat scans); the count runs across
+ * all start positions of one search, so a search never does more than `limit` steps however
+ * long the input is. When the budget is
  * spent the search reports LIMIT and the caller treats it as "no match" (ModSecurity's
  * MSC_PCRE_LIMITS_EXCEEDED).
  *
@@ -457,6 +458,8 @@ export class BacktrackMatcher {
           }
           let k = 0;
           while (k < max && table[input.charCodeAt(pos + k)] === 1) k++;
+          // A long run is work too: one step per 256 bytes scanned keeps the total bounded.
+          if (k > 255 && (this.steps += k >>> 8) > this.limit) return LIMIT;
           if (k < min) {
             ok = false;
             break;
@@ -548,6 +551,7 @@ export class BacktrackMatcher {
             break;
           }
           const len = e - s;
+          if (len > 255 && (this.steps += len >>> 8) > this.limit) return LIMIT;
           if (pos + len > n) {
             ok = false;
             break;

@@ -4,15 +4,16 @@
  * stall, with PCRE's byte semantics (no UTF-8 mode, C-locale classes and case folding).
  *
  * The pattern is parsed once (parser.ts) and translated for one of three engines:
- * - `irregexp`: V8's own engine, fastest on the short values rules mostly see, made safe
- *   by V8's fallback to its linear engine on excessive backtracking (v8flags.ts). Used
- *   for patterns that linear engine accepts after translation.
- * - `re2`: the `re2` package, linear time, for what V8's linear engine refuses (counted
- *   repeats above ~16, multiline anchors).
+ * - `irregexp`: V8's own engine, for patterns V8's linear engine accepts after translation
+ *   and with fewer than IRREGEXP_MAX_ALTERNATIVES alternatives, on inputs of at most
+ *   IRREGEXP_MAX_INPUT bytes (longer inputs go to the pattern's RE2 twin). V8 falls back
+ *   to its linear engine on excessive backtracking (v8flags.ts), so it cannot stall; that
+ *   engine is slow, hence the input cap.
+ * - `re2`: the `re2` package, linear time, for everything else a linear engine can run.
  * - `backtrack`: Warden's bounded backtracking matcher (backtrack.ts), for back
  *   references, lookarounds and atomic/possessive forms that change the result. It stops
  *   after `matchLimit` steps (SecPcreMatchLimit) and reports that; such patterns carry a
- *   `warning` for the rule loader. A linear "superset" pattern screens inputs first.
+ *   `warning` for the rule loader. A linear "superset" pattern on RE2 screens inputs first.
  * bench/regex.ts has the measurements behind these choices.
  *
  * @example
@@ -117,8 +118,33 @@ function re2MidCharHazard(ast: Node): boolean {
   return found;
 }
 
+/**
+ * Irregexp runs only inputs up to this many bytes. Past V8's backtrack threshold it
+ * re-runs the search on its linear engine, which measured 50 µs–15 ms per KB on CRS
+ * patterns (RE2: 1–100 µs per KB), so an attacker who forces the fallback gets the most
+ * out of long inputs; short ones are where Irregexp is ~2x faster than RE2.
+ */
+export const IRREGEXP_MAX_INPUT = 256;
+
+/**
+ * Patterns with this many alternatives or more run on RE2 at every input length:
+ * measured on CRS v4, RE2 is faster for them from 1 KB on (median 1.4x at 20+, 2.2x at
+ * 50+), Irregexp at best even on 100 bytes.
+ */
+export const IRREGEXP_MAX_ALTERNATIVES = 20;
+
+function alternativeCount(ast: Node): number {
+  let n = 0;
+  walk(ast, (x) => {
+    if (x.kind === 'alt') n += x.alts.length;
+  });
+  return n;
+}
+
 function compileLinear(ast: Node, prefer: RegexEngine | undefined): LinearProgram | string {
-  const tryIrregexp = (prefer !== 're2' || re2MidCharHazard(ast)) && v8RegexFlags.irregexpSafe;
+  const tryIrregexp =
+    v8RegexFlags.irregexpSafe &&
+    (re2MidCharHazard(ast) || (prefer !== 're2' && (prefer === 'irregexp' || alternativeCount(ast) < IRREGEXP_MAX_ALTERNATIVES)));
   if (tryIrregexp) {
     try {
       const emitted = emitPattern(ast, 'js');
@@ -195,15 +221,29 @@ class LinearRegex implements CompiledRegex {
   /** Groups inside repeats: PCRE's values need the bounded matcher (see match). */
   private readonly groupHazard: boolean;
 
+  /** RE2 for inputs longer than IRREGEXP_MAX_INPUT when `prog` is Irregexp (null: none). */
+  private readonly long: LinearProgram | null;
+
   constructor(
     readonly source: string,
     private readonly parsed: ParsedPattern,
     private readonly prog: LinearProgram,
     private readonly matchLimit: number,
+    pinned: boolean,
   ) {
     this.engine = prog.engine;
     this.translated = prog.emitted.source;
     this.groupHazard = groupsNeedPcreOrder(parsed.ast);
+    let long: LinearProgram | null = null;
+    if (prog.engine === 'irregexp' && !pinned && !re2MidCharHazard(parsed.ast)) {
+      const twin = compileLinear(parsed.ast, 're2');
+      if (typeof twin !== 'string') long = twin;
+    }
+    this.long = long;
+  }
+
+  private pick(input: string): LinearProgram {
+    return this.long !== null && input.length > IRREGEXP_MAX_INPUT ? this.long : this.prog;
   }
 
   get groupCount(): number {
@@ -215,11 +255,11 @@ class LinearRegex implements CompiledRegex {
   }
 
   test(input: string): boolean {
-    return this.prog.base.test(input);
+    return this.pick(input).base.test(input);
   }
 
   check(input: string): 'match' | 'nomatch' {
-    return this.prog.base.test(input) ? 'match' : 'nomatch';
+    return this.pick(input).base.test(input) ? 'match' : 'nomatch';
   }
 
   exec(input: string): string[] | null {
@@ -239,7 +279,7 @@ class LinearRegex implements CompiledRegex {
       if (r.status === LIMIT) return 'limit';
       return r.status < 0 ? 'nomatch' : fromCaps(input, r.caps, this.parsed.groupCount);
     }
-    const prog = this.prog;
+    const prog = this.pick(input);
     let re = prog.base;
     if (opts.anchored === true) {
       re = prog.sticky;
@@ -346,12 +386,14 @@ function build(pattern: string, options: RegexOptions): CompiledRegex {
   const reasons = vmReasons(parsed.ast);
   if (reasons.length === 0 && options.engine !== 'backtrack') {
     const prog = compileLinear(parsed.ast, options.engine);
-    if (typeof prog !== 'string') return new LinearRegex(pattern, parsed, prog, matchLimit);
+    if (typeof prog !== 'string') return new LinearRegex(pattern, parsed, prog, matchLimit, options.engine !== undefined);
     reasons.push(prog);
   }
   if (reasons.length === 0) reasons.push('the backtracking engine was asked for');
   const sup = supersetOf(parsed.ast);
-  const screen = sup === null || options.engine === 'backtrack' ? null : compileLinear(sup, undefined);
+  // RE2 for the screen: the relaxed pattern ("any bytes" for a back reference) is the
+  // kind that drives Irregexp into its slow fallback, and RE2 finds match bounds with a DFA.
+  const screen = sup === null || options.engine === 'backtrack' ? null : compileLinear(sup, 're2');
   const warning =
     `runs on the bounded backtracking matcher because of ${reasons.join(', ')}; ` +
     `a search stops after ${matchLimit} steps (SecPcreMatchLimit) and then counts as no match`;
