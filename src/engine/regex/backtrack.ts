@@ -283,6 +283,8 @@ export interface SearchOptions {
   readonly anchored?: boolean;
   /** Reject an empty match at `from` (PCRE_NOTEMPTY_ATSTART). */
   readonly notEmptyAtStart?: boolean;
+  /** Where `\G` holds, when the search starts later than the caller asked (default: from). */
+  readonly origin?: number;
 }
 
 /** A pattern compiled for the bounded matcher. */
@@ -324,7 +326,7 @@ export class BacktrackMatcher {
     this.n = input.length;
     this.steps = 0;
     this.limit = limit;
-    this.searchStart = from;
+    this.searchStart = opts.origin ?? from;
     const anchored = opts.anchored === true;
     const first = this.first;
     let status = NO_MATCH;

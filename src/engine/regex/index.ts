@@ -349,7 +349,7 @@ class BoundedRegex implements CompiledRegex {
       if (opts.anchored === true && m.index !== from) return 'nomatch';
       start = m.index;
     }
-    const r = this.vm.search(input, start, this.matchLimit, { ...opts, anchored: opts.anchored });
+    const r = this.vm.search(input, start, this.matchLimit, { ...opts, origin: from });
     if (r.status === LIMIT) return 'limit';
     return r.status < 0 ? 'nomatch' : fromCaps(input, r.caps, this.parsed.groupCount);
   }
