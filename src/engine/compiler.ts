@@ -25,7 +25,7 @@ import { compileMacro, hasMacro, MacroError } from './macro.js';
 import { getOperator, operatorNames, OperatorParamError, type OperatorContext } from './operators/index.js';
 import { Marker, Rule, type CompiledTarget, type DisruptiveKind, type PhaseItem } from './rule.js';
 import { compileRegex } from './regex/index.js';
-import { resolveTarget, variableNames } from './variables.js';
+import { resolveTarget, SelectorError, variableNames } from './variables.js';
 
 /** The compiled rules of a Waf, by phase (index 1–5), plus what loading learnt. */
 export interface Ruleset {
@@ -234,7 +234,7 @@ class Compiler {
 
   private target(rule: Rule, t: TargetSyntax): void {
     try {
-      const ref = resolveTarget(t.name, t.selector, t.counting);
+      const ref = resolveTarget(t.name, t.selector, t.counting, rule.xmlns);
       if (t.negated && t.counting) throw new Error('a target cannot be both excluded (!) and counted (&)');
       const compiled: CompiledTarget = ref;
       if (t.negated) rule.exclusions.push(compiled);
@@ -244,7 +244,7 @@ class Compiler {
       if (message.startsWith('unknown variable')) {
         const near = suggest(t.name, variableNames());
         this.error(t.location, `${message}${near ? ` (did you mean ${near}?)` : ''}`);
-      } else this.error(t.selector !== null && /selector|regular/.test(message) ? t.selectorLocation : t.location, message);
+      } else this.error(err instanceof SelectorError || /does not take a selector/.test(message) ? t.selectorLocation : t.location, message);
     }
   }
 

@@ -18,7 +18,7 @@ import type { MatchContext, Operator } from './operators/types.js';
 import { Marker, Rule, SEVERITY_NAMES, type PhaseItem } from './rule.js';
 import type { AuditEngineMode, EngineMode } from './config.js';
 import type { Waf } from './waf.js';
-import { parseQueryArgs } from './request-args.js';
+import { parseCookieHeader, parseQueryString, processorFor, processRequestBody } from './request-body.js';
 
 /** How a transaction is stopped: returned by the phase methods, and kept on the transaction. */
 export interface Interruption {
@@ -118,7 +118,6 @@ export class Transaction implements MatchContext {
   ruleEngine: EngineMode;
   requestBodyAccess: boolean;
   requestBodyLimit: number;
-  requestBodyProcessor: string | null;
   forceRequestBodyVariable: boolean;
   responseBodyAccess: boolean;
   responseBodyLimit: number;
@@ -169,6 +168,8 @@ export class Transaction implements MatchContext {
   multipartName: string | null;
   multipartFlags: Map<string, string>;
   xmlDocument: unknown;
+  /** XPath results by compiled expression, for this transaction's XML body. */
+  readonly xmlCache: Map<object, Entry[]>;
 
   // Response
   responseStatus: number;
@@ -225,7 +226,6 @@ export class Transaction implements MatchContext {
     this.ruleEngine = c.ruleEngine;
     this.requestBodyAccess = c.requestBodyAccess;
     this.requestBodyLimit = c.requestBodyLimit;
-    this.requestBodyProcessor = null;
     this.forceRequestBodyVariable = false;
     this.responseBodyAccess = c.responseBodyAccess;
     this.responseBodyLimit = c.responseBodyLimit;
@@ -274,6 +274,7 @@ export class Transaction implements MatchContext {
     this.multipartName = null;
     this.multipartFlags = new Map();
     this.xmlDocument = null;
+    this.xmlCache = new Map();
 
     this.responseStatus = 0;
     this.responseProtocol = null;
@@ -337,9 +338,7 @@ export class Transaction implements MatchContext {
       const query = rest.slice(q + 1);
       this.queryString = new Entry('', query);
       this.requestUri = new Entry('', `${path}?${query}`);
-      const parsed = parseQueryArgs(query, this.waf.config.argumentSeparator, this.waf.config.argumentsLimit);
-      this.argsGet = parsed.args;
-      if (parsed.invalidEncoding) this.urlencodedError = true;
+      parseQueryString(this, query);
     } else {
       this.queryString = new Entry('', '');
       this.requestUri = new Entry('', path);
@@ -350,7 +349,7 @@ export class Transaction implements MatchContext {
   addRequestHeader(name: string, value: string): void {
     this.requestHeaders.push(new Entry(name, value));
     const lower = name.toLowerCase();
-    if (lower === 'cookie') this.requestCookies.push(...this.waf.parseCookies(value));
+    if (lower === 'cookie') parseCookieHeader(this, value);
     else if (lower === 'host' && this.serverName === null) this.serverName = new Entry('', value.replace(/:\d+$/, ''));
   }
 
@@ -381,14 +380,17 @@ export class Transaction implements MatchContext {
 
   // ---------------------------------------------------------------- phases
 
-  /** Phase 1: request headers. */
+  /** Phase 1: request headers. The body processor is chosen from Content-Type first. */
   processRequestHeaders(): Promise<Interruption | null> {
+    if (this.reqbodyProcessor === null) {
+      this.reqbodyProcessor = processorFor(this.requestHeaders.find((h) => h.key.toLowerCase() === 'content-type')?.value);
+    }
     return this.runPhase(1);
   }
 
   /** Phase 2: the request body is processed (when accessible), then phase 2 rules run. */
   async processRequestBody(): Promise<Interruption | null> {
-    if (this.interruption === null && this.ruleEngine !== 'Off') this.waf.processRequestBody(this);
+    if (this.interruption === null && this.ruleEngine !== 'Off') processRequestBody(this);
     return this.runPhase(2);
   }
 
@@ -774,11 +776,6 @@ export class Transaction implements MatchContext {
 
   multipartFlag(name: string): string | null {
     return this.multipartFlags.get(name) ?? (this.reqbodyProcessor === 'MULTIPART' ? '0' : null);
-  }
-
-  /** XML values selected by an XPath selector (filled in by the XML body processor). */
-  xmlValues(selector: Selector | null): readonly Entry[] {
-    return this.waf.xmlValues(this, selector);
   }
 
   fullRequest(): string {

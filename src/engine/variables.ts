@@ -5,15 +5,17 @@
  * appends its (variable, entry) pairs to the transaction's reusable target buffer, so
  * resolving a rule's targets allocates nothing for request data.
  */
+import { compileXPath, type CompiledXPath } from '../bodies/xpath.js';
 import { compileRegex, type CompiledRegex } from './regex/index.js';
 import { Entry, type KeyedCollection } from './collection.js';
 import type { Transaction } from './transaction.js';
+import { xmlValues } from './request-body.js';
 
 /** How a target narrows a collection. */
 export type Selector =
   | { readonly kind: 'key'; readonly key: string; readonly lower: string }
   | { readonly kind: 'regex'; readonly source: string; readonly re: CompiledRegex }
-  | { readonly kind: 'xpath'; readonly source: string; readonly xpath: unknown };
+  | { readonly kind: 'xpath'; readonly source: string; readonly xpath: CompiledXPath };
 
 export interface VariableDef {
   /** The canonical (upper-case) name. */
@@ -172,7 +174,8 @@ define('REQBODY_PROCESSOR_ERROR_MSG', false, computed((tx) => tx.reqbodyErrorMsg
 define('INBOUND_DATA_ERROR', false, computed((tx) => (tx.inboundDataError ? '1' : '0')));
 define('OUTBOUND_DATA_ERROR', false, computed((tx) => (tx.outboundDataError ? '1' : '0')));
 define('XML', true, function collect(this: VariableDef, tx, sel, out) {
-  for (const e of tx.xmlValues(sel)) out.push(this, e);
+  const values = xmlValues(tx, sel !== null && sel.kind === 'xpath' ? sel.xpath : null);
+  for (let i = 0; i < values.length; i++) out.push(this, values[i] as Entry);
 });
 // Multipart and files
 define('FILES', true, fromList((tx) => tx.files));
@@ -280,13 +283,23 @@ export function variableNames(): string[] {
  * Compiles a selector as ModSecurity v2 reads it: `/…/` is a regex matched against the
  * names case-insensitively; anything else is a name compared case-insensitively.
  */
-export function compileSelector(def: VariableDef, text: string): Selector {
-  if (def.name === 'XML') return { kind: 'xpath', source: text, xpath: text };
+export function compileSelector(def: VariableDef, text: string, namespaces: ReadonlyMap<string, string> | null = null): Selector {
+  if (def.name === 'XML') {
+    return { kind: 'xpath', source: text, xpath: compileXPath(text, namespaces === null ? {} : Object.fromEntries(namespaces)) };
+  }
   if (text.length >= 2 && text.startsWith('/') && text.endsWith('/')) {
     const source = text.slice(1, -1);
     return { kind: 'regex', source, re: compileRegex(`(?is)${source}`) };
   }
   return { kind: 'key', key: text, lower: text.toLowerCase() };
+}
+
+/** A selector that does not compile (a bad `/regex/` or XPath). */
+export class SelectorError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SelectorError';
+  }
 }
 
 /** A target reference as ctl and SecRuleUpdateTarget* name it: a variable and a selector. */
@@ -301,7 +314,12 @@ export interface TargetRef {
  * Resolves a target as written (`ARGS:foo`, `REQUEST_HEADERS:/^x-/`, `HTTP_Host`);
  * throws an Error with the reason when the variable is unknown or misused.
  */
-export function resolveTarget(name: string, selector: string | null, counting: boolean): TargetRef {
+export function resolveTarget(
+  name: string,
+  selector: string | null,
+  counting: boolean,
+  namespaces: ReadonlyMap<string, string> | null = null,
+): TargetRef {
   let varName = name;
   let sel = selector;
   if (varName.length > 5 && varName.toUpperCase().startsWith('HTTP_')) {
@@ -316,7 +334,16 @@ export function resolveTarget(name: string, selector: string | null, counting: b
   if (sel !== null && !def.collection) throw new Error(`variable ${def.name} does not take a selector (":${sel}")`);
   if (counting && !def.collection) throw new Error(`"&" counts the values of a collection; ${def.name} is a single value`);
   const text = `${counting ? '&' : ''}${def.name}${sel !== null ? `:${sel}` : ''}`;
-  return { def, selector: sel === null || sel === '' ? null : compileSelector(def, sel), counting, text };
+  let compiled: Selector | null = null;
+  if (sel !== null && sel !== '') {
+    try {
+      compiled = compileSelector(def, sel, namespaces);
+    } catch (err) {
+      const what = def.name === 'XML' ? 'XPath expression' : 'selector';
+      throw new SelectorError(`invalid ${what} "${sel}" for ${def.name}: ${(err as Error).message}`);
+    }
+  }
+  return { def, selector: compiled, counting, text };
 }
 
 /** True when a target reference selects the value `key` of variable `def`. */

@@ -9,14 +9,11 @@ import { RuleLoadError, type RuleWarning } from '../seclang/errors.js';
 import { parseSecLangFiles, parseSecLangText, type ParseResult, type RuleSource } from '../seclang/parser.js';
 import { createMemoryStore } from '../store/memory.js';
 import type { CollectionStore } from '../store/types.js';
-import { Entry } from './collection.js';
 import { compileRuleset, operatorContext } from './compiler.js';
 import type { WafConfig } from './config.js';
 import { getOperator, type Operator } from './operators/index.js';
-import { parseQueryArgs } from './request-args.js';
 import type { PhaseItem, Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
-import type { Selector } from './variables.js';
 
 export interface WafOptions {
   /** Where persistent collections live (memory when absent). */
@@ -110,62 +107,5 @@ export class Waf {
     const factory = getOperator(rule.operatorName);
     if (factory === undefined) throw new Error(`unknown operator @${rule.operatorName}`);
     return factory(param, operatorContext(dirname(rule.location.file), this.options));
-  }
-
-  /** The Cookie header's pairs for REQUEST_COOKIES. */
-  parseCookies(header: string): Entry[] {
-    const out: Entry[] = [];
-    for (const part of header.split(';')) {
-      const p = part.trim();
-      if (p === '') continue;
-      const eq = p.indexOf('=');
-      out.push(eq < 0 ? new Entry(p, '') : new Entry(p.slice(0, eq), p.slice(eq + 1)));
-    }
-    return out;
-  }
-
-  /** Runs the request body processor chosen by ctl or Content-Type (phase 2 input). */
-  processRequestBody(tx: Transaction): void {
-    if (!tx.requestBodyAccess) return;
-    let body = tx.requestBodyChunks.join('');
-    if (body.length > tx.requestBodyLimit) {
-      if (this.config.requestBodyLimitAction === 'Reject') {
-        tx.inboundDataError = true;
-        tx.interruption = {
-          action: 'deny',
-          status: 413,
-          ruleId: 0,
-          phase: 2,
-          url: null,
-          message: `Request body (${body.length} bytes) is larger than the configured limit (${tx.requestBodyLimit}).`,
-        };
-        return;
-      }
-      tx.inboundDataError = true;
-      body = body.slice(0, tx.requestBodyLimit);
-    }
-    let processor = tx.requestBodyProcessor;
-    if (processor === null) {
-      const ct = tx.requestHeaders.find((h) => h.key.toLowerCase() === 'content-type')?.value.toLowerCase() ?? '';
-      if (ct.startsWith('application/x-www-form-urlencoded')) processor = 'URLENCODED';
-      else if (ct.startsWith('multipart/form-data')) processor = 'MULTIPART';
-    }
-    tx.reqbodyProcessor = processor;
-    if (processor === 'URLENCODED') {
-      const parsed = parseQueryArgs(body, this.config.argumentSeparator, this.config.argumentsLimit);
-      tx.argsPost = parsed.args;
-      if (parsed.invalidEncoding) tx.urlencodedError = true;
-      tx.requestBody = new Entry('', body);
-    } else if (processor === null && tx.forceRequestBodyVariable) {
-      tx.requestBody = new Entry('', body);
-    } else if (processor !== null) {
-      tx.reqbodyError = true;
-      tx.reqbodyErrorMsg = `${processor} parsing is not available yet`;
-    }
-  }
-
-  /** XML values for an XPath selector (the XML processor fills the document). */
-  xmlValues(_tx: Transaction, _selector: Selector | null): readonly Entry[] {
-    return [];
   }
 }

@@ -88,7 +88,7 @@ const options: Record<string, (value: string) => Apply> = {
   },
   requestbodyprocessor: (v) => {
     const p = oneOf('requestBodyProcessor', v, ['URLENCODED', 'MULTIPART', 'XML', 'JSON'] as const);
-    return (tx) => void (tx.requestBodyProcessor = p);
+    return (tx) => void (tx.reqbodyProcessor = p);
   },
   forcerequestbodyvariable: (v) => {
     const on = onOff('forceRequestBodyVariable', v);
