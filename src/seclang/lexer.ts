@@ -68,17 +68,28 @@ class Directive implements RawDirective {
     private readonly sources: readonly ArgSource[],
   ) {}
 
+  /** Per argument: source offset of each char of the unquoted text (built on first use). */
+  private offsets: Array<Int32Array | undefined> = [];
+
   locate(argIndex: number, charIndex: number): SourceLocation {
     const src = this.sources[argIndex];
     if (src === undefined) return this.location;
-    // Replay the unquoting to map an index of the unquoted text back to the source.
-    const text = this.line.text;
-    let raw = src.start;
-    for (let out = 0; out < charIndex && raw < text.length; out++) {
-      if (text[raw] === '\\' && (text[raw + 1] === '\\' || (src.quote !== '' && text[raw + 1] === src.quote))) raw += 2;
-      else raw += 1;
+    let map = this.offsets[argIndex];
+    if (map === undefined) {
+      // Replay the unquoting once to map indexes of the unquoted text back to the source.
+      const text = this.line.text;
+      const length = (this.args[argIndex] as string).length;
+      map = new Int32Array(length + 1);
+      let raw = src.start;
+      for (let out = 0; out < length; out++) {
+        map[out] = raw;
+        if (text[raw] === '\\' && (text[raw + 1] === '\\' || (src.quote !== '' && text[raw + 1] === src.quote))) raw += 2;
+        else raw += 1;
+      }
+      map[length] = raw;
+      this.offsets[argIndex] = map;
     }
-    return this.line.locate(raw);
+    return this.line.locate(map[Math.min(charIndex, map.length - 1)] as number);
   }
 }
 
