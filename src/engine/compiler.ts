@@ -261,6 +261,7 @@ class Compiler {
     }
     const ctx: OperatorContext = {
       ...operatorContext(dirname(d.location.file), this.options),
+      pcreMatchLimit: this.config.pcreMatchLimit,
       warn: (message) => this.warnings.push({ location: op.location, message: `rule ${rule.starter.id}: ${message}` }),
     };
     if (hasMacro(op.param)) {

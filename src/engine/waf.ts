@@ -106,6 +106,6 @@ export class Waf {
   compileOperator(rule: Rule, param: string): Operator {
     const factory = getOperator(rule.operatorName);
     if (factory === undefined) throw new Error(`unknown operator @${rule.operatorName}`);
-    return factory(param, operatorContext(dirname(rule.location.file), this.options));
+    return factory(param, { ...operatorContext(dirname(rule.location.file), this.options), pcreMatchLimit: this.config.pcreMatchLimit });
   }
 }

@@ -26,20 +26,21 @@ import {
 } from '../regex/index.js';
 import { OperatorParamError, type MatchContext, type OperatorContext, type OperatorFactory } from './types.js';
 
-/** The context may carry the SecPcreMatchLimit in force (the rule loader sets it). */
-type RxContext = OperatorContext & { readonly pcreMatchLimit?: number };
-
 /** ModSecurity passes PCRE an ovector of 30 ints: ten offset pairs, TX:0–TX:9. */
 const MAX_CAPTURES = 10;
 
 function compile(name: string, param: string, ctx: OperatorContext): CompiledRegex {
-  const limit = (ctx as RxContext).pcreMatchLimit;
+  const limit = ctx.pcreMatchLimit;
+  let re: CompiledRegex;
   try {
-    return compileRegex(param, { ...MODSECURITY_RX_FLAGS, matchLimit: limit !== undefined && limit > 0 ? limit : DEFAULT_MATCH_LIMIT });
+    re = compileRegex(param, { ...MODSECURITY_RX_FLAGS, matchLimit: limit !== undefined && limit > 0 ? limit : DEFAULT_MATCH_LIMIT });
   } catch (err) {
-    if (err instanceof RegexSyntaxError) throw new OperatorParamError(`@${name}: invalid regular expression: ${err.message}`);
+    if (err instanceof RegexSyntaxError) throw new OperatorParamError(`invalid regular expression: ${err.message}`);
     throw err;
   }
+  // Patterns no linear-time engine can run are said at load, not discovered in production.
+  if (re.warning !== undefined && re.warning !== null) ctx.warn?.(`@${name}: ${re.warning}`);
+  return re;
 }
 
 /** PCRE's return count: one more than the highest group that took part. */

@@ -16,6 +16,8 @@ export interface OperatorContext {
   warn?(message: string): void;
   /** Whether @inspectFile may run external programs (off unless the Waf enables it). */
   readonly allowInspectFile?: boolean;
+  /** SecPcreMatchLimit in force where the rule stands (the default when absent). */
+  readonly pcreMatchLimit?: number;
 }
 
 /**
