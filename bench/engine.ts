@@ -95,7 +95,7 @@ export async function benchEngine(seconds: number): Promise<void> {
   const t0 = performance.now();
   const waf = Waf.fromText(
     `SecRuleEngine On\nSecRequestBodyAccess On\nInclude ${join(crs, 'crs-setup.conf.example')}\nInclude ${join(crs, 'rules')}/*.conf\n`,
-    { file: join(crs, 'bench.conf') },
+    { file: join(crs, 'bench.conf'), screening: process.env.WARDEN_SCREENING !== 'off' },
   );
   const loadMs = performance.now() - t0;
   console.log(`engine: CRS v4 loaded in ${loadMs.toFixed(0)} ms (${waf.summary().rules} rules)`);

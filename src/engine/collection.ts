@@ -12,12 +12,15 @@ import type { CollectionUpdate, StoredCollection, StoredVariable } from '../stor
 export class Entry {
   /** Transformation results of this value, by transformation-chain id (per transaction). */
   tcache: Map<number, string> | null;
+  /** Screen answers for this value, by screen group id (engine/prescreen). */
+  screens: Map<number, Uint8Array> | null;
 
   constructor(
     readonly key: string,
     readonly value: string,
   ) {
     this.tcache = null;
+    this.screens = null;
   }
 }
 

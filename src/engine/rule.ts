@@ -10,6 +10,7 @@ import type { Operator } from './operators/types.js';
 import type { TransformChain } from './transform-chain.js';
 import type { Selector, VariableDef } from './variables.js';
 import type { Transaction } from './transaction.js';
+import type { RuleScreen } from './prescreen.js';
 
 /** One target of a rule, compiled. */
 export interface CompiledTarget {
@@ -82,6 +83,8 @@ export class Rule {
   xmlns: Map<string, string> | null;
   /** True when an action needs the store (initcol …): the phase loop awaits after this rule. */
   usesStore: boolean;
+  /** The rule's place in a screen group (engine/prescreen), or null. */
+  screen: RuleScreen | null;
   location: SourceLocation;
   /** The directive as written. */
   text: string;
@@ -124,6 +127,7 @@ export class Rule {
     this.sanitise = null;
     this.xmlns = null;
     this.usesStore = false;
+    this.screen = null;
     this.location = location;
     this.text = text;
   }

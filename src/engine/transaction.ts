@@ -12,6 +12,7 @@ import { Entry, KeyedCollection, PersistentCollection } from './collection.js';
 import { expandMacro } from './macro.js';
 import { matchMessage } from './match-message.js';
 import { applyChain, applySteps } from './transform-chain.js';
+import { screenOf } from './prescreen.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { CompiledRegex } from './regex/index.js';
 import type { MatchContext, Operator } from './operators/types.js';
@@ -508,7 +509,9 @@ export class Transaction implements MatchContext {
   private test(rule: Rule, starter: Rule, op: Operator, def: VariableDef, entry: Entry, value: string): boolean {
     this.capturing = rule.capture;
     this.capture0 = null;
-    const hit = op.evaluate(value, this) !== rule.negated;
+    const screen = rule.screen;
+    const possible = screen === null || (screenOf(entry, screen.group, value)[screen.index] as number) === 1;
+    const hit = (possible && op.evaluate(value, this)) !== rule.negated;
     if (this.trace !== null) {
       this.trace({
         ruleId: starter.id,

@@ -12,6 +12,7 @@ import type { CollectionStore } from '../store/types.js';
 import { compileRuleset, operatorContext } from './compiler.js';
 import type { WafConfig } from './config.js';
 import { getOperator, type Operator } from './operators/index.js';
+import { buildScreens } from './prescreen.js';
 import type { PhaseItem, Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
@@ -22,6 +23,8 @@ export interface WafOptions {
   readonly source?: RuleSource;
   /** Let @inspectFile run external programs per uploaded file (off by default). */
   readonly allowInspectFile?: boolean;
+  /** Screen @rx rules in RE2.Set passes (on by default; off only to measure or compare). */
+  readonly screening?: boolean;
 }
 
 /** Counts of a loaded ruleset, as `warden check-rules` prints them. */
@@ -41,6 +44,8 @@ export class Waf {
   readonly warnings: readonly RuleWarning[];
   readonly files: readonly string[];
   readonly store: CollectionStore;
+  /** How many RE2.Set screens the rules were grouped into (engine/prescreen). */
+  readonly screenGroups: number;
   private readonly options: WafOptions;
 
   private constructor(
@@ -66,6 +71,7 @@ export class Waf {
     this.files = parsed.files;
     this.store = options.store ?? createMemoryStore();
     this.options = options;
+    this.screenGroups = options.screening === false ? 0 : buildScreens(this.rules);
   }
 
   /**

@@ -53,6 +53,7 @@ function returnCount(m: RegexMatch): number {
 export const rx: OperatorFactory = (param, ctx) => {
   const re = compile('rx', param, ctx);
   return {
+    screen: re.screenSource,
     evaluate(input: string, m: MatchContext): boolean {
       if (!m.capturing) {
         const status = re.check(input);

@@ -36,6 +36,12 @@ export interface MatchContext {
 /** A compiled operator. */
 export interface Operator {
   evaluate(input: string, m: MatchContext): boolean;
+  /**
+   * An RE2 pattern that matches whenever `evaluate` would return true (optional). The
+   * engine runs the screens of many rules on a value in one RE2.Set pass and skips the
+   * rules whose screen did not match.
+   */
+  readonly screen?: string | null;
 }
 
 /** Compiles a parameter; throws `OperatorParamError` for a parameter it cannot use. */

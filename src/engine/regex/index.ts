@@ -85,6 +85,12 @@ export interface CompiledRegex {
   readonly warning: string | undefined;
   /** The translated source the engine runs (empty for the bounded matcher). */
   readonly translated: string;
+  /**
+   * An RE2 pattern that matches every input this pattern matches (exactly the same inputs,
+   * or more for the bounded matcher's screen), for one-pass screening of many patterns with
+   * RE2.Set; null when there is none.
+   */
+  readonly screenSource: string | null;
   /** True when the pattern matches somewhere in `input` (false when the budget ran out). */
   test(input: string): boolean;
   /** Like test, but tells a spent budget apart from no match. */
@@ -132,6 +138,28 @@ export const IRREGEXP_MAX_INPUT = 256;
  * 50+), Irregexp at best even on 100 bytes.
  */
 export const IRREGEXP_MAX_ALTERNATIVES = 20;
+
+/**
+ * The UTF-8 bytes RE2 sees for a byte string (each char ≥ 0x80 is two bytes there, which the
+ * translated patterns expect). node-re2 converts a JS string on every call at a cost of
+ * about 1.4 µs (measured; it pins the string with persistent handles), ten times a typical
+ * match; a Buffer costs nothing to pass. Rules look at the same values one rule after
+ * another, so recent conversions are kept (small values only, a bounded number).
+ */
+const utf8Cache = new Map<string, Buffer>();
+const UTF8_CACHE_ENTRIES = 1024;
+const UTF8_CACHE_MAX_LENGTH = 8192;
+
+export function utf8Of(input: string): Buffer {
+  if (input.length > UTF8_CACHE_MAX_LENGTH) return Buffer.from(input, 'utf8');
+  let buf = utf8Cache.get(input);
+  if (buf === undefined) {
+    buf = Buffer.from(input, 'utf8');
+    if (utf8Cache.size >= UTF8_CACHE_ENTRIES) utf8Cache.delete(utf8Cache.keys().next().value as string);
+    utf8Cache.set(input, buf);
+  }
+  return buf;
+}
 
 function alternativeCount(ast: Node): number {
   let n = 0;
@@ -242,6 +270,25 @@ class LinearRegex implements CompiledRegex {
     this.long = long;
   }
 
+  private screen: string | null | undefined;
+
+  get screenSource(): string | null {
+    if (this.screen === undefined) {
+      let src: string | null = null;
+      if (this.prog.engine === 're2') src = this.prog.emitted.source;
+      else if (this.long !== null) src = this.long.emitted.source;
+      else if (!re2MidCharHazard(this.parsed.ast)) {
+        try {
+          src = emitPattern(this.parsed.ast, 're2').source;
+        } catch (err) {
+          if (!(err instanceof NotExpressible)) throw err;
+        }
+      }
+      this.screen = src;
+    }
+    return this.screen;
+  }
+
   private pick(input: string): LinearProgram {
     return this.long !== null && input.length > IRREGEXP_MAX_INPUT ? this.long : this.prog;
   }
@@ -255,11 +302,12 @@ class LinearRegex implements CompiledRegex {
   }
 
   test(input: string): boolean {
-    return this.pick(input).base.test(input);
+    const prog = this.pick(input);
+    return prog.engine === 're2' ? prog.base.test(utf8Of(input) as unknown as string) : prog.base.test(input);
   }
 
   check(input: string): 'match' | 'nomatch' {
-    return this.pick(input).base.test(input) ? 'match' : 'nomatch';
+    return this.test(input) ? 'match' : 'nomatch';
   }
 
   exec(input: string): string[] | null {
@@ -280,6 +328,10 @@ class LinearRegex implements CompiledRegex {
       return r.status < 0 ? 'nomatch' : fromCaps(input, r.caps, this.parsed.groupCount);
     }
     const prog = this.pick(input);
+    // Most values do not match: answer those with the cheap Buffer test first (RE2).
+    if (prog.engine === 're2' && from === 0 && opts.anchored !== true && !prog.base.test(utf8Of(input) as unknown as string)) {
+      return 'nomatch';
+    }
     let re = prog.base;
     if (opts.anchored === true) {
       re = prog.sticky;
@@ -322,6 +374,10 @@ class BoundedRegex implements CompiledRegex {
 
   get names(): ReadonlyMap<string, number> {
     return this.parsed.names;
+  }
+
+  get screenSource(): string | null {
+    return this.screen?.engine === 're2' ? this.screen.emitted.source : null;
   }
 
   test(input: string): boolean {

@@ -1,0 +1,54 @@
+/**
+ * The RE2.Set screen is an optimisation only: with it and without it, the same requests give
+ * the same matches, logs and verdicts; and a screen that cannot answer lets every rule run.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Waf } from '../../src/engine/index.js';
+import { ScreenGroup } from '../../src/engine/prescreen.js';
+import { sharedSuite } from '../support/shared.js';
+import { runRequest, type TestRequest } from '../support/request.js';
+
+const crs = sharedSuite('crs');
+const inj = sharedSuite('libinjection');
+
+test('a screen that fails (RE2 out of memory) answers "may match" for every rule', () => {
+  const failing = { match: () => { throw new Error('RE2.Set matching failed: out of memory.'); } };
+  const g = new ScreenGroup(0, failing as never, 4);
+  assert.deepEqual([...g.run('anything')], [1, 1, 1, 1]);
+});
+
+test('CRS gives the same results with and without the RE2.Set screen', { skip: crs === null ? 'CRS not in ../shared (outside CI)' : false }, async () => {
+  const load = (screening: boolean): Waf =>
+    Waf.fromText(`Include ${join(crs as string, 'crs-setup.conf.example')}\nInclude ${join(crs as string, 'rules')}/*.conf\n`, {
+      file: join(crs as string, 'screen-test.conf'),
+      screening,
+    });
+  const screened = load(true);
+  const plain = load(false);
+  assert.ok(screened.screenGroups > 5);
+  assert.equal(plain.screenGroups, 0);
+  const payloads = ["1' or 1=1--", '<script>alert(1)</script>', '../../etc/passwd', ';cat /etc/shadow', 'hello world', '${jndi:ldap://x/a}', '<?php system($_GET[1]); ?>'];
+  if (inj !== null) {
+    for (const file of ['sqli-misc.txt', 'xss-html5secorg.txt', 'false_positives.txt']) {
+      payloads.push(...readFileSync(join(inj, 'data', file), 'latin1').split('\n').filter((l) => l !== '' && !l.startsWith('#')).slice(0, 60));
+    }
+  }
+  const headers: Array<[string, string]> = [['Host', 'example.com'], ['User-Agent', 'Mozilla/5.0'], ['Accept', '*/*']];
+  for (const p of payloads) {
+    const enc = encodeURIComponent(p);
+    const reqs: TestRequest[] = [
+      { uri: `/search?q=${enc}`, headers },
+      { method: 'POST', uri: '/form', headers: [...headers, ['Content-Type', 'application/x-www-form-urlencoded'], ['Cookie', `sid=${enc}`]], body: `a=${enc}&${enc}=b` },
+    ];
+    for (const req of reqs) {
+      const a = await runRequest(screened, req);
+      const b = await runRequest(plain, req);
+      assert.deepEqual(a.matched, b.matched, `matched rules differ for ${JSON.stringify(p)}`);
+      assert.deepEqual(a.tx.matches.map((m) => [m.ruleId, m.variable, m.data]), b.tx.matches.map((m) => [m.ruleId, m.variable, m.data]));
+      assert.deepEqual(a.interruption, b.interruption);
+    }
+  }
+});
