@@ -228,3 +228,89 @@ test('HIGHEST_SEVERITY and per-match logging of a rule matching several values',
   assert.equal(r.tx.highestSeverity, 2);
   assert.deepEqual(r.tx.matches.map((m) => m.variable), ['ARGS:a', 'ARGS:b', 'ARGS:c']);
 });
+
+test('metadata reaches the match record: msg, logdata, tags with macros, severity, ver, rev, accuracy, maturity', async () => {
+  const r = await tx(
+    `SecRule ARGS:a "@rx x" "id:1,phase:1,pass,log,msg:'m %{MATCHED_VAR_NAME}',tag:'app/%{tx.app}',tag:plain,severity:ERROR,ver:'v1',rev:'3',accuracy:7,maturity:8"`,
+    { uri: '/?a=x' },
+  );
+  const m = r.tx.matches[0];
+  assert.ok(m !== undefined);
+  assert.deepEqual([m.msg, m.tags, m.severity, m.ver, m.rev, m.accuracy, m.maturity], ['m ARGS:a', ['app/', 'plain'], 3, 'v1', '3', 7, 8]);
+});
+
+test('log/nolog/auditlog/noauditlog decide what is recorded', async () => {
+  const r = await tx(
+    `SecRule ARGS "@rx x" "id:1,phase:1,pass,nolog"
+     SecRule ARGS "@rx x" "id:2,phase:1,pass,nolog,auditlog"
+     SecRule ARGS "@rx x" "id:3,phase:1,pass,log,noauditlog"
+     SecRule ARGS "@rx x" "id:4,phase:1,pass"`,
+    { uri: '/?a=x' },
+  );
+  assert.deepEqual(r.tx.matches.map((m) => [m.ruleId, m.log, m.auditlog]), [[2, false, true], [3, true, false], [4, true, true]]);
+  assert.deepEqual(r.matched, [1, 2, 3, 4]);
+});
+
+test('status, pause and setenv', async () => {
+  const r = await tx(`SecRule ARGS "@rx x" "id:1,phase:1,deny,status:451,pause:250,setenv:blocked_by=%{rule.id}"`, { uri: '/?a=x' });
+  assert.equal(r.interruption?.status, 451);
+  assert.equal(r.tx.pause, 250);
+  assert.equal(r.tx.env.get('blocked_by')?.value, '1');
+});
+
+test('setsid, setuid and setrsc open SESSION, USER and RESOURCE (per SecWebAppId)', async () => {
+  const store = createMemoryStore();
+  const w = waf(
+    `SecWebAppId blog
+     SecRule REQUEST_COOKIES:sid "@rx ." "id:1,phase:1,pass,nolog,setsid:%{REQUEST_COOKIES.sid},setvar:session.views=+1"
+     SecAction "id:2,phase:1,pass,nolog,setuid:admin,setrsc:%{REQUEST_FILENAME},setvar:user.seen=1,setvar:resource.hits=+1"
+     SecRule SESSIONID "@streq abc" "id:3,phase:1,pass,nolog"`,
+    store,
+  );
+  const req = { headers: [['Host', 'a'], ['Cookie', 'sid=abc']] as Array<[string, string]>, uri: '/wp-admin/' };
+  await runRequest(w, req);
+  const r = await runRequest(w, req);
+  assert.equal(r.tx.collections.get('session')?.get('views')?.value, '2');
+  assert.equal(r.tx.collections.get('resource')?.get('hits')?.value, '2');
+  assert.ok(r.matched.includes(3));
+  const stored = store.loadCollection('blog_user', 'admin');
+  assert.ok(stored !== null && !(stored instanceof Promise) && stored.get('seen')?.value === '1');
+});
+
+test('deprecatevar lowers a counter for the time since the last update', async () => {
+  const store = createMemoryStore(() => now);
+  let now = Date.now();
+  const w = waf(
+    `SecAction "id:1,phase:1,pass,nolog,initcol:ip=%{REMOTE_ADDR}"
+     SecRule ARGS:add "@rx ." "id:2,phase:1,pass,nolog,setvar:ip.score=+%{ARGS.add}"
+     SecAction "id:3,phase:1,pass,nolog,deprecatevar:ip.score=10/60"`,
+    store,
+  );
+  await runRequest(w, { uri: '/?add=50' });
+  // The transaction clock is its start time; store and transactions move together here.
+  const saved = Date.now;
+  now += 125_000;
+  Date.now = () => now;
+  try {
+    const r = await runRequest(w, {});
+    assert.equal(r.tx.collections.get('ip')?.get('score')?.value, '30');
+  } finally {
+    Date.now = saved;
+  }
+});
+
+test('xmlns gives XPath selectors their namespace prefixes', async () => {
+  const w = waf(
+    `SecRule REQUEST_HEADERS:Content-Type "@contains xml" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=XML"
+     SecRule XML:/soap:Envelope/soap:Body/*/text() "@streq hi" "id:2,phase:2,deny,status:403,xmlns:soap=http://schemas.xmlsoap.org/soap/envelope/"`,
+  );
+  const body = '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><m>hi</m></soap:Body></soap:Envelope>';
+  const r = await runRequest(w, { method: 'POST', uri: '/ws', headers: [['Content-Type', 'text/xml']], body });
+  assert.equal(r.interruption?.ruleId, 2);
+});
+
+test('sanitise actions are recorded on the rule for the audit log', () => {
+  const w = waf(`SecRule ARGS:password "@rx ." "id:1,phase:2,pass,sanitiseArg:password,sanitiseRequestHeader:Authorization,sanitiseMatched"`);
+  const rule = w.rules[0];
+  assert.deepEqual(rule?.sanitise, { args: ['password'], requestHeaders: ['authorization'], responseHeaders: [], matched: true, matchedBytes: null });
+});
