@@ -21,6 +21,16 @@ export function outputBuffer(size: number): Buffer {
   return shared;
 }
 
+/**
+ * An output buffer for `input` (see outputBuffer) with its first `prefix` bytes already
+ * copied: transformations skip straight to the first byte they have to change.
+ */
+export function outputWithPrefix(input: string, prefix: number): Buffer {
+  const buf = outputBuffer(input.length);
+  if (prefix > 0) buf.write(input.slice(0, prefix), 0, 'latin1');
+  return buf;
+}
+
 /** The first `length` bytes of `buf` as a one-char-per-byte string. */
 export function bytesToString(buf: Buffer, length: number): string {
   return buf.toString('latin1', 0, length);

@@ -4,7 +4,7 @@
  * are a classic way to split a keyword ("UN/**\/ION") past a pattern, so rules look at
  * the value with them gone. Behaviour follows ModSecurity v2, quirks included.
  */
-import { bytesToString, outputBuffer } from './bytes.js';
+import { bytesToString, outputBuffer, outputWithPrefix } from './bytes.js';
 
 const SLASH = 0x2f;
 const STAR = 0x2a;
@@ -89,8 +89,7 @@ export function replaceComments(input: string): string {
   let i = input.indexOf('/*');
   if (i < 0) return input;
   const len = input.length;
-  const buf = outputBuffer(len);
-  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  const buf = outputWithPrefix(input, i);
   let n = i;
   let inComment = false;
   while (i < len) {
@@ -128,8 +127,7 @@ export function removeCommentsChar(input: string): string {
     i++;
   }
   if (i === len) return input;
-  const buf = outputBuffer(len);
-  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  const buf = outputWithPrefix(input, i);
   let n = i;
   let changed = false;
   while (i < len) {

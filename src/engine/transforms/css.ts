@@ -6,7 +6,7 @@
  * newline (a line continuation) or at the very end vanishes; before any other char it
  * just makes that char literal.
  */
-import { bytesToString, hexDigitByte, hexPairByte, isHexDigit, isSpace, outputBuffer } from './bytes.js';
+import { bytesToString, hexDigitByte, hexPairByte, isHexDigit, isSpace, outputWithPrefix } from './bytes.js';
 
 function isF(c: number): boolean {
   return (c | 0x20) === 0x66;
@@ -33,8 +33,7 @@ export function cssDecode(input: string): string {
   let i = input.indexOf('\\');
   if (i < 0) return input;
   const len = input.length;
-  const buf = outputBuffer(len);
-  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  const buf = outputWithPrefix(input, i);
   let n = i;
   while (i < len) {
     const c = input.charCodeAt(i);

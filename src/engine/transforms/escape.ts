@@ -5,15 +5,14 @@
  * backslash before any other char — or before an incomplete \x — is dropped and the char
  * kept; a backslash at the very end stays.
  */
-import { bytesToString, controlEscape, hexPairByte, isHexDigit, isOctalDigit, outputBuffer } from './bytes.js';
+import { bytesToString, controlEscape, hexPairByte, isHexDigit, isOctalDigit, outputWithPrefix } from './bytes.js';
 
 /** t:escapeSeqDecode — C escape sequences decoded to bytes. */
 export function escapeSeqDecode(input: string): string {
   let i = input.indexOf('\\');
   if (i < 0) return input;
   const len = input.length;
-  const buf = outputBuffer(len);
-  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  const buf = outputWithPrefix(input, i);
   let n = i;
   let changed = false;
   while (i < len) {

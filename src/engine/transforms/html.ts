@@ -5,7 +5,7 @@
  * &nbsp;, any case) their char. The semicolon is optional, as browsers allow, so
  * "&#60script" is caught too; anything else is left as written.
  */
-import { bytesToString, hexValue, isAlnum, isDigit, isHexDigit, outputBuffer } from './bytes.js';
+import { bytesToString, hexValue, isAlnum, isDigit, isHexDigit, outputWithPrefix } from './bytes.js';
 
 const AMP = 0x26;
 const HASH = 0x23;
@@ -62,8 +62,7 @@ function namedEntityByte(input: string, start: number, end: number): number {
 export function htmlEntityDecode(input: string): string {
   let i = input.indexOf('&');
   if (i < 0) return input;
-  const buf = outputBuffer(input.length);
-  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  const buf = outputWithPrefix(input, i);
   let n = i;
   let changed = false;
   const len = input.length;

@@ -6,7 +6,7 @@
  * and a backslash before anything else is dropped. Incomplete escapes ("\x4", "\u12")
  * lose only the backslash.
  */
-import { bytesToString, controlEscape, hexPairByte, isHexDigit, isOctalDigit, outputBuffer } from './bytes.js';
+import { bytesToString, controlEscape, hexPairByte, isHexDigit, isOctalDigit, outputWithPrefix } from './bytes.js';
 
 function isF(c: number): boolean {
   return (c | 0x20) === 0x66;
@@ -17,8 +17,7 @@ export function jsDecode(input: string): string {
   let i = input.indexOf('\\');
   if (i < 0) return input;
   const len = input.length;
-  const buf = outputBuffer(len);
-  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  const buf = outputWithPrefix(input, i);
   let n = i;
   let changed = false;
   while (i < len) {

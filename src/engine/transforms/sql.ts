@@ -7,7 +7,7 @@
  * v2 stops at the first NUL byte (and drops the rest of the value after a decoded 0x00);
  * Warden decodes the whole value, so a NUL cannot hide what follows it.
  */
-import { bytesToString, hexPairByte, isHexDigit, outputBuffer } from './bytes.js';
+import { bytesToString, hexPairByte, isHexDigit, outputWithPrefix } from './bytes.js';
 
 function startsLiteral(input: string, i: number): boolean {
   return (
@@ -24,8 +24,7 @@ export function sqlHexDecode(input: string): string {
   let i = 0;
   while (i < len && !startsLiteral(input, i)) i++;
   if (i === len) return input;
-  const buf = outputBuffer(len);
-  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  const buf = outputWithPrefix(input, i);
   let n = i;
   while (i < len) {
     if (startsLiteral(input, i)) {

@@ -4,7 +4,7 @@
  * Whitespace is C-locale isspace() (tab, LF, VT, FF, CR, space); compressing and removing
  * also count the non-breaking space 0xA0, trimming does not — as ModSecurity v2 does.
  */
-import { NBSP, bytesToString, isSpace, outputBuffer } from './bytes.js';
+import { NBSP, bytesToString, isSpace, outputWithPrefix } from './bytes.js';
 
 function isSpaceOrNbsp(c: number): boolean {
   return c === NBSP || isSpace(c);
@@ -46,8 +46,7 @@ export function compressWhitespace(input: string): string {
     }
   }
   if (i === input.length) return input;
-  const buf = outputBuffer(input.length);
-  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  const buf = outputWithPrefix(input, i);
   let n = i;
   let inRun = false;
   for (; i < input.length; i++) {
@@ -68,8 +67,7 @@ export function removeWhitespace(input: string): string {
   let i = 0;
   while (i < input.length && !isSpaceOrNbsp(input.charCodeAt(i))) i++;
   if (i === input.length) return input;
-  const buf = outputBuffer(input.length);
-  for (let k = 0; k < i; k++) buf[k] = input.charCodeAt(k);
+  const buf = outputWithPrefix(input, i);
   let n = i;
   for (; i < input.length; i++) {
     const c = input.charCodeAt(i);
