@@ -11,6 +11,7 @@ import type { TransformChain } from './transform-chain.js';
 import type { Selector, VariableDef } from './variables.js';
 import type { Transaction } from './transaction.js';
 import type { RuleScreen } from './prescreen.js';
+import { KeyedCollection } from './collection.js';
 
 /** One target of a rule, compiled. */
 export interface CompiledTarget {
@@ -85,6 +86,7 @@ export class Rule {
   usesStore: boolean;
   /** The rule's place in a screen group (engine/prescreen), or null. */
   screen: RuleScreen | null;
+  private metadata: KeyedCollection | null;
   location: SourceLocation;
   /** The directive as written. */
   text: string;
@@ -128,8 +130,27 @@ export class Rule {
     this.xmlns = null;
     this.usesStore = false;
     this.screen = null;
+    this.metadata = null;
     this.location = location;
     this.text = text;
+  }
+
+  /** RULE.id, RULE.msg … for `%{rule.*}` macros: built once, rules never change after load. */
+  metadataCollection(): KeyedCollection {
+    if (this.metadata === null) {
+      const c = new KeyedCollection('RULE');
+      c.set('id', String(this.id));
+      if (this.rev !== null) c.set('rev', this.rev);
+      if (this.ver !== null) c.set('ver', this.ver);
+      if (this.severity >= 0) c.set('severity', String(this.severity));
+      if (this.msg !== null) c.set('msg', this.msg.source);
+      if (this.logdata !== null) c.set('logdata', this.logdata.source);
+      if (this.accuracy > 0) c.set('accuracy', String(this.accuracy));
+      if (this.maturity > 0) c.set('maturity', String(this.maturity));
+      c.set('phase', String(this.phase));
+      this.metadata = c;
+    }
+    return this.metadata;
   }
 
   /** The tags as written (macros unexpanded), for removal by tag and listings. */

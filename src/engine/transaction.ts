@@ -762,19 +762,7 @@ export class Transaction implements MatchContext {
 
   /** The RULE collection: the metadata of the rule being evaluated (`%{rule.id}`). */
   ruleCollection(): KeyedCollection | undefined {
-    const rule = this.currentRule?.starter;
-    if (rule === undefined) return undefined;
-    const c = new KeyedCollection('RULE');
-    c.set('id', String(rule.id));
-    if (rule.rev !== null) c.set('rev', rule.rev);
-    if (rule.ver !== null) c.set('ver', rule.ver);
-    if (rule.severity >= 0) c.set('severity', String(rule.severity));
-    if (rule.msg !== null) c.set('msg', rule.msg.source);
-    if (rule.logdata !== null) c.set('logdata', rule.logdata.source);
-    if (rule.accuracy > 0) c.set('accuracy', String(rule.accuracy));
-    if (rule.maturity > 0) c.set('maturity', String(rule.maturity));
-    c.set('phase', String(rule.phase));
-    return c;
+    return this.currentRule?.starter.metadataCollection();
   }
 
   multipartFlag(name: string): string | null {
