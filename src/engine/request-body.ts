@@ -82,13 +82,12 @@ export function processRequestBody(tx: Transaction): void {
   const config = tx.waf.config;
   let body = tx.requestBodyChunks.join('');
   const partial = config.requestBodyLimitAction === 'ProcessPartial';
-  if (body.length > tx.requestBodyLimit) {
+  if (tx.requestBodyExceeded) {
     if (!partial) {
       reject(tx, `Request body (Content-Length) is larger than the configured limit (${tx.requestBodyLimit}).`);
       return;
     }
     tx.inboundDataError = true;
-    body = body.slice(0, tx.requestBodyLimit);
   }
   const processor = tx.reqbodyProcessor;
   if (processor !== 'MULTIPART' && body.length > config.requestBodyNoFilesLimit) {

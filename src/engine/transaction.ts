@@ -154,6 +154,8 @@ export class Transaction implements MatchContext {
   requestCookies: Entry[];
   requestBodyChunks: string[];
   requestBodyLength: number;
+  /** More body arrived than SecRequestBodyLimit allows. */
+  requestBodyExceeded: boolean;
   requestBody: Entry | null;
   reqbodyProcessor: string | null;
   reqbodyError: boolean;
@@ -178,6 +180,7 @@ export class Transaction implements MatchContext {
   responseHeaders: Entry[];
   responseBodyChunks: string[];
   responseBodyLength: number;
+  responseBodyExceeded: boolean;
   responseBody: Entry | null;
   outboundDataError: boolean;
 
@@ -260,6 +263,7 @@ export class Transaction implements MatchContext {
     this.requestCookies = [];
     this.requestBodyChunks = [];
     this.requestBodyLength = 0;
+    this.requestBodyExceeded = false;
     this.requestBody = null;
     this.reqbodyProcessor = null;
     this.reqbodyError = false;
@@ -282,6 +286,7 @@ export class Transaction implements MatchContext {
     this.responseHeaders = [];
     this.responseBodyChunks = [];
     this.responseBodyLength = 0;
+    this.responseBodyExceeded = false;
     this.responseBody = null;
     this.outboundDataError = false;
 
@@ -354,12 +359,19 @@ export class Transaction implements MatchContext {
     else if (lower === 'host' && this.serverName === null) this.serverName = new Entry('', value.replace(/:\d+$/, ''));
   }
 
-  /** Appends request body bytes (latin1 string or Buffer); returns false past the body limit. */
+  /**
+   * Appends request body bytes (latin1 string or Buffer). Only bytes the rules may see are
+   * kept, up to SecRequestBodyLimit: a body over the limit is never buffered whole. Returns
+   * false once the limit is passed (with SecRequestBodyLimitAction Reject the caller stops
+   * reading; phase 2 then answers 413).
+   */
   appendRequestBody(chunk: string | Uint8Array): boolean {
     const s = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
-    this.requestBodyChunks.push(s);
+    const room = this.requestBodyLimit - this.requestBodyLength;
+    if (this.requestBodyAccess && room > 0) this.requestBodyChunks.push(s.length <= room ? s : s.slice(0, room));
     this.requestBodyLength += s.length;
-    return this.requestBodyLength <= this.requestBodyLimit;
+    if (this.requestBodyLength > this.requestBodyLimit) this.requestBodyExceeded = true;
+    return !this.requestBodyExceeded;
   }
 
   /** Sets the response status line (phase 3 input). */
@@ -372,11 +384,25 @@ export class Transaction implements MatchContext {
     this.responseHeaders.push(new Entry(name, value));
   }
 
+  /**
+   * Appends response body bytes. They are kept only when rules may inspect them
+   * (SecResponseBodyAccess, a Content-Type listed by SecResponseBodyMimeType), up to
+   * SecResponseBodyLimit. Returns false once the limit is passed.
+   */
   appendResponseBody(chunk: string | Uint8Array): boolean {
     const s = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
-    this.responseBodyChunks.push(s);
+    const room = this.responseBodyLimit - this.responseBodyLength;
+    if (room > 0 && this.responseBodyInspected()) this.responseBodyChunks.push(s.length <= room ? s : s.slice(0, room));
     this.responseBodyLength += s.length;
-    return this.responseBodyLength <= this.responseBodyLimit;
+    if (this.responseBodyLength > this.responseBodyLimit) this.responseBodyExceeded = true;
+    return !this.responseBodyExceeded;
+  }
+
+  /** Whether the response body is for the rules: access on and its type is one to inspect. */
+  responseBodyInspected(): boolean {
+    if (!this.responseBodyAccess) return false;
+    const type = (this.responseContentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    return this.waf.config.responseBodyMimeTypes.includes(type);
   }
 
   // ---------------------------------------------------------------- phases
@@ -402,10 +428,16 @@ export class Transaction implements MatchContext {
 
   /** Phase 4: the response body (when accessible and of an inspected type). */
   processResponseBody(): Promise<Interruption | null> {
-    if (this.responseBodyAccess && this.responseBodyChunks.length > 0 && this.responseBody === null) {
-      let body = this.responseBodyChunks.join('');
-      if (body.length > this.responseBodyLimit) body = body.slice(0, this.responseBodyLimit);
-      this.responseBody = new Entry('', body);
+    if (this.interruption === null && this.responseBodyInspected() && this.responseBody === null) {
+      if (this.responseBodyExceeded) {
+        this.outboundDataError = true;
+        if (this.waf.config.responseBodyLimitAction === 'Reject') {
+          const message = `Response body too large (over limit of ${this.responseBodyLimit}).`;
+          this.interruption = { action: 'deny', status: 500, ruleId: 0, phase: 4, url: null, message };
+          return Promise.resolve(this.interruption);
+        }
+      }
+      this.responseBody = new Entry('', this.responseBodyChunks.join(''));
     }
     return this.runPhase(4);
   }

@@ -116,3 +116,32 @@ test('cookies and repeated headers reach REQUEST_COOKIES and REQUEST_HEADERS in 
   assert.deepEqual(r.tx.requestCookies.map((e) => [e.key, e.value]), [['a', '1'], ['b', '"two"'], ['c', '3']]);
   assert.deepEqual(r.matched, [1]);
 });
+
+test('response bodies: inspected only for SecResponseBodyMimeType types, within SecResponseBodyLimit', async () => {
+  const rules = (extra: string) => `SecRuleEngine On
+SecResponseBodyAccess On
+SecResponseBodyMimeType text/plain text/html
+${extra}
+SecRule RESPONSE_BODY "@contains SQL syntax" "id:951,phase:4,deny,status:502"`;
+  const leak = 'You have an error in your SQL syntax near';
+  const html = await runRequest(Waf.fromText(rules('')), { response: { status: 200, headers: [['Content-Type', 'text/html; charset=utf-8']], body: leak } });
+  assert.equal(html.interruption?.status, 502);
+  const image = await runRequest(Waf.fromText(rules('')), { response: { status: 200, headers: [['Content-Type', 'image/png']], body: leak } });
+  assert.equal(image.interruption, null);
+  assert.equal(image.tx.responseBodyChunks.length, 0);
+  const big = `${'x'.repeat(100)}${leak}`;
+  const reject = await runRequest(Waf.fromText(rules('SecResponseBodyLimit 64\nSecResponseBodyLimitAction Reject')), { response: { status: 200, headers: [['Content-Type', 'text/plain']], body: big } });
+  assert.equal(reject.interruption?.status, 500);
+  const partial = await runRequest(Waf.fromText(rules('SecResponseBodyLimit 64\nSecResponseBodyLimitAction ProcessPartial')), { response: { status: 200, headers: [['Content-Type', 'text/plain']], body: big } });
+  assert.equal(partial.interruption, null);
+  assert.equal(partial.tx.outboundDataError, true);
+  assert.equal(partial.tx.responseBody?.value.length, 64);
+});
+
+test('a request body over the limit is not kept whole', () => {
+  const tx = Waf.fromText('SecRequestBodyLimit 1000').newTransaction();
+  for (let i = 0; i < 100; i++) tx.appendRequestBody('x'.repeat(1000));
+  assert.equal(tx.requestBodyChunks.join('').length, 1000);
+  assert.equal(tx.requestBodyLength, 100_000);
+  assert.equal(tx.requestBodyExceeded, true);
+});
