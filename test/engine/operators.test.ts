@@ -17,7 +17,7 @@ import {
   parseIP,
   parseIPNetwork,
   unmapIPv4,
-} from '../../src/engine/operators/ipaddr.js';
+} from '../../src/net/ipaddr.js';
 import { atoi } from '../../src/engine/operators/numeric.js';
 import { compilePhrases, parsePhraseFile, parsePmContent } from '../../src/engine/operators/pm.js';
 import { cpfValid, luhnValid, ssnValid, svnrValid } from '../../src/engine/operators/verify.js';

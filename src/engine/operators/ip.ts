@@ -9,7 +9,7 @@
  * is not an address does not match. IPv4-mapped IPv6 values are looked up among the IPv6
  * blocks only.
  */
-import { IPParseError, IPSet, parseIPNetwork } from './ipaddr.js';
+import { IPParseError, IPSet, parseIPNetwork } from '../../net/ipaddr.js';
 import { OperatorParamError, type OperatorContext, type OperatorFactory } from './types.js';
 
 /** C isspace in the C locale: the bytes v2 skips around list entries. */

@@ -1,5 +1,5 @@
 /**
- * @module engine/operators/ipaddr
+ * @module net/ipaddr
  * IP address text → bytes, CIDR networks and a prefix set, with no dependency on the rest
  * of Warden (so trusted-proxy and ban-list code can share it). Address text is read the
  * way glibc's inet_pton(3) reads it, because that is what ModSecurity v2 matched against:
