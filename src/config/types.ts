@@ -1,0 +1,117 @@
+/**
+ * @module config/types
+ * The shape of warden.yaml once loaded: every setting present (defaults filled in), paths
+ * absolute. The loader (config/load) validates the file against it and reports problems
+ * as `warden.yaml:12: upstream must be a URL`. Imports nothing of Warden.
+ */
+
+/** An upstream server: where a route sends requests. */
+export interface UpstreamConfig {
+  readonly name: string;
+  /** http:// or https:// origin (path ignored). */
+  readonly url: string;
+  /** Most connections kept open to it (per worker). */
+  readonly connections: number;
+  /** Milliseconds. */
+  readonly connectTimeout: number;
+  /** Time until the upstream's response headers arrive (504 after). */
+  readonly headersTimeout: number;
+  /** Longest silence while the body streams. */
+  readonly bodyTimeout: number;
+  readonly keepAliveTimeout: number;
+}
+
+/** A route: requests whose Host and path match go to `upstream`. First match wins. */
+export interface RouteConfig {
+  /** Exact host name, `*.example.com`, or null for any. Compared without port, case-insensitively. */
+  readonly host: string | null;
+  /** Path prefix (`/`, `/api/`). */
+  readonly pathPrefix: string;
+  /** An upstream name. */
+  readonly upstream: string;
+}
+
+export interface TlsConfig {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface ListenerConfig {
+  readonly name: string;
+  /** Address to bind. */
+  readonly host: string;
+  readonly port: number;
+  /** TLS termination (files reloaded on SIGHUP), or null for plain HTTP. */
+  readonly tls: TlsConfig | null;
+  readonly routes: readonly RouteConfig[];
+}
+
+export type EngineModeSetting = 'on' | 'detection' | 'off';
+
+export interface RulesConfig {
+  /** SecLang files (globs allowed), loaded in order after the baseline and CRS. */
+  readonly files: readonly string[];
+  /** A CRS checkout or release directory, or null. */
+  readonly crs: string | null;
+  /** Warden's engine baseline (body access, processors by Content-Type, 400 on body errors). */
+  readonly baseline: boolean;
+  /** Overrides SecRuleEngine from the rule files when set. */
+  readonly mode: EngineModeSetting | null;
+}
+
+export interface LogsConfig {
+  /** ModSecurity-format error log (path or `-` for stderr), or null. */
+  readonly error: string | null;
+  /** Audit log file (Serial) or index file (Concurrent), or null to follow SecAuditLog. */
+  readonly audit: string | null;
+  readonly auditFormat: 'native' | 'json' | null;
+  readonly auditType: 'serial' | 'concurrent' | null;
+  readonly auditStorageDir: string | null;
+  /** Access log in combined format, or null. */
+  readonly access: string | null;
+  /** Rotate a log when it grows past this many bytes (0: never; SIGUSR1 always reopens). */
+  readonly rotateBytes: number;
+}
+
+export interface AdminConfig {
+  /** host:port, or null for no admin listener. */
+  readonly host: string;
+  readonly port: number;
+  readonly enabled: boolean;
+  readonly token: string | null;
+  readonly basicAuth: { readonly user: string; readonly password: string } | null;
+  readonly tls: TlsConfig | null;
+}
+
+export interface ProxyBehaviour {
+  /** Addresses and CIDRs whose forwarding headers are believed. */
+  readonly trustedProxies: readonly string[];
+  /** Which header trusted proxies report clients in. */
+  readonly clientAddressHeader: 'x-forwarded-for' | 'forwarded';
+  /** Which forwarding headers Warden sets towards the upstream. */
+  readonly forwardedHeaders: 'x-forwarded' | 'forwarded' | 'both';
+  /** Milliseconds. */
+  readonly requestHeadersTimeout: number;
+  readonly requestTimeout: number;
+  readonly keepAliveTimeout: number;
+  /** Largest request head Node's parser accepts (bytes). */
+  readonly maxHeaderSize: number;
+  /** Error page templates (`{{status}}`, `{{reason}}`, `{{id}}`), or null for Warden's own. */
+  readonly errorPageHtml: string | null;
+  readonly errorPageJson: string | null;
+}
+
+export interface WardenConfig {
+  /** The file it came from, or null for defaults and flags only. */
+  readonly file: string | null;
+  readonly listeners: readonly ListenerConfig[];
+  readonly upstreams: readonly UpstreamConfig[];
+  readonly proxy: ProxyBehaviour;
+  readonly rules: RulesConfig;
+  readonly logs: LogsConfig;
+  /** Where state lives (SQLite database, audit storage, …). */
+  readonly dataDir: string;
+  /** Worker processes (0: one per core). */
+  readonly workers: number;
+  readonly admin: AdminConfig;
+}
