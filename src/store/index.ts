@@ -4,3 +4,4 @@
  */
 export * from './types.js';
 export { createMemoryStore } from './memory.js';
+export { openSqliteStore, StoreError } from './sqlite.js';

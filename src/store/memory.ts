@@ -3,7 +3,7 @@
  * The in-memory store: one process, nothing survives a restart. Used by tests, by
  * `warden eval`, and wherever no persistence is configured.
  */
-import type { CollectionStore, CollectionUpdate, StoredCollection, StoredVariable } from './types.js';
+import type { BanRecord, CollectionUpdate, Store, StoredCollection, StoredVariable } from './types.js';
 
 interface Record {
   variables: Map<string, StoredVariable>;
@@ -16,12 +16,47 @@ interface Record {
  * const store = createMemoryStore();
  * const waf = await Waf.fromText(rules, { store });
  */
-export function createMemoryStore(now: () => number = Date.now): CollectionStore & { size(): number } {
+export function createMemoryStore(now: () => number = Date.now): Store & { size(): number } {
   const records = new Map<string, Record>();
   const id = (collection: string, key: string): string => `${collection}\u0000${key}`;
+  /** Every ban ever made (live and ended), oldest first. */
+  const bans: Array<BanRecord & { ended: number }> = [];
 
   return {
     size: () => records.size,
+    close() {},
+    saveBan(ban) {
+      for (const b of bans) if (b.jail === ban.jail && b.key === ban.key && b.ended === 0) b.ended = ban.since;
+      bans.push({ ...ban, ended: 0 });
+    },
+    endBan(jail, key, at) {
+      let ended = false;
+      for (const b of bans) {
+        if (b.jail === jail && b.key === key && b.ended === 0) {
+          b.ended = at;
+          ended = true;
+        }
+      }
+      return ended;
+    },
+    activeBans(t) {
+      return bans.filter((b) => b.ended === 0 && (b.until === 0 || b.until > t)).map(({ ended: _e, ...b }) => b);
+    },
+    banCount(key, jail, since) {
+      return bans.filter((b) => b.key === key && (jail === null || b.jail === jail) && b.since >= since).length;
+    },
+    purgeHistory(before) {
+      let n = 0;
+      for (let i = bans.length - 1; i >= 0; i--) {
+        const b = bans[i] as BanRecord & { ended: number };
+        const end = b.ended !== 0 ? b.ended : b.until;
+        if (end !== 0 && end < before) {
+          bans.splice(i, 1);
+          n++;
+        }
+      }
+      return n;
+    },
     loadCollection(collection, key): StoredCollection | null {
       const rec = records.get(id(collection, key));
       if (rec === undefined) return null;

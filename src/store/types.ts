@@ -39,3 +39,41 @@ export interface CollectionStore {
   /** Writes a transaction's changes, merging counter deltas with the current record. */
   saveCollection(collection: string, key: string, update: CollectionUpdate): MaybePromise<void>;
 }
+
+/** A ban as stored: who, by which jail, from when until when, and the how-manyth it is. */
+export interface BanRecord {
+  readonly jail: string;
+  /** The banned address, or IPv6 prefix (`2001:db8:1:2::/64`). */
+  readonly key: string;
+  /** Unix ms. */
+  readonly since: number;
+  /** Unix ms when it ends; 0 for never. */
+  readonly until: number;
+  /** 1 for the first ban of this key, n for the nth (what ban-time increments count). */
+  readonly count: number;
+  /** Why, for people: the jail's failures, or "manual". */
+  readonly reason: string;
+}
+
+/**
+ * Bans and their history. A ban is written before it is enforced, so a crash between the
+ * two loses nothing: on start the live ones are read back and enforced again.
+ */
+export interface BanStore {
+  /** Records a new ban (replacing a live one of the same jail and key). */
+  saveBan(ban: BanRecord): MaybePromise<void>;
+  /** Ends a live ban at `at` (unban or expiry); the record stays as history. False when none was live. */
+  endBan(jail: string, key: string, at: number): MaybePromise<boolean>;
+  /** Bans live at `now`. */
+  activeBans(now: number): MaybePromise<BanRecord[]>;
+  /** Bans of `key` that started at or after `since`, in `jail` or in every jail (null). */
+  banCount(key: string, jail: string | null, since: number): MaybePromise<number>;
+  /** Forgets history that ended before `before`; returns how many records went. */
+  purgeHistory(before: number): MaybePromise<number>;
+}
+
+/** Everything Warden keeps: one backend implements both. */
+export type Store = CollectionStore & BanStore & {
+  /** Releases files and connections. */
+  close(): MaybePromise<void>;
+};
