@@ -6,6 +6,7 @@
 import { runSecrules } from './secrules.js';
 import { runCrsLoad } from './crs-load.js';
 import { libinjectionOk, reportLines, runLibinjection, summaryLine } from './libinjection.js';
+import { reportLines as crsReportLines, runCrs, summaryLine as crsSummaryLine } from './crs.js';
 
 export interface StageResult {
   ok: boolean;
@@ -44,5 +45,11 @@ export const conformanceSuites: Record<string, () => StageResult | Promise<Stage
     if (r === null) return { ok: true, summary: 'libinjection: suite absent, skipped (not in CI)' };
     for (const line of reportLines(r, false)) console.log(line);
     return { ok: libinjectionOk(r), summary: summaryLine(r) };
+  },
+  crs: async () => {
+    const r = await runCrs();
+    if (r === null) return { ok: true, summary: 'crs: suite absent, skipped (not in CI)' };
+    for (const line of crsReportLines(r, false)) console.log(line);
+    return { ok: r.failed === 0 && r.faults.length === 0, summary: `${crsSummaryLine(r)} (${r.seconds.toFixed(0)} s)` };
   },
 };
