@@ -166,11 +166,13 @@ define('REQUEST_BODY', false, scalar((tx) => tx.requestBody));
 define('REQUEST_BODY_LENGTH', false, computed((tx) => String(tx.requestBodyLength)));
 define('FULL_REQUEST', false, computed((tx) => tx.fullRequest()));
 define('FULL_REQUEST_LENGTH', false, computed((tx) => String(tx.fullRequest().length)));
-define('REQBODY_PROCESSOR', false, computed((tx) => tx.reqbodyProcessor));
+// v2 always has these (empty when there is no processor or no error): CRS's 901340 forces
+// REQUEST_BODY with `REQBODY_PROCESSOR "!@rx (?:URLENCODED|…)"`, which must match the empty value.
+define('REQBODY_PROCESSOR', false, computed((tx) => tx.reqbodyProcessor ?? ''));
 define('REQBODY_ERROR', false, computed((tx) => (tx.reqbodyError ? '1' : '0')));
-define('REQBODY_ERROR_MSG', false, computed((tx) => tx.reqbodyErrorMsg));
+define('REQBODY_ERROR_MSG', false, computed((tx) => tx.reqbodyErrorMsg ?? ''));
 define('REQBODY_PROCESSOR_ERROR', false, computed((tx) => (tx.reqbodyError ? '1' : '0')));
-define('REQBODY_PROCESSOR_ERROR_MSG', false, computed((tx) => tx.reqbodyErrorMsg));
+define('REQBODY_PROCESSOR_ERROR_MSG', false, computed((tx) => tx.reqbodyErrorMsg ?? ''));
 define('INBOUND_DATA_ERROR', false, computed((tx) => (tx.inboundDataError ? '1' : '0')));
 define('OUTBOUND_DATA_ERROR', false, computed((tx) => (tx.outboundDataError ? '1' : '0')));
 define('XML', true, function collect(this: VariableDef, tx, sel, out) {

@@ -145,3 +145,11 @@ test('a request body over the limit is not kept whole', () => {
   assert.equal(tx.requestBodyLength, 100_000);
   assert.equal(tx.requestBodyExceeded, true);
 });
+
+test('REQBODY_PROCESSOR and REQBODY_ERROR_MSG exist, empty, without a processor (CRS 901340 forces REQUEST_BODY with !@rx on it)', async () => {
+  const waf = Waf.fromText(`SecRule REQBODY_PROCESSOR "!@rx (?:URLENCODED|MULTIPART|XML|JSON)" "id:901340,phase:1,pass,nolog,ctl:forceRequestBodyVariable=On"
+SecRule REQBODY_ERROR_MSG "@streq " "id:2,phase:2,pass,log"
+SecRule REQUEST_BODY "@contains com.opensymphony.xwork2" "id:944130,phase:2,pass,log"`);
+  const r = await runRequest(waf, { method: 'POST', headers: [['Host', 'a'], ['Content-Type', 'text/plain']], body: 'test=com.opensymphony.xwork2' });
+  assert.deepEqual(r.logged, [2, 944130]);
+});
