@@ -2,7 +2,8 @@
  * @module config/types
  * The shape of warden.yaml once loaded: every setting present (defaults filled in), paths
  * absolute. The loader (config/load) validates the file against it and reports problems
- * as `warden.yaml:12: upstream must be a URL`. Imports nothing of Warden.
+ * as `warden.yaml:12: upstreams[0].url must be an http:// or https:// URL`. The YAML keys are
+ * these field names; config/defaults lists every default. Imports nothing of Warden.
  */
 
 /** An upstream server: where a route sends requests. */
@@ -53,6 +54,18 @@ export interface RulesConfig {
   readonly files: readonly string[];
   /** A CRS checkout or release directory, or null. */
   readonly crs: string | null;
+  /**
+   * The CRS setup file, or null for `<crs>/crs-setup.conf` (`crs-setup.conf.example` when
+   * that is missing). Set it for layouts that keep it elsewhere (Debian: /etc/modsecurity/crs/).
+   */
+  readonly crsSetup: string | null;
+  /** More CRS plugin directories, beside `<crs>/plugins` (their *-config, *-before, *-after files). */
+  readonly plugins: readonly string[];
+  /**
+   * SecLang files loaded just before CRS's rules (where REQUEST-900-EXCLUSION-RULES-BEFORE-CRS
+   * goes): runtime exclusions with `ctl:` must run before the rules they change.
+   */
+  readonly before: readonly string[];
   /** Warden's engine baseline (body access, processors by Content-Type, 400 on body errors). */
   readonly baseline: boolean;
   /** Overrides SecRuleEngine from the rule files when set. */
@@ -74,7 +87,7 @@ export interface LogsConfig {
 }
 
 export interface AdminConfig {
-  /** host:port, or null for no admin listener. */
+  /** Address to bind (used when `enabled`). */
   readonly host: string;
   readonly port: number;
   readonly enabled: boolean;
@@ -96,7 +109,10 @@ export interface ProxyBehaviour {
   readonly keepAliveTimeout: number;
   /** Largest request head Node's parser accepts (bytes). */
   readonly maxHeaderSize: number;
-  /** Error page templates (`{{status}}`, `{{reason}}`, `{{id}}`), or null for Warden's own. */
+  /**
+   * Error page templates (`{{status}}`, `{{reason}}`, `{{id}}`), or null for Warden's own.
+   * In warden.yaml these name files; the loaded config holds their text.
+   */
   readonly errorPageHtml: string | null;
   readonly errorPageJson: string | null;
 }

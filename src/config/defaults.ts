@@ -1,0 +1,43 @@
+/**
+ * @module config/defaults
+ * Every setting's default, in one place: what Warden does when warden.yaml (or the whole
+ * file) leaves a setting out. `warden start --upstream http://127.0.0.1:3000` runs on these
+ * alone. Times are milliseconds, sizes bytes; relative paths resolve against the config
+ * file's directory (the working directory when there is no file).
+ */
+
+/** Listener defaults (a config without `listeners` gets one listener with these). */
+export const LISTENER_DEFAULTS = {
+  host: '0.0.0.0',
+  port: 8080,
+} as const;
+
+/** Upstream defaults: undici's connect timeout, nginx's read timeout for headers and body. */
+export const UPSTREAM_DEFAULTS = {
+  connections: 64,
+  connectTimeout: 10_000,
+  headersTimeout: 60_000,
+  bodyTimeout: 60_000,
+  keepAliveTimeout: 4_000,
+} as const;
+
+/** Front-end behaviour; the timeouts and header size are node:http's own defaults. */
+export const PROXY_DEFAULTS = {
+  clientAddressHeader: 'x-forwarded-for',
+  forwardedHeaders: 'x-forwarded',
+  requestHeadersTimeout: 60_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 5_000,
+  maxHeaderSize: 16_384,
+} as const;
+
+export const ADMIN_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 9090,
+} as const;
+
+/** Where state lives when `dataDir` is not set (relative: see the module note). */
+export const DATA_DIR_DEFAULT = 'warden-data';
+
+/** Error log default: standard error, where a foreground process is watched. */
+export const ERROR_LOG_DEFAULT = '-';

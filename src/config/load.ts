@@ -1,0 +1,342 @@
+/**
+ * @module config/load
+ * warden.yaml → WardenConfig. The YAML keys are the field names of config/types; anything
+ * left out takes its default (config/defaults). Every problem in the file is reported at
+ * once, each as `warden.yaml:12: upstreams[0].url must be an http:// or https:// URL`;
+ * unknown keys are errors with the nearest known key suggested.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError, ConfigLoadError } from './errors.js';
+import { draftListener, draftUpstream, emptyDraft, finalizeConfig, type Draft, type DraftListener, type DraftUpstream } from './resolve.js';
+import type { RouteConfig, TlsConfig, WardenConfig } from './types.js';
+import {
+  bindHost,
+  isInvalid,
+  pathPrefix,
+  routeHost,
+  trustedProxy,
+  upstreamUrl,
+  type Invalid,
+} from './values.js';
+import {
+  isNull,
+  readBoolean,
+  readDuration,
+  readInteger,
+  readList,
+  readMap,
+  readOneOf,
+  readPath,
+  readSize,
+  readString,
+  report,
+  type Field,
+  type ReadContext,
+} from './yaml-reader.js';
+
+const TOP_KEYS = ['listeners', 'upstreams', 'proxy', 'rules', 'logs', 'dataDir', 'workers', 'admin'] as const;
+const LISTENER_KEYS = ['name', 'host', 'port', 'tls', 'routes'] as const;
+const ROUTE_KEYS = ['host', 'pathPrefix', 'upstream'] as const;
+const TLS_KEYS = ['cert', 'key'] as const;
+const UPSTREAM_KEYS = ['name', 'url', 'connections', 'connectTimeout', 'headersTimeout', 'bodyTimeout', 'keepAliveTimeout'] as const;
+const PROXY_KEYS = [
+  'trustedProxies',
+  'clientAddressHeader',
+  'forwardedHeaders',
+  'requestHeadersTimeout',
+  'requestTimeout',
+  'keepAliveTimeout',
+  'maxHeaderSize',
+  'errorPageHtml',
+  'errorPageJson',
+] as const;
+const RULES_KEYS = ['files', 'crs', 'crsSetup', 'plugins', 'before', 'baseline', 'mode'] as const;
+const LOGS_KEYS = ['error', 'audit', 'auditFormat', 'auditType', 'auditStorageDir', 'access', 'rotateBytes'] as const;
+const ADMIN_KEYS = ['enabled', 'host', 'port', 'token', 'basicAuth', 'tls'] as const;
+const BASIC_AUTH_KEYS = ['user', 'password'] as const;
+
+/** Applies a value check, reporting its reason at the field. */
+function checked<T>(ctx: ReadContext, field: Field, value: T | Invalid | undefined): T | undefined {
+  if (value === undefined) return undefined;
+  if (isInvalid(value)) return report(ctx, field.line, field.path, value.error);
+  return value;
+}
+
+/** Runs `read` for a key that is present and not null; `set` receives its value. */
+function each<T>(fields: Map<string, Field>, key: string, read: (f: Field) => T | undefined, set: (v: T) => void): void {
+  const f = fields.get(key);
+  if (f === undefined || isNull(f)) return;
+  const v = read(f);
+  if (v !== undefined) set(v);
+}
+
+/** A setting that may be written `null`/`~` to turn it off: `set(null)` then. */
+function nullable<T>(fields: Map<string, Field>, key: string, read: (f: Field) => T | undefined, set: (v: T | null) => void): void {
+  const f = fields.get(key);
+  if (f === undefined) return;
+  if (isNull(f)) {
+    set(null);
+    return;
+  }
+  const v = read(f);
+  if (v !== undefined) set(v);
+}
+
+function readTls(ctx: ReadContext, field: Field): TlsConfig | null | undefined {
+  if (isNull(field)) return null;
+  const m = readMap(ctx, field, TLS_KEYS);
+  if (m === null) return undefined;
+  const cert = m.get('cert');
+  const key = m.get('key');
+  if (cert === undefined || key === undefined) {
+    return report(ctx, field.line, field.path, 'must give both cert and key (PEM files)');
+  }
+  const c = readPath(ctx, cert, 'a PEM certificate file');
+  const k = readPath(ctx, key, 'a PEM private key file');
+  return c === undefined || k === undefined ? undefined : { cert: c, key: k };
+}
+
+/** A string setting put through one of config/values' checks. */
+function readChecked<T>(ctx: ReadContext, field: Field, what: string, check: (s: string) => T | Invalid): T | undefined {
+  const s = readString(ctx, field, what);
+  return s === undefined ? undefined : checked(ctx, field, check(s));
+}
+
+function readRoute(ctx: ReadContext, field: Field): RouteConfig | undefined {
+  const m = readMap(ctx, field, ROUTE_KEYS);
+  if (m === null) return undefined;
+  const before = ctx.errors.length;
+  const up = m.get('upstream');
+  if (up === undefined) return report(ctx, field.line, field.path, 'must name its upstream (upstream: NAME)');
+  const upstream = readString(ctx, up, 'the name of an upstream');
+  let host: string | null = null;
+  let prefix = '/';
+  nullable(m, 'host', (f) => readChecked(ctx, f, 'a host name', routeHost), (v) => (host = v));
+  each(m, 'pathPrefix', (f) => readChecked(ctx, f, 'a path starting with /', pathPrefix), (v) => (prefix = v));
+  return ctx.errors.length === before && upstream !== undefined ? { host, pathPrefix: prefix, upstream } : undefined;
+}
+
+function readListener(ctx: ReadContext, field: Field): DraftListener | undefined {
+  const m = readMap(ctx, field, LISTENER_KEYS);
+  if (m === null) return undefined;
+  const l = draftListener();
+  each(m, 'name', (f) => readString(ctx, f, 'a name'), (v) => (l.name = v));
+  each(m, 'host', (f) => readChecked(ctx, f, 'an address to listen on', bindHost), (v) => (l.host = v));
+  each(m, 'port', (f) => readInteger(ctx, f, 0, 65535, 'a port number from 0 to 65535'), (v) => (l.port = v));
+  const tls = m.get('tls');
+  if (tls !== undefined) {
+    const t = readTls(ctx, tls);
+    if (t !== undefined) l.tls = t;
+  }
+  const routes = m.get('routes');
+  if (routes !== undefined && !isNull(routes)) {
+    const items = readList(ctx, routes, 'routes ({ host, pathPrefix, upstream })');
+    if (items !== null) {
+      l.routes = [];
+      for (const item of items) {
+        const r = readRoute(ctx, item);
+        if (r !== undefined) l.routes.push(r);
+      }
+    }
+  }
+  return l;
+}
+
+function readUpstream(ctx: ReadContext, field: Field): DraftUpstream | undefined {
+  const m = readMap(ctx, field, UPSTREAM_KEYS);
+  if (m === null) return undefined;
+  const urlField = m.get('url');
+  if (urlField === undefined) return report(ctx, field.line, field.path, 'must give its url (url: http://127.0.0.1:3000)');
+  const url = readChecked(ctx, urlField, 'an http:// or https:// URL', upstreamUrl);
+  const u = draftUpstream(url ?? '');
+  each(m, 'name', (f) => readString(ctx, f, 'a name'), (v) => (u.name = v));
+  each(m, 'connections', (f) => readInteger(ctx, f, 1, 100_000), (v) => (u.connections = v));
+  each(m, 'connectTimeout', (f) => readDuration(ctx, f), (v) => (u.connectTimeout = v));
+  each(m, 'headersTimeout', (f) => readDuration(ctx, f), (v) => (u.headersTimeout = v));
+  each(m, 'bodyTimeout', (f) => readDuration(ctx, f), (v) => (u.bodyTimeout = v));
+  each(m, 'keepAliveTimeout', (f) => readDuration(ctx, f), (v) => (u.keepAliveTimeout = v));
+  return u;
+}
+
+function readTemplate(ctx: ReadContext, field: Field): string | undefined {
+  const path = readPath(ctx, field, 'a template file');
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message;
+    return report(ctx, field.line, field.path, `names ${path}, which cannot be read (${why})`);
+  }
+}
+
+function readProxy(ctx: ReadContext, field: Field, d: Draft): void {
+  const m = readMap(ctx, field, PROXY_KEYS);
+  if (m === null) return;
+  const tp = m.get('trustedProxies');
+  if (tp !== undefined) {
+    const items = readList(ctx, tp, 'addresses and CIDR blocks') ?? [];
+    d.proxy.trustedProxies = [];
+    for (const item of items) {
+      const v = readChecked(ctx, item, 'an IP address or CIDR block', trustedProxy);
+      if (v !== undefined) d.proxy.trustedProxies.push(...v);
+    }
+  }
+  each(m, 'clientAddressHeader', (f) => readOneOf(ctx, f, ['x-forwarded-for', 'forwarded'] as const), (v) => (d.proxy.clientAddressHeader = v));
+  each(m, 'forwardedHeaders', (f) => readOneOf(ctx, f, ['x-forwarded', 'forwarded', 'both'] as const), (v) => (d.proxy.forwardedHeaders = v));
+  each(m, 'requestHeadersTimeout', (f) => readDuration(ctx, f), (v) => (d.proxy.requestHeadersTimeout = v));
+  each(m, 'requestTimeout', (f) => readDuration(ctx, f), (v) => (d.proxy.requestTimeout = v));
+  each(m, 'keepAliveTimeout', (f) => readDuration(ctx, f), (v) => (d.proxy.keepAliveTimeout = v));
+  each(m, 'maxHeaderSize', (f) => {
+    const n = readSize(ctx, f);
+    return n !== undefined && (n < 1024 || n > 1024 * 1024) ? report(ctx, f.line, f.path, 'must be from 1KiB to 1MiB') : n;
+  }, (v) => (d.proxy.maxHeaderSize = v));
+  nullable(m, 'errorPageHtml', (f) => readTemplate(ctx, f), (v) => (d.proxy.errorPageHtml = v));
+  nullable(m, 'errorPageJson', (f) => readTemplate(ctx, f), (v) => (d.proxy.errorPageJson = v));
+}
+
+function readPaths(ctx: ReadContext, field: Field, what: string): string[] | undefined {
+  const items = readList(ctx, field, what);
+  if (items === null) return undefined;
+  const out: string[] = [];
+  for (const item of items) {
+    const p = readPath(ctx, item, 'a file path');
+    if (p !== undefined) out.push(p);
+  }
+  return out;
+}
+
+function readRules(ctx: ReadContext, field: Field, d: Draft): void {
+  const m = readMap(ctx, field, RULES_KEYS);
+  if (m === null) return;
+  each(m, 'files', (f) => readPaths(ctx, f, 'SecLang files (globs allowed)'), (v) => (d.rules.files = v));
+  each(m, 'before', (f) => readPaths(ctx, f, 'SecLang files (globs allowed)'), (v) => (d.rules.before = v));
+  each(m, 'plugins', (f) => readPaths(ctx, f, 'CRS plugin directories'), (v) => (d.rules.plugins = v));
+  nullable(m, 'crs', (f) => readPath(ctx, f, 'the path of a CRS directory'), (v) => (d.rules.crs = v));
+  nullable(m, 'crsSetup', (f) => readPath(ctx, f, 'the path of a CRS setup file'), (v) => (d.rules.crsSetup = v));
+  each(m, 'baseline', (f) => readBoolean(ctx, f), (v) => (d.rules.baseline = v));
+  nullable(m, 'mode', (f) => readOneOf(ctx, f, ['on', 'detection', 'off'] as const), (v) => (d.rules.mode = v));
+}
+
+function readLogs(ctx: ReadContext, field: Field, d: Draft): void {
+  const m = readMap(ctx, field, LOGS_KEYS);
+  if (m === null) return;
+  const path = (f: Field): string | undefined => readPath(ctx, f, 'a file path, - for the standard stream, or null for none');
+  nullable(m, 'error', path, (v) => (d.logs.error = v));
+  nullable(m, 'audit', path, (v) => (d.logs.audit = v));
+  nullable(m, 'access', path, (v) => (d.logs.access = v));
+  nullable(m, 'auditStorageDir', (f) => readPath(ctx, f, 'a directory path'), (v) => (d.logs.auditStorageDir = v));
+  nullable(m, 'auditFormat', (f) => readOneOf(ctx, f, ['native', 'json'] as const), (v) => (d.logs.auditFormat = v));
+  nullable(m, 'auditType', (f) => readOneOf(ctx, f, ['serial', 'concurrent'] as const), (v) => (d.logs.auditType = v));
+  each(m, 'rotateBytes', (f) => readSize(ctx, f), (v) => (d.logs.rotateBytes = v));
+}
+
+function readAdmin(ctx: ReadContext, field: Field, d: Draft): void {
+  // `admin: null` (or no admin key) keeps it off; a map turns it on unless `enabled: false`.
+  if (isNull(field)) return;
+  const m = readMap(ctx, field, ADMIN_KEYS);
+  if (m === null) return;
+  d.admin.enabled = true;
+  each(m, 'enabled', (f) => readBoolean(ctx, f), (v) => (d.admin.enabled = v));
+  each(m, 'host', (f) => readChecked(ctx, f, 'an address to listen on', bindHost), (v) => (d.admin.host = v));
+  each(m, 'port', (f) => readInteger(ctx, f, 0, 65535, 'a port number from 0 to 65535'), (v) => (d.admin.port = v));
+  nullable(m, 'token', (f) => {
+    const t = readString(ctx, f, 'a string (quote it)');
+    return t !== undefined && t.length < 16 ? report(ctx, f.line, f.path, 'must be at least 16 characters (a long random string: openssl rand -hex 24)') : t;
+  }, (v) => (d.admin.token = v));
+  nullable(m, 'basicAuth', (f) => {
+    const b = readMap(ctx, f, BASIC_AUTH_KEYS);
+    if (b === null) return undefined;
+    const user = b.get('user');
+    const password = b.get('password');
+    if (user === undefined || password === undefined) return report(ctx, f.line, f.path, 'must give both user and password');
+    const u = readString(ctx, user, 'a user name');
+    const p = readString(ctx, password, 'a password (quote it)');
+    if (u !== undefined && u.includes(':')) return report(ctx, user.line, user.path, 'must not contain ":" (HTTP Basic authentication splits on it)');
+    return u === undefined || p === undefined ? undefined : { user: u, password: p };
+  }, (v) => (d.admin.basicAuth = v));
+  const tls = m.get('tls');
+  if (tls !== undefined) {
+    const t = readTls(ctx, tls);
+    if (t !== undefined) d.admin.tls = t;
+  }
+}
+
+/**
+ * Reads warden.yaml text into a draft (defaults where the file says nothing). `file` is how
+ * errors name the file; relative paths resolve against `baseDir`.
+ */
+export function readConfigText(text: string, file: string, baseDir: string): { draft: Draft; errors: ConfigError[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const draft = emptyDraft(baseDir, file);
+  const ctx: ReadContext = { file, doc, lineCounter, baseDir, errors: [], lines: draft.lines };
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const line = lineCounter.linePos(e.pos[0]).line;
+      // yaml's messages end with "at line N, column M" only when prettyErrors is on.
+      ctx.errors.push(new ConfigError(file, line, '', `YAML syntax: ${e.message}`));
+    }
+    return { draft, errors: ctx.errors };
+  }
+  const top = readMap(ctx, { node: doc.contents, line: 1, path: '' }, TOP_KEYS);
+  if (top === null) return { draft, errors: ctx.errors };
+
+  const listeners = top.get('listeners');
+  if (listeners !== undefined) {
+    for (const item of readList(ctx, listeners, 'listeners ({ host, port, tls, routes })') ?? []) {
+      const l = readListener(ctx, item);
+      if (l !== undefined) draft.listeners.push(l);
+    }
+  }
+  const upstreams = top.get('upstreams');
+  if (upstreams !== undefined) {
+    for (const item of readList(ctx, upstreams, 'upstreams ({ name, url })') ?? []) {
+      const u = readUpstream(ctx, item);
+      if (u !== undefined) draft.upstreams.push(u);
+    }
+  }
+  const section = (key: string): Field => top.get(key) ?? { node: null, line: 1, path: key };
+  readProxy(ctx, section('proxy'), draft);
+  readRules(ctx, section('rules'), draft);
+  readLogs(ctx, section('logs'), draft);
+  readAdmin(ctx, section('admin'), draft);
+  each(top, 'dataDir', (f) => readPath(ctx, f, 'a directory path'), (v) => (draft.dataDir = v));
+  each(top, 'workers', (f) => {
+    if (f.node !== null && 'value' in f.node && f.node.value === 'auto') return 0;
+    return readInteger(ctx, f, 0, 1024, 'a number of worker processes from 0 to 1024, or auto (one per core)');
+  }, (v) => (draft.workers = v));
+  return { draft, errors: ctx.errors };
+}
+
+/**
+ * Reads a config file into a draft; a file that cannot be read is one error naming it.
+ * `shownAs` is how errors name the file (the path as the user wrote it).
+ */
+export function readConfigFile(path: string, shownAs = path, cwd = process.cwd()): { draft: Draft; errors: ConfigError[] } {
+  const abs = resolve(cwd, path);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    return { draft: emptyDraft(dirname(abs), shownAs), errors: [new ConfigError(null, 0, '', `cannot read config file ${shownAs}: ${why}`)] };
+  }
+  return readConfigText(text, shownAs, dirname(abs));
+}
+
+/**
+ * Loads warden.yaml with no flags on top. Throws ConfigLoadError listing every problem.
+ *
+ * @example
+ * const config = loadConfigFile('/etc/warden/warden.yaml');
+ * config.upstreams[0].url; // 'http://127.0.0.1:3000'
+ */
+export function loadConfigFile(path: string): WardenConfig {
+  const { draft, errors } = readConfigFile(path);
+  if (errors.length > 0) throw new ConfigLoadError(errors);
+  const r = finalizeConfig(draft);
+  if ('errors' in r) throw new ConfigLoadError(r.errors);
+  return r.config;
+}
