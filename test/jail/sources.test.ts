@@ -4,10 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FileSource } from '../../src/jail/sources/file.js';
+import { JournalSource } from '../../src/jail/sources/journal.js';
 import { matchesWafCondition, WafSource } from '../../src/jail/sources/waf.js';
 import type { WafEvent } from '../../src/engine/events.js';
 import { Waf } from '../../src/engine/index.js';
@@ -112,4 +114,29 @@ test('WAF source: a real blocked transaction becomes a failure of its client', a
   assert.deepEqual(failures, [['scanners', '198.51.100.23']]);
   const e = wafEvent(r.tx, 200);
   assert.deepEqual([e.status, e.blocked, e.ruleId, e.userAgent], [403, true, 5, 'PHP/5.2.10']);
+});
+
+const journalRemote = '/usr/lib/systemd/systemd-journal-remote';
+
+test('journal: entries appended to a real journal file reach the source through journalctl --follow', {
+  skip: existsSync(journalRemote) ? false : process.env.CI === 'true' ? false : 'systemd-journal-remote not installed',
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-journal-'));
+  const file = join(dir, 'test.journal');
+  // journalctl --follow follows the current boot: entries carry this machine's boot id.
+  const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '');
+  const write = (unit: string, message: string, seconds: number): void => {
+    const entry = `__REALTIME_TIMESTAMP=${seconds * 1_000_000}\n_BOOT_ID=${boot}\n_HOSTNAME=h\n_SYSTEMD_UNIT=${unit}\nMESSAGE=${message}\n\n`;
+    execFileSync(journalRemote, ['-o', file, '-'], { input: entry, stdio: ['pipe', 'ignore', 'ignore'] });
+  };
+  write('ssh.service', 'before start (not read)', 1_764_000_000);
+  const seen: Array<[string, number]> = [];
+  const src = new JournalSource((line, time) => seen.push([line, time]), { match: '_SYSTEMD_UNIT=ssh.service', args: [`--file=${file}`] });
+  src.start();
+  await new Promise((r) => setTimeout(r, 1000));
+  write('ssh.service', 'Failed password for root from 203.0.113.9 port 22 ssh2', 1_764_000_010);
+  write('cron.service', 'not matched', 1_764_000_011);
+  for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  src.stop();
+  assert.deepEqual(seen, [['Failed password for root from 203.0.113.9 port 22 ssh2', 1_764_000_010_000]]);
 });
