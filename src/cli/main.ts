@@ -5,6 +5,10 @@
  *                                  file:line:column, or the rule counts by phase
  *   eval --rules FILE... [REQUEST] evaluate one raw HTTP request (file or stdin) offline and
  *                                  explain the verdict rule by rule (--json for machines)
+ *   check-config [--config FILE] [start flags]
+ *                                  resolve warden.yaml and the flags as `warden start` would;
+ *                                  print the result and the rule files in load order, then
+ *                                  load those rules; every problem with file:line
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -13,11 +17,15 @@ import { Waf } from '../engine/waf.js';
 import type { TraceEvent } from '../engine/transaction.js';
 import { SEVERITY_NAMES } from '../engine/rule.js';
 import { parseRawRequest, RawRequestError } from '../http/raw-request.js';
+import { stringify as toYaml } from 'yaml';
+import { resolveStartConfig, ruleFilesFor, rulesTextFor, RULES_TEXT_NAME, START_USAGE, type WardenConfig } from '../config/index.js';
 
 const USAGE = `usage:
   warden check-rules FILE...
   warden eval --rules FILE [--rules FILE...] [--remote-addr ADDR] [--all] [--json] [REQUEST_FILE]
-      (the request is read from standard input when no REQUEST_FILE is given)`;
+      (the request is read from standard input when no REQUEST_FILE is given)
+  warden check-config [--json] [--config FILE] [start flags]
+${START_USAGE}`;
 
 /** Output sinks, replaceable in tests. */
 export interface Io {
@@ -32,9 +40,9 @@ const defaultIo: Io = {
   readStdin: () => readFileSync(0, 'latin1'),
 };
 
-function loadRules(files: readonly string[], io: Io): Waf | null {
+function loadRules(files: readonly string[], io: Io, text?: string): Waf | null {
   try {
-    return Waf.fromFiles(files);
+    return text === undefined ? Waf.fromFiles(files) : Waf.fromText(text, { file: RULES_TEXT_NAME });
   } catch (err) {
     if (err instanceof RuleLoadError) {
       for (const e of err.errors) io.err(`${formatLocation(e.location)}: error: ${e.reason}`);
@@ -182,12 +190,62 @@ async function evaluate(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** The config as printed: secrets replaced, `file` left to the header line. */
+function printable(config: WardenConfig): Record<string, unknown> {
+  const { file: _file, ...rest } = config;
+  const hide = (s: string | null): string | null => (s === null ? null : `(${s.length} characters, hidden)`);
+  return {
+    ...rest,
+    proxy: {
+      ...rest.proxy,
+      errorPageHtml: rest.proxy.errorPageHtml === null ? null : `(template, ${rest.proxy.errorPageHtml.length} characters)`,
+      errorPageJson: rest.proxy.errorPageJson === null ? null : `(template, ${rest.proxy.errorPageJson.length} characters)`,
+    },
+    admin: {
+      ...rest.admin,
+      token: hide(rest.admin.token),
+      basicAuth: rest.admin.basicAuth === null ? null : { user: rest.admin.basicAuth.user, password: hide(rest.admin.basicAuth.password) },
+    },
+  };
+}
+
+function checkConfig(argv: string[], io: Io, env: NodeJS.ProcessEnv): number {
+  const json = argv.includes('--json');
+  const r = resolveStartConfig(argv.filter((a) => a !== '--json'), env);
+  if ('errors' in r) {
+    for (const e of r.errors) io.err(e);
+    io.err(`${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; configuration not usable`);
+    return 1;
+  }
+  const config = r.config;
+  const files = ruleFilesFor(config);
+  if (json) {
+    io.out(JSON.stringify({ file: config.file, config: printable(config), ruleFiles: files }, null, 2));
+  } else {
+    io.out(`# Warden configuration from ${config.file ?? 'defaults'}${config.file === null ? '' : ', defaults'} and flags`);
+    io.out(toYaml(printable(config)).trimEnd());
+    io.out('# Rule files, in load order:');
+    for (const f of files) io.out(`#   ${f}`);
+    if (config.rules.mode !== null) io.out(`#   then SecRuleEngine from rules.mode (${config.rules.mode})`);
+  }
+  const waf = loadRules(files, io, rulesTextFor(config));
+  if (waf === null) return 1;
+  for (const w of waf.warnings) io.err(`${formatLocation(w.location)}: warning: ${w.message}`);
+  const s = waf.summary();
+  const summary = `${s.files} rule file${s.files === 1 ? '' : 's'}, ${s.rules} rules (${s.chainLinks} chained rules), engine ${waf.config.ruleEngine}`;
+  if (json) io.err(summary);
+  else io.out(`# ${summary}\n# Configuration ok.`);
+  return 0;
+}
+
 /** Runs the command line; resolves with the exit code. */
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'check-rules':
       return checkRules(rest, io);
+    case 'check-config':
+      return checkConfig(rest, io, env);
     case 'eval':
       return evaluate(rest, io);
     case '--help':

@@ -307,7 +307,8 @@ export function readConfigText(text: string, file: string, baseDir: string): { d
     if (f.node !== null && 'value' in f.node && f.node.value === 'auto') return 0;
     return readInteger(ctx, f, 0, 1024, 'a number of worker processes from 0 to 1024, or auto (one per core)');
   }, (v) => (draft.workers = v));
-  return { draft, errors: ctx.errors };
+  // Sections are read in a fixed order; a user reads the file top to bottom (sort is stable).
+  return { draft, errors: ctx.errors.sort((a, b) => a.line - b.line) };
 }
 
 /**

@@ -258,7 +258,7 @@ export function finalizeConfig(draft: Draft): { config: WardenConfig } | { error
   }
   checkCrs(draft, errors);
 
-  if (errors.length > 0) return { errors };
+  if (errors.length > 0) return { errors: errors.sort((a, b) => a.line - b.line) };
   return {
     config: {
       file: draft.file,

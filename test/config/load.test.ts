@@ -175,8 +175,8 @@ const BROKEN: ReadonlyArray<{ readonly name: string; readonly yaml: string; read
     name: 'misspelt key in an upstream (and so no url)',
     yaml: 'upstreams:\n  - name: blog\n    ulr: http://127.0.0.1:3000\n',
     errors: [
-      'warden.yaml:3: upstreams[0].ulr is not a setting (did you mean upstreams[0].url?)',
       'warden.yaml:2: upstreams[0] must give its url (url: http://127.0.0.1:3000)',
+      'warden.yaml:3: upstreams[0].ulr is not a setting (did you mean upstreams[0].url?)',
     ],
   },
   {
@@ -292,8 +292,8 @@ listeners:
     name: 'workers below zero, a boolean written as a word',
     yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\nworkers: -1\nrules:\n  baseline: off\n',
     errors: [
-      'warden.yaml:4: rules.baseline must be true or false',
       'warden.yaml:2: workers must be a number of worker processes from 0 to 1024, or auto (one per core)',
+      'warden.yaml:4: rules.baseline must be true or false',
     ],
   },
   {
