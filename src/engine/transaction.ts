@@ -20,6 +20,7 @@ import { Marker, Rule, SEVERITY_NAMES, type PhaseItem } from './rule.js';
 import type { AuditEngineMode, EngineMode } from './config.js';
 import type { Waf } from './waf.js';
 import { parseCookieHeader, parseQueryString, processorFor, processRequestBody } from './request-body.js';
+import { percentDecodePath } from './transforms/url.js';
 
 /** How a transaction is stopped: returned by the phase methods, and kept on the transaction. */
 export interface Interruption {
@@ -336,18 +337,22 @@ export class Transaction implements MatchContext {
     const hash = rest.indexOf('#');
     if (hash >= 0) rest = rest.slice(0, hash);
     const q = rest.indexOf('?');
-    const path = q < 0 ? rest : rest.slice(0, q);
+    // REQUEST_FILENAME is the path the server resolves: percent-decoded, as libmodsecurity and
+    // Coraza give it, and as v2 sees it once Apache has decoded r->parsed_uri.path (phase 2
+    // on). CRS relies on it (933151: `array_diff%20%28` in the path is `array_diff (`).
+    const rawPath = q < 0 ? rest : rest.slice(0, q);
+    const path = percentDecodePath(rawPath);
     this.requestFilename = new Entry('', path);
     const slash = path.lastIndexOf('/');
     this.requestBasename = new Entry('', slash < 0 ? path : path.slice(slash + 1));
     if (q >= 0) {
       const query = rest.slice(q + 1);
       this.queryString = new Entry('', query);
-      this.requestUri = new Entry('', `${path}?${query}`);
+      this.requestUri = new Entry('', `${rawPath}?${query}`);
       parseQueryString(this, query);
     } else {
       this.queryString = new Entry('', '');
-      this.requestUri = new Entry('', path);
+      this.requestUri = new Entry('', rawPath);
     }
   }
 

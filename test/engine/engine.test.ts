@@ -314,3 +314,14 @@ test('sanitise actions are recorded on the rule for the audit log', () => {
   const rule = w.rules[0];
   assert.deepEqual(rule?.sanitise, { args: ['password'], requestHeaders: ['authorization'], responseHeaders: [], matched: true, matchedBytes: null });
 });
+
+test('REQUEST_FILENAME and REQUEST_BASENAME are the percent-decoded path; REQUEST_URI(_RAW) and QUERY_STRING stay as sent', async () => {
+  const waf = Waf.fromText(`
+SecRule REQUEST_FILENAME "@streq /get/array_diff (+%zz" "id:1,phase:1,pass,log"
+SecRule REQUEST_BASENAME "@streq array_diff (+%zz" "id:2,phase:1,pass,log"
+SecRule REQUEST_URI "@streq /get/array_diff%20%28+%zz?a=%20" "id:3,phase:1,pass,log"
+SecRule REQUEST_URI_RAW "@streq /get/array_diff%20%28+%zz?a=%20" "id:4,phase:1,pass,log"
+SecRule QUERY_STRING "@streq a=%20" "id:5,phase:1,pass,log"`);
+  const r = await runRequest(waf, { uri: '/get/array_diff%20%28+%zz?a=%20' });
+  assert.deepEqual(r.logged, [1, 2, 3, 4, 5]);
+});

@@ -46,6 +46,29 @@ export function urlDecode(input: string): string {
   return changed ? bytesToString(buf, n) : input;
 }
 
+/**
+ * A URL path as the server resolves it: %HH decoded, '+' kept (it means '+' in a path),
+ * invalid escapes kept as written — libmodsecurity's uri_decode. Not a t: function: the
+ * engine uses it for REQUEST_FILENAME and REQUEST_BASENAME.
+ */
+export function percentDecodePath(input: string): string {
+  if (input.indexOf('%') < 0) return input;
+  const buf = outputBuffer(input.length);
+  let n = 0;
+  let i = 0;
+  while (i < input.length) {
+    const c = input.charCodeAt(i);
+    if (c === 0x25 && i + 2 < input.length && isHexDigit(input.charCodeAt(i + 1)) && isHexDigit(input.charCodeAt(i + 2))) {
+      buf[n++] = hexPairByte(input.charCodeAt(i + 1), input.charCodeAt(i + 2));
+      i += 3;
+      continue;
+    }
+    buf[n++] = c;
+    i++;
+  }
+  return bytesToString(buf, n);
+}
+
 /** t:urlDecodeUni — urlDecode plus %uHHHH (low byte, full-width ASCII folded to ASCII). */
 export function urlDecodeUni(input: string): string {
   if (!hasEscapes(input)) return input;
