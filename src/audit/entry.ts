@@ -144,7 +144,7 @@ export function entryFromTransaction(
 ): AuditEntry {
   const config = tx.waf.config;
   const parts = tx.auditLogParts;
-  const sanitise = sanitisationOf(tx);
+  const sanitise = sanitisationOf(tx, response.headers);
   const args = sanitise?.args ?? new Set<string>();
   const separator = config.argumentSeparator;
   const multipart = tx.reqbodyProcessor === 'MULTIPART';

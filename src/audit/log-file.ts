@@ -288,6 +288,8 @@ export class LogFile {
       await fsp.rmdir(lock).catch(() => undefined);
     }
     await this.closeHandle();
+    // The new file exists from now on, as log readers following the name expect.
+    await this.open();
   }
 
   /** A lock between processes: creating a folder either succeeds for one of them or fails. */

@@ -33,8 +33,11 @@ const PREFIXES: ReadonlyArray<readonly [string, 'args' | 'requestHeaders' | 'res
   ['RESPONSE_HEADERS_NAMES:', 'responseHeaders'],
 ];
 
-/** The masks of a transaction, or null when no matched rule sanitises anything. */
-export function sanitisationOf(tx: Transaction): Sanitisation | null {
+/**
+ * The masks of a transaction, or null when no matched rule sanitises anything. `sent` is the
+ * response head as sent (it spells the response header names).
+ */
+export function sanitisationOf(tx: Transaction, sent: ReadonlyArray<readonly [string, string]> = []): Sanitisation | null {
   const names = { args: new Map<string, string>(), requestHeaders: new Map<string, string>(), responseHeaders: new Map<string, string>() };
   const add = (kind: keyof typeof names, name: string): void => {
     if (name !== '' && !names[kind].has(name.toLowerCase())) names[kind].set(name.toLowerCase(), name);
@@ -72,7 +75,7 @@ export function sanitisationOf(tx: Transaction): Sanitisation | null {
     responseHeaders: new Set(names.responseHeaders.keys()),
     // The actions keep names lower-cased; the request's own spelling reads better.
     requestHeaderNames: [...names.requestHeaders.entries()].map(([lower, given]) => tx.requestHeaders.find((h) => h.key.toLowerCase() === lower)?.key ?? given),
-    responseHeaderNames: [...names.responseHeaders.entries()].map(([lower, given]) => tx.responseHeaders.find((h) => h.key.toLowerCase() === lower)?.key ?? given),
+    responseHeaderNames: [...names.responseHeaders.entries()].map(([lower, given]) => sent.find(([k]) => k.toLowerCase() === lower)?.[0] ?? given),
   };
 }
 

@@ -83,3 +83,38 @@ export async function logRun(run: LogRun): Promise<Logged> {
     read: (name) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'latin1') : ''),
   };
 }
+
+/** One native audit record: its boundary and each part's text, in the order written. */
+export interface NativeRecord {
+  readonly boundary: string;
+  readonly parts: ReadonlyArray<readonly [string, string]>;
+  part(letter: string): string | undefined;
+}
+
+/** Splits a serial native audit log into records (each must end with its Z part). */
+export function parseNative(text: string): NativeRecord[] {
+  const records: NativeRecord[] = [];
+  const re = /^--([0-9a-f]{8})-([A-Z])--\n/gm;
+  let current: { boundary: string; parts: Array<[string, string]> } | null = null;
+  let last: RegExpExecArray | null = null;
+  const close = (end: number): void => {
+    if (current === null || last === null) return;
+    const entry = current.parts[current.parts.length - 1];
+    // The newline before the next boundary line belongs to that line ("\n--b-X--\n").
+    const stop = end > 0 && text[end - 1] === '\n' && end < text.length ? end - 1 : end;
+    if (entry !== undefined) entry[1] = text.slice(last.index + last[0].length, Math.max(stop, last.index + last[0].length));
+  };
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    close(m.index);
+    if (m[2] === 'A') {
+      current = { boundary: m[1] as string, parts: [] };
+      const c = current;
+      records.push({ boundary: c.boundary, parts: c.parts, part: (l) => c.parts.find(([k]) => k === l)?.[1] });
+    }
+    if (current === null || current.boundary !== m[1]) throw new Error(`part ${m[2]} outside its record at ${m.index}`);
+    current.parts.push([m[2] as string, '']);
+    last = m;
+  }
+  close(text.length);
+  return records;
+}
