@@ -64,15 +64,6 @@ export function logEscapeHex(text: string): string {
   return start === 0 ? text : out + text.slice(start);
 }
 
-/**
- * Percent-decodes a path the way Apache fills r->uri for `[uri "…"]` (`%XX` only; `+` stays,
- * invalid escapes are kept as written).
- */
-export function percentDecode(path: string): string {
-  if (!path.includes('%')) return path;
-  return path.replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
 /** A byte string (one char per byte) as text for JSON: UTF-8 decoded, invalid bytes as U+FFFD. */
 export function bytesToText(bytes: string): string {
   for (let i = 0; i < bytes.length; i++) {

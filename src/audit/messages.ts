@@ -10,7 +10,7 @@ import type { Interruption, RuleMatch, Transaction } from '../engine/transaction
 import type { Rule } from '../engine/rule.js';
 import type { Waf } from '../engine/waf.js';
 import { SEVERITY_NAMES } from '../engine/rule.js';
-import { logEscape, logEscapeHex, logEscapeNoQuotes, percentDecode } from './escape.js';
+import { logEscape, logEscapeHex, logEscapeNoQuotes } from './escape.js';
 import { errorLogTime } from './time.js';
 
 /** One alert of a transaction. */
@@ -154,7 +154,8 @@ export function errorLogContext(tx: Transaction, time: number, pid: number, host
     clientAddress: tx.remoteAddr?.value ?? '-',
     clientPort: tx.remotePort,
     hostname,
-    uri: percentDecode(tx.requestFilename?.value ?? ''),
+    // REQUEST_FILENAME is the percent-decoded path, as Apache's r->uri.
+    uri: tx.requestFilename?.value ?? '',
     uniqueId: tx.id,
   };
 }
