@@ -1,0 +1,248 @@
+/**
+ * @module proxy/server
+ * The reverse proxy of one process: its listeners, the current generation (rules, routes,
+ * upstreams, logs), reload and drain. In a cluster each worker runs one ProxyServer; tests
+ * and embedders can run one directly.
+ *
+ * Reload is atomic: the new TLS files are read and checked and the new generation built
+ * first; only if all of that succeeds are the certificates replaced and the generation
+ * swapped. Requests in flight finish on the generation they started with; its pools and
+ * logs are closed after them. No listener is closed, so no connection is dropped.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { SecureContextOptions } from 'node:tls';
+import type { WafLogs } from '../audit/types.js';
+import type { ListenerConfig, WardenConfig } from '../config/types.js';
+import type { Waf } from '../engine/waf.js';
+import { canonicalAddress, clientAddress } from '../http/client-address.js';
+import { clientErrorAnswer, clientErrorResponse, rawHeaderValues, receivedHead, type ParserError } from './client-error.js';
+import { handleRequest } from './exchange.js';
+import { Generation } from './generation.js';
+import { Listener, loadTls, type ListenerHost } from './listener.js';
+import { handleConnect, handleUpgrade, openTunnels } from './upgrade.js';
+import { newStats, type BanList, type ExchangeHost, type ProxyLog, type ProxyStats } from './types.js';
+
+export interface ProxyServerOptions {
+  /** Where transactions and refusals are logged. */
+  readonly logs: WafLogs;
+  /** The ban engine's in-memory set, asked before a request reaches the engine. */
+  readonly bans?: BanList | null;
+  /** Operational messages; stderr when absent. */
+  readonly log?: ProxyLog;
+}
+
+/** Where a listener ended up listening. */
+export interface ListeningAddress {
+  readonly name: string;
+  readonly proto: 'http' | 'https';
+  readonly address: string;
+  readonly port: number;
+}
+
+/** What a reload changed, and what it could not change without a restart. */
+export interface ReloadReport {
+  readonly rules: number;
+  readonly upstreamsKept: number;
+  readonly upstreamsNew: number;
+  readonly tlsReloaded: readonly string[];
+  /** Settings that take effect only on restart (listener addresses, TLS on/off, workers, limits of the parser). */
+  readonly needsRestart: readonly string[];
+}
+
+/** A reload checked and built, not yet in effect. */
+export interface PreparedReload {
+  readonly generation: Generation;
+  readonly tls: ReadonlyArray<readonly [Listener, SecureContextOptions]>;
+  readonly needsRestart: readonly string[];
+}
+
+/** After a refused request, how long the connection may stay half-open for the client to read the answer. */
+const LINGER_MS = 2000;
+
+function defaultLog(level: string, message: string): void {
+  process.stderr.write(`[${new Date().toISOString()}] [proxy:${level}] [pid ${process.pid}] ${message}\n`);
+}
+
+function listenerKey(l: ListenerConfig): string {
+  return `${l.host}:${l.port}:${l.tls === null ? 'http' : 'https'}`;
+}
+
+export class ProxyServer implements ExchangeHost, ListenerHost {
+  readonly stats: ProxyStats;
+  draining: boolean;
+  bans: BanList | null;
+  readonly log: ProxyLog;
+  readonly rejectedSockets: WeakSet<Socket>;
+  readonly listeners: readonly Listener[];
+  private current: Generation;
+
+  /**
+   * Builds the listeners and the first generation; nothing listens until `listen()`.
+   * Throws ProxyError for a bad upstream, route or TLS file.
+   *
+   * @example
+   * const proxy = new ProxyServer(config, Waf.fromFiles(['rules.conf']), { logs });
+   * const addresses = await proxy.listen();
+   * // …
+   * await proxy.close(10_000);
+   */
+  constructor(config: WardenConfig, waf: Waf, options: ProxyServerOptions) {
+    this.stats = newStats();
+    this.draining = false;
+    this.bans = options.bans ?? null;
+    this.log = options.log ?? defaultLog;
+    this.rejectedSockets = new WeakSet();
+    this.current = new Generation(config, waf, options.logs);
+    this.listeners = config.listeners.map((l) => new Listener(this, l, config.proxy));
+  }
+
+  /** The generation new requests get. */
+  get generation(): Generation {
+    return this.current;
+  }
+
+  async listen(): Promise<ListeningAddress[]> {
+    const out: ListeningAddress[] = [];
+    for (const l of this.listeners) {
+      const a = await l.listen();
+      out.push({ name: l.name, proto: l.proto, address: a.address, port: a.port });
+    }
+    return out;
+  }
+
+  /**
+   * Checks and builds everything a new config and ruleset need (TLS files read and tried,
+   * upstream pools, routes, trusted proxies) without changing what runs. Throws, changing
+   * nothing, when any of it is bad. Then `commit` (or `discard`).
+   */
+  prepare(config: WardenConfig, waf: Waf, logs: WafLogs): PreparedReload {
+    const old = this.current;
+    const needsRestart: string[] = [];
+    const byName = new Map(config.listeners.map((l) => [l.name, l]));
+    const tls: Array<[Listener, SecureContextOptions]> = [];
+    for (const l of this.listeners) {
+      const next = byName.get(l.name);
+      if (next === undefined) {
+        needsRestart.push(`listener "${l.name}" was removed (it keeps running until restart, with no routes)`);
+        continue;
+      }
+      if (listenerKey(next) !== listenerKey(l.config)) needsRestart.push(`listener "${l.name}" address or TLS on/off changed`);
+      if (next.tls !== null && l.proto === 'https') tls.push([l, loadTls(next.tls, l.name)]);
+    }
+    for (const name of byName.keys()) if (!this.listeners.some((l) => l.name === name)) needsRestart.push(`listener "${name}" is new`);
+    const p = old.config.proxy;
+    const q = config.proxy;
+    if (p.maxHeaderSize !== q.maxHeaderSize || p.requestTimeout !== q.requestTimeout || p.requestHeadersTimeout !== q.requestHeadersTimeout || p.keepAliveTimeout !== q.keepAliveTimeout) {
+      needsRestart.push('proxy timeouts and maxHeaderSize');
+    }
+    if (old.config.workers !== config.workers) needsRestart.push('workers');
+    return { generation: new Generation(config, waf, logs, old), tls, needsRestart };
+  }
+
+  /** Makes a prepared reload current: certificates replaced, generation swapped. Cannot fail. */
+  commit(prepared: PreparedReload): ReloadReport {
+    const old = this.current;
+    const next = prepared.generation;
+    for (const [l, options] of prepared.tls) l.setTls(options);
+    this.current = next;
+    void old.retire(next);
+    let kept = 0;
+    for (const [name, up] of next.upstreams) if (old.upstreams.get(name) === up) kept++;
+    return {
+      rules: next.waf.rules.length,
+      upstreamsKept: kept,
+      upstreamsNew: next.upstreams.size - kept,
+      tlsReloaded: prepared.tls.map(([l]) => l.name),
+      needsRestart: prepared.needsRestart,
+    };
+  }
+
+  /** Drops a prepared reload that will not be committed (closes what it opened). */
+  discard(prepared: PreparedReload): void {
+    void prepared.generation.retire(this.current);
+  }
+
+  /** `prepare` then `commit`. */
+  reload(config: WardenConfig, waf: Waf, logs: WafLogs): ReloadReport {
+    return this.commit(this.prepare(config, waf, logs));
+  }
+
+  /**
+   * Stops accepting, lets requests in flight finish (responses then say Connection: close),
+   * and after `graceMs` closes what is left; then closes pools and logs.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.draining = true;
+    const closed = Promise.all(this.listeners.map((l) => l.close()));
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && (this.stats.active > 0 || openTunnels.size > 0)) {
+      for (const l of this.listeners) l.server.closeIdleConnections();
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const t of [...openTunnels]) t.close();
+    for (const l of this.listeners) l.server.closeAllConnections();
+    await closed;
+    await this.current.retire(null);
+  }
+
+  // ------------------------------------------------------------------ listener events
+
+  onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse): void {
+    handleRequest(this, this.current, listener, req, res);
+  }
+
+  onUpgrade(listener: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    handleUpgrade(this, this.current, listener, req, socket, head);
+  }
+
+  onConnect(_listener: Listener, req: IncomingMessage, socket: Duplex): void {
+    handleConnect(this, this.current, req, socket);
+  }
+
+  /**
+   * Node's parser refused the bytes on a connection (or the connection failed): a defined
+   * answer, `Connection: close`, a `rejected` record; the connection is not used again.
+   */
+  onClientError(_listener: Listener, err: Error, duplex: Duplex): void {
+    const socket = duplex as Socket;
+    if (this.rejectedSockets.has(socket)) return; // already answered; later parser errors are echoes
+    const answer = clientErrorAnswer(err as ParserError);
+    if (answer === null) {
+      socket.destroy();
+      return;
+    }
+    this.rejectedSockets.add(socket);
+    this.stats.rejected++;
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) {
+      socket.end(clientErrorResponse(answer));
+      // Keep reading (and dropping) what the client still sends for a moment, so that it is
+      // not reset before it has read the answer.
+      socket.resume();
+      socket.setTimeout(LINGER_MS, destroySocket);
+    } else {
+      socket.destroy();
+    }
+    const head = receivedHead((err as ParserError).rawPacket);
+    const gen = this.current;
+    const peer = socket.remoteAddress ?? '';
+    const client = gen.trusted.size === 0 ? canonicalAddress(peer) : clientAddress(peer, rawHeaderValues(head, gen.clientHeader), gen.trusted, gen.clientHeader);
+    gen.logs.rejected({
+      clientAddress: client,
+      clientPort: socket.remotePort ?? 0,
+      localAddress: canonicalAddress(socket.localAddress ?? ''),
+      localPort: socket.localPort ?? 0,
+      rawHead: head,
+      status: answer.status,
+      reason: answer.reason,
+      timestamp: Date.now(),
+    });
+  }
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
+}
+

@@ -1,0 +1,241 @@
+/**
+ * @module proxy/upgrade
+ * WebSocket (and any other `Upgrade:`) passthrough. The upgrade request is admitted like any
+ * other (client address, framing checks, bans), phases 1 and 2 run on its head, and only
+ * then a connection to the upstream is opened, the request head written to it (forwarding
+ * headers set, hop-by-hop ones removed, Upgrade kept) and the two sockets joined. The
+ * upstream's answer (101 or a refusal) reaches the client verbatim; after it the frames are
+ * not inspected. The log record is written when the tunnel closes.
+ */
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import type { Interruption, Transaction } from '../engine/transaction.js';
+import { canonicalAddress } from '../http/client-address.js';
+import { sendInterruption } from '../http/error-page.js';
+import { beginTransaction } from '../http/request-model.js';
+import { upstreamFailure } from './errors.js';
+import { admit, realClient } from './exchange.js';
+import type { Generation } from './generation.js';
+import { upstreamRequestHeaders, type Hop } from './headers.js';
+import { hostName, matchRoute } from './routes.js';
+import type { ExchangeHost, ListenerInfo } from './types.js';
+import type { Upstream } from './upstream.js';
+
+/** Tunnels open in this process, so a shutdown can close them after the grace period. */
+export const openTunnels = new Set<Tunnel>();
+
+/** A response written on a socket that left Node's HTTP handling (upgrade). */
+function socketResponse(req: IncomingMessage, socket: Duplex): ServerResponse {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Socket);
+  res.on('finish', onSocketResponseFinish);
+  return res;
+}
+
+function onSocketResponseFinish(this: ServerResponse): void {
+  const socket = this.socket;
+  if (socket !== null) {
+    this.detachSocket(socket);
+    socket.destroySoon();
+  }
+}
+
+/** The `upgrade` handler of a listener. */
+export function handleUpgrade(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  socket.on('error', ignore);
+  const peer = req.socket.remoteAddress ?? '';
+  const client = realClient(gen, req, peer);
+  const where = admit(req);
+  let refusal: { status: number; reason: string } | null = 'status' in where ? where : null;
+  if (refusal === null && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')) {
+    refusal = { status: 400, reason: 'upgrade request with a body' };
+  }
+  if (refusal === null && host.bans !== null && host.bans.has(client)) refusal = { status: 403, reason: 'client address is banned' };
+  if (refusal !== null) {
+    host.stats.rejected++;
+    const res = socketResponse(req, socket);
+    res.writeHead(refusal.status, ['Content-Type', 'text/plain; charset=utf-8', 'Connection', 'close']);
+    res.end(`${refusal.status} ${refusal.reason}\n`);
+    gen.logs.rejected({
+      clientAddress: client,
+      clientPort: req.socket.remotePort ?? 0,
+      localAddress: canonicalAddress(req.socket.localAddress ?? ''),
+      localPort: req.socket.localPort ?? 0,
+      rawHead: `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`,
+      status: refusal.status,
+      reason: refusal.reason,
+      timestamp: Date.now(),
+    });
+    return;
+  }
+  const path = (where as { path: string }).path;
+  const route = matchRoute(gen.routes.get(listener.name) ?? [], hostName((where as { host: string }).host), path);
+  const tunnel = new Tunnel(host, gen, listener, req, socket, head, client, peer, path, route?.upstream ?? null);
+  void tunnel.run();
+}
+
+function ignore(): void {}
+
+export class Tunnel {
+  readonly host: ExchangeHost;
+  readonly gen: Generation;
+  readonly req: IncomingMessage;
+  readonly socket: Duplex;
+  readonly head: Buffer;
+  readonly tx: Transaction;
+  readonly hop: Hop;
+  readonly path: string;
+  readonly upstream: Upstream | null;
+  upstreamSocket: Socket | null;
+  status: number;
+  answered: boolean;
+  finished: boolean;
+
+  constructor(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer, client: string, peer: string, path: string, upstream: Upstream | null) {
+    const s = req.socket;
+    this.host = host;
+    this.gen = gen;
+    this.req = req;
+    this.socket = socket;
+    this.head = head;
+    this.tx = beginTransaction(gen.waf, req, { address: client, port: s.remotePort ?? 0, localAddress: canonicalAddress(s.localAddress ?? ''), localPort: s.localPort ?? 0 });
+    const canonicalPeer = canonicalAddress(peer);
+    this.hop = { peer: canonicalPeer, trusted: gen.trusted.size > 0 && gen.trusted.has(canonicalPeer), proto: listener.proto, httpVersion: req.httpVersion, mode: gen.forwarded };
+    this.path = path;
+    this.upstream = upstream;
+    this.upstreamSocket = null;
+    this.status = 0;
+    this.answered = false;
+    this.finished = false;
+    host.stats.requests++;
+    host.stats.active++;
+    gen.acquire();
+    openTunnels.add(this);
+    socket.on('close', () => this.finish());
+  }
+
+  async run(): Promise<void> {
+    try {
+      let it = await this.tx.processRequestHeaders();
+      if (it === null) it = await this.tx.processRequestBody();
+      if (this.finished) return;
+      if (it !== null) {
+        this.host.stats.interrupted++;
+        return this.answer(it);
+      }
+      if (this.upstream === null) return this.answer({ action: 'deny', status: 404, ruleId: 0, phase: 2, url: null, message: 'no route for this host and path' });
+      this.open(this.upstream);
+    } catch (err) {
+      this.host.log('error', `internal error in upgrade ${this.tx.id}: ${(err as Error)?.stack ?? String(err)}`);
+      this.answer({ action: 'deny', status: 500, ruleId: 0, phase: this.tx.phase, url: null, message: 'internal error' });
+    }
+  }
+
+  private answer(it: Interruption, gateway = false): void {
+    if (this.answered || this.finished) return;
+    this.answered = true;
+    this.status = it.status;
+    const res = socketResponse(this.req, this.socket);
+    sendInterruption(res, it, this.tx.id, this.req.headers.accept, gateway ? this.gen.gatewayPages : this.gen.errorPages);
+  }
+
+  private open(upstream: Upstream): void {
+    const origin = upstream.origin;
+    const options = { host: origin.hostname.replace(/^\[|\]$/g, ''), port: upstream.port };
+    const up = origin.protocol === 'https:' ? tlsConnect({ ...options, servername: options.host }) : netConnect(options);
+    this.upstreamSocket = up;
+    up.setTimeout(upstream.connectTimeout);
+    up.once('timeout', () => up.destroy(Object.assign(new Error(`connect to ${origin.host} timed out`), { code: 'UND_ERR_CONNECT_TIMEOUT' })));
+    up.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', () => this.connected(up));
+    up.on('error', (err) => this.upstreamError(err));
+    up.on('close', () => {
+      if (this.status !== 0 || this.answered) this.socket.destroy();
+    });
+  }
+
+  private connected(up: Socket): void {
+    up.setTimeout(0);
+    if (this.finished) {
+      up.destroy();
+      return;
+    }
+    const h = upstreamRequestHeaders(this.req.rawHeaders, this.hop, true);
+    let text = `${this.req.method} ${this.path} HTTP/1.1\r\n`;
+    for (let i = 0; i + 1 < h.length; i += 2) text += `${h[i] as string}: ${h[i + 1] as string}\r\n`;
+    up.write(`${text}\r\n`, 'latin1');
+    if (this.head.length > 0) up.write(this.head);
+    this.host.stats.websockets++;
+    up.once('data', (chunk: Buffer) => {
+      // The status of the upstream's answer, for the log: "HTTP/1.1 101 …".
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(chunk.subarray(0, 16).toString('latin1'));
+      this.status = m === null ? 0 : Number(m[1]);
+      this.tx.setResponseStatus(this.status, 'HTTP/1.1');
+    });
+    if (this.socket instanceof Object && 'setTimeout' in this.socket) (this.socket as Socket).setTimeout(0);
+    up.pipe(this.socket);
+    this.socket.pipe(up);
+  }
+
+  private upstreamError(err: Error): void {
+    if (this.status !== 0 || this.answered) {
+      this.socket.destroy();
+      return;
+    }
+    const failure = upstreamFailure(err);
+    this.host.stats.upstreamErrors++;
+    this.host.log('error', `[client ${this.tx.remoteAddr?.value ?? ''}] upstream "${this.upstream?.name ?? '?'}" failed for upgrade ${this.path}: ${failure.reason} → ${failure.status} [id "${this.tx.id}"]`);
+    this.answer({ action: 'deny', status: failure.status, ruleId: 0, phase: 2, url: null, message: failure.reason }, true);
+  }
+
+  /** Closes both sides (shutdown after the grace period). */
+  close(): void {
+    this.upstreamSocket?.destroy();
+    this.socket.destroy();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    openTunnels.delete(this);
+    this.upstreamSocket?.destroy();
+    this.host.stats.active--;
+    void this.log();
+  }
+
+  private async log(): Promise<void> {
+    try {
+      await this.tx.processLogging();
+      const bytesSent = (this.socket as Socket).bytesWritten ?? 0;
+      this.gen.logs.transactionDone(this.tx, { status: this.status, protocol: `HTTP/${this.req.httpVersion}`, headers: [], bytesSent, aborted: this.status === 0 });
+    } catch (err) {
+      this.host.log('error', `logging upgrade ${this.tx.id} failed: ${(err as Error)?.stack ?? String(err)}`);
+    } finally {
+      this.gen.release();
+    }
+  }
+}
+
+/**
+ * The `connect` handler: a reverse proxy does not open tunnels to arbitrary hosts, so
+ * CONNECT is answered 405 and the connection closed.
+ */
+export function handleConnect(host: ExchangeHost, gen: Generation, req: IncomingMessage, socket: Duplex): void {
+  socket.on('error', ignore);
+  host.stats.rejected++;
+  const res = socketResponse(req, socket);
+  res.writeHead(405, ['Content-Type', 'text/plain; charset=utf-8', 'Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']);
+  res.end('405 CONNECT is not supported by this server\n');
+  gen.logs.rejected({
+    clientAddress: realClient(gen, req, req.socket.remoteAddress ?? ''),
+    clientPort: req.socket.remotePort ?? 0,
+    localAddress: canonicalAddress(req.socket.localAddress ?? ''),
+    localPort: req.socket.localPort ?? 0,
+    rawHead: `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`,
+    status: 405,
+    reason: 'CONNECT method',
+    timestamp: Date.now(),
+  });
+}
