@@ -17,6 +17,7 @@ import { Waf } from '../engine/waf.js';
 import type { TraceEvent } from '../engine/transaction.js';
 import { SEVERITY_NAMES } from '../engine/rule.js';
 import { parseRawRequest, RawRequestError } from '../http/raw-request.js';
+import { jailCommand } from './jail.js';
 import { stringify as toYaml } from 'yaml';
 import { resolveStartConfig, ruleFilesFor, rulesTextFor, RULES_TEXT_NAME, START_USAGE, type WardenConfig } from '../config/index.js';
 
@@ -25,6 +26,7 @@ const USAGE = `usage:
   warden eval --rules FILE [--rules FILE...] [--remote-addr ADDR] [--all] [--json] [REQUEST_FILE]
       (the request is read from standard input when no REQUEST_FILE is given)
   warden check-config [--json] [--config FILE] [start flags]
+  warden jail status|list|ban|unban …   (warden jail for details)
 ${START_USAGE}`;
 
 /** Output sinks, replaceable in tests. */
@@ -246,6 +248,8 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       return checkRules(rest, io);
     case 'check-config':
       return checkConfig(rest, io, env);
+    case 'jail':
+      return jailCommand(rest, io);
     case 'eval':
       return evaluate(rest, io);
     case '--help':
