@@ -51,3 +51,32 @@ test('fail2ban-regex with apache-modsecurity.conf finds each blocked request by 
   assert.match(summary.stdout, /Lines: 9 lines, 0 ignored, 4 matched, 5 missed/);
   assert.match(summary.stdout, /\[9\] \{\^LN-BEG\}/);
 });
+
+const crs = sharedSuite('crs');
+
+test('fail2ban-regex on the error log of the real CRS v4: one failure per blocked request, warnings ignored', {
+  skip: tool === null || filter === null || crs === null ? 'fail2ban-regex, its filter or CRS missing' : false,
+}, async () => {
+  const browser = [
+    ['Host', 'blog.example.com'],
+    ['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'],
+    ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'],
+    ['Accept-Language', 'en-US,en;q=0.5'],
+  ] as const;
+  const r = await logRun({
+    rules: `Include ${join(crs as string, 'crs-setup.conf.example')}\nInclude ${join(crs as string, 'rules')}/*.conf`,
+    requests: [
+      { uri: "/?id=1'%20or%201=1--", headers: browser, remoteAddr: '203.0.113.9' },
+      { uri: '/?q=%3Cscript%3Ealert(1)%3C/script%3E', headers: browser, remoteAddr: '198.51.100.7' },
+      { uri: '/2024/05/hello-world/?replytocom=12', headers: browser, remoteAddr: '192.0.2.1' },
+      // One warning (a numeric Host) without reaching the threshold.
+      { uri: '/', headers: [['Host', '10.0.0.1'], ...browser.slice(1)], remoteAddr: '192.0.2.2' },
+    ],
+  });
+  const text = r.read('error.log');
+  assert.equal([...text.matchAll(/\[id "949110"\]/g)].length, 2);
+  assert.ok(text.split('\n').length > 6, 'CRS logs its detections as warnings before 949110');
+  const run = spawnSync(tool as string, ['-o', 'ip', join(r.dir, 'error.log'), filter as string], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(run.stdout.trim().split('\n'), ['203.0.113.9', '198.51.100.7']);
+});
