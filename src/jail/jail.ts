@@ -4,6 +4,7 @@
  * when maxRetry is reached, decides how long the ban lasts (with fail2ban's increments for
  * repeat offenders), and ignores the addresses it must never ban.
  */
+import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import { IPSet, parseIP, parseIPNetwork, unmapIPv4 } from '../net/ipaddr.js';
 import { banKey } from './ban-key.js';
@@ -53,9 +54,23 @@ export class Jail {
     } else this.ignoredHosts.push(e);
   }
 
-  /** Adds the addresses a host name of ignoreIp resolves to (the caller resolves: DNS is I/O). */
+  /** Adds the addresses a host name of ignoreIp resolves to. */
   ignoreResolved(addresses: readonly string[]): void {
     for (const a of addresses) this.addIgnored(a);
+  }
+
+  /**
+   * Resolves the host names of ignoreIp (at start and on reload; a name that does not
+   * resolve is reported and skipped, so a DNS outage cannot stop the jail).
+   */
+  async resolveIgnoredHosts(onError: (host: string, err: Error) => void = () => undefined): Promise<void> {
+    for (const host of this.ignoredHosts) {
+      try {
+        this.ignoreResolved((await lookup(host, { all: true })).map((r) => r.address));
+      } catch (err) {
+        onError(host, err as Error);
+      }
+    }
   }
 
   isIgnored(address: string): boolean {

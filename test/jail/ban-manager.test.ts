@@ -13,6 +13,7 @@ import { BanSet } from '../../src/jail/ban-set.js';
 import { banKey } from '../../src/jail/ban-key.js';
 import { FakeClock } from '../../src/jail/clock.js';
 import { Jail } from '../../src/jail/jail.js';
+import { recidive } from '../../src/jail/sources/bans.js';
 import { DEFAULT_INCREMENT, jailSettings, type BanAction, type BanEvent, type BanRecord } from '../../src/jail/types.js';
 import { createMemoryStore, openSqliteStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
@@ -175,4 +176,26 @@ test('ban keys and the ban set answer for IPv4, IPv4-mapped and IPv6 prefixes', 
   assert.equal(set.lookup('2001:db8:1:2::77', T0)?.key, '2001:db8:1:2::/64');
   assert.equal(set.lookup('2001:db8:1:2::77', T0 + 1000), null);
   assert.equal(set.lookup('198.51.100.1', T0), null);
+});
+
+test('recidive: a key banned three times by other jails within the window is banned for longer', async () => {
+  const { clock, manager } = setup({ maxRetry: 1 });
+  manager.addJail(jailSettings('recidive', { maxRetry: 3, findTime: 24 * 60 * MIN, banTime: 7 * 24 * 60 * MIN, ignoreSelf: false }));
+  manager.subscribe(recidive('recidive', [], (jail, f) => void manager.reportFailure(jail, f)));
+  for (let i = 0; i < 3; i++) {
+    await manager.reportFailure('waf', fail(clock.now()));
+    await settle();
+    clock.advance(61 * MIN);
+    await settle();
+  }
+  const r = manager.activeBans().find((b) => b.jail === 'recidive');
+  assert.ok(r !== undefined);
+  assert.equal(r.until - r.since, 7 * 24 * 60 * MIN);
+});
+
+test('ignoreIp host names are resolved (localhost)', async () => {
+  const jail = new Jail(jailSettings('j', { ignoreIp: ['localhost'], ignoreSelf: false }));
+  assert.equal(jail.isIgnored('127.0.0.1'), false);
+  await jail.resolveIgnoredHosts();
+  assert.equal(jail.isIgnored('127.0.0.1'), true);
 });
