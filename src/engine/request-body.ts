@@ -138,6 +138,10 @@ export function processRequestBody(tx: Transaction): void {
         argumentsCount: tx.argsGet.length,
       });
       if (r.error !== null) bodyError(tx, r.error);
+      // Arguments are named as v3 names them, so REQUEST_BODY holds the body as in v3: with
+      // `array_N` names a key whose value is an array no longer ends its argument name, and
+      // CRS rules anchored there (934210's `__contained_by$`) read the raw body instead.
+      tx.requestBody = new Entry('', body);
       return;
     }
     case 'XML': {

@@ -153,3 +153,11 @@ SecRule REQUEST_BODY "@contains com.opensymphony.xwork2" "id:944130,phase:2,pass
   const r = await runRequest(waf, { method: 'POST', headers: [['Host', 'a'], ['Content-Type', 'text/plain']], body: 'test=com.opensymphony.xwork2' });
   assert.deepEqual(r.logged, [2, 944130]);
 });
+
+test('a JSON body is in REQUEST_BODY too (v3), so a key whose value is an array is still seen at the end of a name (CRS 934210)', async () => {
+  const waf = Waf.fromText(`${baseline}
+SecRule ARGS_NAMES|REQUEST_BODY "@rx __contained_by(?:$|\\"[\\s\\x0b]*:)" "id:934210,phase:2,deny,status:403"`);
+  const r = await runRequest(waf, { method: 'POST', headers: [['Host', 'a'], ['Content-Type', 'application/json']], body: '{"roles__contained_by":["admin","user"]}' });
+  assert.equal(r.interruption?.ruleId, 934210);
+  assert.equal(r.tx.requestBody?.value, '{"roles__contained_by":["admin","user"]}');
+});
