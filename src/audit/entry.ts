@@ -10,7 +10,7 @@ import type { Rule } from '../engine/rule.js';
 import type { Transaction } from '../engine/transaction.js';
 import type { RejectedRequest, ResponseSummary } from './types.js';
 import { logEscapeNoQuotes } from './escape.js';
-import { alertsOf, type Alert } from './messages.js';
+import { alertsOf, escapeRuleMessage, type Alert } from './messages.js';
 import { maskBody, maskHeaders, maskRequestLine, sanitisationOf } from './sanitise.js';
 
 /** What the trailer (part H) says about the server, the same for every record. */
@@ -187,7 +187,7 @@ export function entryFromTransaction(
     messages: alerts.map((a) => a.text),
     // A rule's deny, drop or redirect; the engine's own refusals (over a body limit) are
     // not interceptions in v2, only messages.
-    interception: it === null || it.ruleId === 0 ? null : { phase: it.phase, message: it.message },
+    interception: it === null || it.ruleId === 0 ? null : { phase: it.phase, message: interceptMessage(tx) },
     identity,
     duration: Math.max(0, Math.round(now - tx.timestamp * 1000)),
     componentSignatures: config.componentSignatures,
@@ -204,6 +204,12 @@ export function entryFromTransaction(
     status: response.status,
     bytesSent: response.bytesSent,
   };
+}
+
+/** v2's intercept_message: the deciding rule's sentence, escaped as in its Message line. */
+function interceptMessage(tx: Transaction): string {
+  const m = tx.matches.find((x) => x.intercepted);
+  return m === undefined ? logEscapeNoQuotes(tx.interruption?.message ?? '') : escapeRuleMessage(m.message, m.variable);
 }
 
 /** Splits what Node could read of a refused request's head into its line and headers. */

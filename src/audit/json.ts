@@ -108,7 +108,7 @@ export function formatJson(e: AuditEntry): string {
   const audit: { [key: string]: Json } = {};
   if (has('H')) {
     if (e.messages.length > 0) audit.messages = [...e.messages];
-    if (e.interception !== null) audit.action = { intercepted: true, phase: e.interception.phase, message: bytesToText(e.interception.message) };
+    if (e.interception !== null) audit.action = { intercepted: true, phase: e.interception.phase, message: e.interception.message };
     if (e.identity.handler !== null) audit.handler = e.identity.handler;
     audit.stopwatch = { start: e.time, duration: e.duration };
     if (has('E') && e.responseBody !== null) audit.response_body_dechunked = true;

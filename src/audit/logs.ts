@@ -179,7 +179,8 @@ export function createLogs(options: LogsOptions): Logs {
   };
   const auditing = (): boolean => serialAudit !== null || concurrent !== null;
 
-  const hostnameOf = (tx: Transaction): string => options.hostname ?? (tx.serverName?.value || osHostname());
+  const machine = osHostname();
+  const hostnameOf = (tx: Transaction): string => options.hostname ?? (tx.serverName?.value || machine);
 
   return {
     transactionDone(tx: Transaction, response: ResponseSummary): void {
@@ -219,7 +220,7 @@ export function createLogs(options: LogsOptions): Logs {
     rejected(request: RejectedRequest): void {
       try {
         const now = clock();
-        const entry = entryFromRejected(request, config, identity, options.hostname ?? osHostname(), rejectedId());
+        const entry = entryFromRejected(request, config, identity, options.hostname ?? machine, rejectedId());
         // A refusal is relevant as v2's own errors are (RelevantOnly records it).
         if (auditing() && config.auditEngine !== 'Off') writeAudit(entry, now);
         if (accessLog !== null) {
