@@ -1,0 +1,747 @@
+/**
+ * @module jail/filter/pyregex
+ * Python `re` patterns run on V8's Irregexp. A pattern is parsed as CPython reads it
+ * (pyregex-parse.ts) and translated once, at load, into a JavaScript RegExp with the `u`
+ * flag that matches exactly what Python's `re` matches on str (text) input:
+ *
+ * - str semantics, as fail2ban uses: fail2ban decodes every log line to text before
+ *   matching, so `\d` is any Unicode decimal digit (`\p{Nd}`), `\w` is Python's
+ *   `[\p{L}\p{N}_]`, `\s` Python's whitespace set (which differs from JavaScript's: it has
+ *   U+001C–U+001F and U+0085, not U+FEFF), `\b` is a boundary between those `\w` and the
+ *   rest, and `.` is one code point. `(?a)` gives the ASCII classes.
+ * - `.` stops only at "\n" (JavaScript's also stops at "\r", U+2028, U+2029); `$` matches
+ *   at the end or before a final "\n", `(?m)` anchors know only "\n"; `\Z` is the very end.
+ * - Scoped flags `(?i:…)` (which Node 20's RegExp lacks) are expanded into case classes;
+ *   atomic groups and possessive repeats become `(?=(…))\N`; `(?P=name)` and `\N` point at
+ *   the right translated group.
+ * - Conditionals `(?(name)yes|no)`, which JavaScript lacks, are removed by splitting the
+ *   pattern into variants at the choices that decide whether the group took part (the
+ *   optional group, the alternation around it), each variant with its conditionals
+ *   resolved, tried in the order Python's backtracking would try them. A group then has
+ *   several translated copies; a match reads whichever took part.
+ *
+ * @example
+ * const re = compilePyRegex(String.raw`^(?P<user>\S+) from (?P<ip>\d+(?:\.\d+){3})$`);
+ * const m = re.search('root from 192.0.2.1\n');
+ * m?.group('ip'); // '192.0.2.1'
+ */
+import { PyRegexError } from './errors.js';
+import { parsePyRegex, type AssertKind, type ClassEscape, type PyNode, type SetItem } from './pyregex-parse.js';
+
+export { PyRegexError };
+
+/** One match, with Python's `re.Match` accessors (groups by number or name). */
+export interface PyMatch {
+  /** The searched string (up to `endpos` when one was given). */
+  readonly string: string;
+  /** Start of the whole match, or of a group (-1 when it did not take part). */
+  start(group?: number | string): number;
+  /** End of the whole match, or of a group (-1 when it did not take part). */
+  end(group?: number | string): number;
+  /** The whole match (0) or a group's text, undefined when the group did not take part. */
+  group(group?: number | string): string | undefined;
+  /** Named groups → text (undefined when a group did not take part), like groupdict(). */
+  groupdict(): Record<string, string | undefined>;
+}
+
+/** Options for {@link compilePyRegex}. */
+export interface PyRegexOptions {
+  /** Compile as if `re.MULTILINE` were given (fail2ban does for filters with maxlines > 1). */
+  readonly multiline?: boolean;
+  /** Keep group positions (start/end of groups other than 0); costs a little per match. */
+  readonly spans?: boolean;
+}
+
+/** A compiled Python pattern. */
+export class PyRegex {
+  /** The Python pattern. */
+  readonly source: string;
+  /** The translated JavaScript pattern (with the flags in `jsFlags`). */
+  readonly jsSource: string;
+  readonly jsFlags: string;
+  /** Number of capturing groups, as Python counts them. */
+  readonly groupCount: number;
+  /** Group name → number. */
+  readonly groupIndex: ReadonlyMap<string, number>;
+  /** Whether the pattern had conditionals and was split into variants. */
+  readonly variants: number;
+  private readonly re: RegExp;
+  private scanRe: RegExp | undefined;
+  /** Python group number → translated group numbers (several when the pattern was split). */
+  private readonly pyToJs: readonly (readonly number[])[];
+  private readonly names: readonly (readonly [string, number])[];
+
+  constructor(source: string, options: PyRegexOptions = {}) {
+    this.source = source;
+    const parsed = parsePyRegex(source, { multiline: options.multiline === true });
+    const t = translate(parsed.ast, parsed.groupCount, source);
+    this.jsSource = t.source;
+    this.jsFlags = `u${t.ignoreCase ? 'i' : ''}${options.spans ? 'd' : ''}`;
+    try {
+      this.re = new RegExp(t.source, this.jsFlags);
+    } catch (err) {
+      throw new PyRegexError(`cannot translate to JavaScript: ${(err as Error).message}`, source);
+    }
+    this.groupCount = parsed.groupCount;
+    this.groupIndex = parsed.names;
+    this.pyToJs = t.pyToJs;
+    this.names = [...parsed.names];
+    this.variants = t.variants;
+  }
+
+  /**
+   * Searches `text` like Python's `pattern.search(text, pos, endpos)`: the first match at
+   * or after `pos`, seeing the string as if it ended at `endpos`; `^` does not match at
+   * `pos` unless it is 0, and look-behinds see the text before `pos`.
+   */
+  search(text: string, pos = 0, endpos = text.length): PyMatch | null {
+    const s = endpos < text.length ? text.slice(0, endpos) : text;
+    let m: RegExpExecArray | null;
+    if (pos <= 0) m = this.re.exec(s);
+    else {
+      this.scanRe ??= new RegExp(this.re.source, `${this.re.flags}g`);
+      this.scanRe.lastIndex = pos;
+      m = this.scanRe.exec(s);
+    }
+    return m === null ? null : new Match(this, s, m);
+  }
+
+  /** Whether the pattern matches anywhere in `text` (no match object is built). */
+  test(text: string): boolean {
+    return this.re.test(text);
+  }
+
+  /** The translated group numbers of a Python group. */
+  jsGroups(group: number): readonly number[] {
+    return this.pyToJs[group] ?? [];
+  }
+
+  /** Resolves a group number or name to the Python number; throws for an unknown group. */
+  resolveGroup(group: number | string): number {
+    const n = typeof group === 'number' ? group : this.groupIndex.get(group);
+    if (n === undefined || n < 0 || n > this.groupCount) throw new PyRegexError(`no such group ${String(group)}`, this.source);
+    return n;
+  }
+
+  /** [name, number] of the named groups. */
+  namedGroups(): readonly (readonly [string, number])[] {
+    return this.names;
+  }
+}
+
+class Match implements PyMatch {
+  constructor(
+    private readonly re: PyRegex,
+    readonly string: string,
+    private readonly m: RegExpExecArray,
+  ) {}
+
+  private jsIndex(group: number | string): number {
+    const n = this.re.resolveGroup(group);
+    if (n === 0) return 0;
+    for (const j of this.re.jsGroups(n)) if (this.m[j] !== undefined) return j;
+    return -1;
+  }
+
+  group(group: number | string = 0): string | undefined {
+    const j = this.jsIndex(group);
+    return j < 0 ? undefined : this.m[j];
+  }
+
+  start(group: number | string = 0): number {
+    const j = this.jsIndex(group);
+    if (j === 0) return this.m.index;
+    if (j < 0) return -1;
+    const span = this.m.indices?.[j];
+    if (span === undefined) throw new PyRegexError('group positions need the spans option', this.re.source);
+    return span[0];
+  }
+
+  end(group: number | string = 0): number {
+    const j = this.jsIndex(group);
+    if (j === 0) return this.m.index + (this.m[0] as string).length;
+    if (j < 0) return -1;
+    const span = this.m.indices?.[j];
+    if (span === undefined) throw new PyRegexError('group positions need the spans option', this.re.source);
+    return span[1];
+  }
+
+  groupdict(): Record<string, string | undefined> {
+    const out: Record<string, string | undefined> = {};
+    for (const [name, n] of this.re.namedGroups()) {
+      let v: string | undefined;
+      for (const j of this.re.jsGroups(n)) {
+        v = this.m[j];
+        if (v !== undefined) break;
+      }
+      out[name] = v;
+    }
+    return out;
+  }
+}
+
+/** Compiles a Python pattern (see the module notes). @throws PyRegexError */
+export function compilePyRegex(source: string, options?: PyRegexOptions): PyRegex {
+  return new PyRegex(source, options);
+}
+
+// ---------------------------------------------------------------------------------------
+// Translation
+
+/** Python's `\s` for str patterns (CPython's Py_UNICODE_ISSPACE), as class contents. */
+const PY_SPACE = '\\t-\\r\\u{1c}-\\u{20}\\u{85}\\u{a0}\\u{1680}\\u{2000}-\\u{200a}\\u{2028}\\u{2029}\\u{202f}\\u{205f}\\u{3000}';
+/** Python's `\w` for str patterns: str.isalnum() or "_". */
+const PY_WORD = '\\p{L}\\p{N}_';
+const PY_DIGIT = '\\p{Nd}';
+const ASCII_SPACE = ' \\t\\n\\r\\f\\v';
+const ASCII_WORD = 'a-zA-Z0-9_';
+const ASCII_DIGIT = '0-9';
+
+function classContents(c: ClassEscape): string {
+  if (c.ascii) return c.cls === 'd' ? ASCII_DIGIT : c.cls === 'w' ? ASCII_WORD : ASCII_SPACE;
+  return c.cls === 'd' ? PY_DIGIT : c.cls === 'w' ? PY_WORD : PY_SPACE;
+}
+
+const SYNTAX = new Set([...'^$\\.*+?()[]{}|/'].map((c) => c.codePointAt(0) as number));
+
+function hex(cp: number): string {
+  return `\\u{${cp.toString(16)}}`;
+}
+
+function printable(cp: number): boolean {
+  return cp >= 0x20 && cp !== 0x7f && !(cp >= 0x80 && cp < 0xa0) && !(cp >= 0xd800 && cp <= 0xdfff) && cp !== 0x2028 && cp !== 0x2029;
+}
+
+function literal(cp: number): string {
+  if (SYNTAX.has(cp)) return `\\${String.fromCodePoint(cp)}`;
+  return printable(cp) ? String.fromCodePoint(cp) : hex(cp);
+}
+
+function classLiteral(cp: number): string {
+  if (cp === 0x5c || cp === 0x5d || cp === 0x5b || cp === 0x5e || cp === 0x2d) return `\\${String.fromCodePoint(cp)}`;
+  return printable(cp) ? String.fromCodePoint(cp) : hex(cp);
+}
+
+/** The other-case forms of a code point (simple, one code point each). */
+function caseVariants(cp: number): number[] {
+  const out = new Set<number>([cp]);
+  const add = (s: string): void => {
+    const cps = [...s];
+    if (cps.length === 1) out.add((cps[0] as string).codePointAt(0) as number);
+  };
+  for (let round = 0; round < 2; round++) {
+    for (const c of [...out]) {
+      const s = String.fromCodePoint(c);
+      add(s.toLowerCase());
+      add(s.toUpperCase());
+    }
+  }
+  return [...out];
+}
+
+/** Range items extended by their other-case forms (for a case-insensitive class). */
+function caseFoldRanges(items: readonly SetItem[]): SetItem[] {
+  const out: SetItem[] = [...items];
+  for (const it of items) {
+    if (it.kind !== 'range') continue;
+    if (it.hi - it.lo <= 1000) {
+      for (let cp = it.lo; cp <= it.hi; cp++) for (const v of caseVariants(cp)) if (v < it.lo || v > it.hi) out.push({ kind: 'range', lo: v, hi: v });
+    } else {
+      // A large range: ASCII letters are what matters in log filters.
+      const lo = Math.max(it.lo, 0x41);
+      const hi = Math.min(it.hi, 0x7a);
+      for (let cp = lo; cp <= hi; cp++) for (const v of caseVariants(cp)) out.push({ kind: 'range', lo: v, hi: v });
+    }
+  }
+  return out;
+}
+
+function rangeText(it: { lo: number; hi: number }): string {
+  return it.lo === it.hi ? classLiteral(it.lo) : `${classLiteral(it.lo)}-${classLiteral(it.hi)}`;
+}
+
+function isWordCp(cp: number): boolean {
+  return /[\p{L}\p{N}_]/u.test(String.fromCodePoint(cp));
+}
+
+interface Translation {
+  source: string;
+  ignoreCase: boolean;
+  pyToJs: number[][];
+  variants: number;
+}
+
+/** Whether the node is zero-width (an assertion), for the \b neighbour analysis. */
+function zeroWidth(n: PyNode): boolean {
+  return n.kind === 'assert' || n.kind === 'look' || n.kind === 'empty';
+}
+
+/** What the first character a node consumes can be: 'word', 'nonword', or unknown. */
+function edgeKind(n: PyNode | undefined, side: 'first' | 'last'): 'word' | 'nonword' | undefined {
+  if (n === undefined) return undefined;
+  switch (n.kind) {
+    case 'char':
+      return isWordCp(n.cp) ? 'word' : 'nonword';
+    case 'class':
+      if (n.ascii) return undefined;
+      if (n.cls === 's') return n.negate ? undefined : 'nonword';
+      return n.negate ? 'nonword' : 'word';
+    case 'set': {
+      if (n.negate) return undefined;
+      let kind: 'word' | 'nonword' | undefined;
+      for (const it of n.items) {
+        let k: 'word' | 'nonword' | undefined;
+        if (it.kind === 'class') k = edgeKind(it, side);
+        else if (it.hi - it.lo > 256) return undefined;
+        else {
+          for (let cp = it.lo; cp <= it.hi; cp++) {
+            const kk = isWordCp(cp) ? 'word' : 'nonword';
+            if (k === undefined) k = kk;
+            else if (k !== kk) return undefined;
+          }
+        }
+        if (k === undefined) return undefined;
+        if (kind === undefined) kind = k;
+        else if (kind !== k) return undefined;
+      }
+      return kind;
+    }
+    case 'seq': {
+      const items = side === 'first' ? n.items : [...n.items].reverse();
+      const first = items[0];
+      return first !== undefined && !zeroWidth(first) ? edgeKind(first, side) : undefined;
+    }
+    case 'group':
+    case 'nc':
+    case 'atomic':
+      return edgeKind(n.body, side);
+    case 'repeat':
+      return n.min >= 1 ? edgeKind(n.body, side) : undefined;
+    case 'alt': {
+      let kind: 'word' | 'nonword' | undefined;
+      for (const a of n.alts) {
+        const k = edgeKind(a, side);
+        if (k === undefined) return undefined;
+        if (kind === undefined) kind = k;
+        else if (kind !== k) return undefined;
+      }
+      return kind;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Collects whether case-insensitive nodes exist and whether case-sensitive ones do. */
+function caseUse(n: PyNode, acc: { ci: boolean; cs: boolean }): void {
+  switch (n.kind) {
+    case 'char':
+    case 'set':
+    case 'backref':
+      if (n.ci) acc.ci = true;
+      else acc.cs = true;
+      return;
+    case 'seq':
+      for (const it of n.items) caseUse(it, acc);
+      return;
+    case 'alt':
+      for (const a of n.alts) caseUse(a, acc);
+      return;
+    case 'group':
+    case 'nc':
+    case 'look':
+    case 'atomic':
+    case 'repeat':
+      caseUse(n.body, acc);
+      return;
+    case 'cond':
+      caseUse(n.yes, acc);
+      caseUse(n.no, acc);
+      return;
+    default:
+  }
+}
+
+class Emitter {
+  private jsCount = 0;
+  readonly pyToJs: number[][];
+  /** Python group → translated group of the variant being emitted. */
+  current = new Map<number, number>();
+
+  constructor(
+    groupCount: number,
+    private readonly ciFlag: boolean,
+    private readonly pattern: string,
+  ) {
+    this.pyToJs = Array.from({ length: groupCount + 1 }, () => []);
+  }
+
+  private newGroup(): number {
+    return ++this.jsCount;
+  }
+
+  private charText(cp: number, ci: boolean): string {
+    if (!ci || this.ciFlag) return literal(cp);
+    const vs = caseVariants(cp);
+    if (vs.length === 1) return literal(cp);
+    return `[${vs.map(classLiteral).join('')}]`;
+  }
+
+  private setText(negate: boolean, itemsIn: readonly SetItem[], ci: boolean): string {
+    const items = ci && !this.ciFlag ? caseFoldRanges(itemsIn) : itemsIn;
+    let pos = '';
+    const negClasses: ClassEscape[] = [];
+    for (const it of items) {
+      if (it.kind === 'range') pos += rangeText(it);
+      else if (it.negate) negClasses.push(it);
+      else pos += classContents(it);
+    }
+    if (negClasses.length === 0) return `[${negate ? '^' : ''}${pos}]`;
+    const negs = negClasses.map((c) => classContents(c));
+    if (!negate) {
+      const parts = negs.map((c) => `[^${c}]`);
+      if (pos !== '') parts.unshift(`[${pos}]`);
+      return parts.length === 1 ? (parts[0] as string) : `(?:${parts.join('|')})`;
+    }
+    // Not in the positives and in every class whose complement was listed.
+    const last = negs.pop() as string;
+    return `(?:${pos !== '' ? `(?![${pos}])` : ''}${negs.map((c) => `(?=[${c}])`).join('')}[${last}])`;
+  }
+
+  private assertText(what: AssertKind, ascii: boolean, prev: PyNode | undefined, next: PyNode | undefined): string {
+    switch (what) {
+      case 'start':
+        return '^';
+      case 'lineStart':
+        return '(?<![^\\n])';
+      case 'endZ':
+        return '(?=\\n?$)';
+      case 'lineEnd':
+        return '(?![^\\n])';
+      case 'end':
+        return '$';
+      case 'wordBoundary':
+      case 'notWordBoundary': {
+        if (ascii) return what === 'wordBoundary' ? '\\b' : '\\B';
+        const w = `[${PY_WORD}]`;
+        const b = what === 'wordBoundary';
+        // A neighbour known to be a word (or non-word) character halves the test.
+        const after = edgeKind(next, 'first');
+        if (after === 'word') return b ? `(?<!${w})` : `(?<=${w})`;
+        if (after === 'nonword') return b ? `(?<=${w})` : `(?<!${w})`;
+        const before = edgeKind(prev, 'last');
+        if (before === 'word') return b ? `(?!${w})` : `(?=${w})`;
+        if (before === 'nonword') return b ? `(?=${w})` : `(?!${w})`;
+        return b ? `(?:(?<=${w})(?!${w})|(?<!${w})(?=${w}))` : `(?:(?<=${w})(?=${w})|(?<!${w})(?!${w}))`;
+      }
+    }
+  }
+
+  /** Emits a node; `prev`/`next` are its neighbours in the enclosing sequence. */
+  emit(n: PyNode, prev?: PyNode, next?: PyNode): string {
+    switch (n.kind) {
+      case 'empty':
+        return '';
+      case 'fail':
+        return '(?!)';
+      case 'char':
+        return this.charText(n.cp, n.ci);
+      case 'class':
+        return this.setText(false, [n], false);
+      case 'set':
+        return this.setText(n.negate, n.items, n.ci);
+      case 'any':
+        return n.dotall ? '[^]' : '[^\\n]';
+      case 'assert':
+        return this.assertText(n.what, n.ascii, prev, next);
+      case 'seq': {
+        let out = '';
+        for (let i = 0; i < n.items.length; i++) out += this.emit(n.items[i] as PyNode, n.items[i - 1] ?? prev, n.items[i + 1] ?? next);
+        return out;
+      }
+      case 'alt':
+        return n.alts.map((a) => this.emit(a, prev, next)).join('|');
+      case 'group': {
+        const j = this.newGroup();
+        (this.pyToJs[n.index] as number[]).push(j);
+        const body = this.emit(n.body, prev, next);
+        this.current.set(n.index, j);
+        return `(${body})`;
+      }
+      case 'nc':
+        return `(?:${this.emit(n.body, prev, next)})`;
+      case 'look':
+        return `(?${n.behind ? '<' : ''}${n.negate ? '!' : '='}${this.emit(n.body)})`;
+      case 'atomic': {
+        const j = this.newGroup();
+        return `(?=(${this.emit(n.body, prev, next)}))\\${j}`;
+      }
+      case 'repeat': {
+        const q =
+          n.min === 0 && n.max === Infinity
+            ? '*'
+            : n.min === 1 && n.max === Infinity
+              ? '+'
+              : n.min === 0 && n.max === 1
+                ? '?'
+                : n.max === Infinity
+                  ? `{${n.min},}`
+                  : n.min === n.max
+                    ? `{${n.min}}`
+                    : `{${n.min},${n.max}}`;
+        if (n.mode === 'possessive') {
+          const j = this.newGroup();
+          return `(?=((?:${this.emit(n.body)})${q}))\\${j}`;
+        }
+        return `(?:${this.emit(n.body)})${q}${n.mode === 'lazy' ? '?' : ''}`;
+      }
+      case 'backref': {
+        if (n.ci && !this.ciFlag) throw new PyRegexError('a case-insensitive backreference in a partly case-insensitive pattern is not supported', this.pattern);
+        const j = this.current.get(n.index);
+        // Python fails a reference to a group that did not take part.
+        return j === undefined ? '(?!)' : `(?:\\${j})`;
+      }
+      case 'cond':
+        throw new PyRegexError('conditional left after expansion', this.pattern);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Conditionals: split the pattern into variants in which every conditional is decided.
+
+const MAX_VARIANTS = 64;
+
+interface Variant {
+  readonly node: PyNode;
+  /** Groups (among those conditionals ask about) that took part on this path. */
+  readonly set: ReadonlySet<number>;
+}
+
+/** Group numbers that conditionals ask about. */
+function condGroups(n: PyNode, acc: Set<number>): Set<number> {
+  switch (n.kind) {
+    case 'cond':
+      acc.add(n.index);
+      condGroups(n.yes, acc);
+      condGroups(n.no, acc);
+      break;
+    case 'seq':
+      for (const it of n.items) condGroups(it, acc);
+      break;
+    case 'alt':
+      for (const a of n.alts) condGroups(a, acc);
+      break;
+    case 'group':
+    case 'nc':
+    case 'look':
+    case 'atomic':
+    case 'repeat':
+      condGroups(n.body, acc);
+      break;
+    default:
+  }
+  return acc;
+}
+
+class Expander {
+  private readonly interestingCache = new Map<PyNode, boolean>();
+
+  constructor(
+    private readonly asked: ReadonlySet<number>,
+    private readonly pattern: string,
+  ) {}
+
+  private unsupported(why: string): never {
+    throw new PyRegexError(`conditional pattern not supported: ${why}`, this.pattern);
+  }
+
+  /** Whether a node holds a conditional or defines a group a conditional asks about. */
+  interesting(n: PyNode): boolean {
+    const cached = this.interestingCache.get(n);
+    if (cached !== undefined) return cached;
+    let r: boolean;
+    switch (n.kind) {
+      case 'cond':
+        r = true;
+        break;
+      case 'group':
+        r = this.asked.has(n.index) || this.interesting(n.body);
+        break;
+      case 'seq':
+        r = n.items.some((it) => this.interesting(it));
+        break;
+      case 'alt':
+        r = n.alts.some((a) => this.interesting(a));
+        break;
+      case 'nc':
+      case 'look':
+      case 'atomic':
+      case 'repeat':
+        r = this.interesting(n.body);
+        break;
+      default:
+        r = false;
+    }
+    this.interestingCache.set(n, r);
+    return r;
+  }
+
+  variants(n: PyNode, set: ReadonlySet<number>): Variant[] {
+    if (!this.interesting(n)) return [{ node: n, set }];
+    let out: Variant[];
+    switch (n.kind) {
+      case 'cond':
+        out = this.variants(set.has(n.index) ? n.yes : n.no, set);
+        break;
+      case 'seq': {
+        let acc: Array<{ items: PyNode[]; set: ReadonlySet<number> }> = [{ items: [], set }];
+        for (const it of n.items) {
+          const next: typeof acc = [];
+          for (const a of acc) for (const v of this.variants(it, a.set)) next.push({ items: [...a.items, v.node], set: v.set });
+          if (next.length > MAX_VARIANTS) this.unsupported(`more than ${MAX_VARIANTS} variants`);
+          acc = next;
+        }
+        out = acc.map((a) => ({ node: a.items.length === 1 ? (a.items[0] as PyNode) : { kind: 'seq', items: a.items }, set: a.set }));
+        break;
+      }
+      case 'alt':
+        out = n.alts.flatMap((a) => this.variants(a, set));
+        break;
+      case 'group':
+        out = this.variants(n.body, set).map((v) => ({
+          node: { kind: 'group', index: n.index, name: n.name, body: v.node },
+          set: this.asked.has(n.index) ? new Set([...v.set, n.index]) : v.set,
+        }));
+        break;
+      case 'nc':
+        out = this.variants(n.body, set).map((v) => ({ node: { kind: 'nc', body: v.node }, set: v.set }));
+        break;
+      case 'repeat': {
+        if (n.max === 0) return [{ node: { kind: 'empty' }, set }];
+        if (n.max > 1 || n.mode === 'possessive') this.unsupported('a group a conditional asks about is inside a repeat');
+        const body = this.variants(n.body, set);
+        if (n.min === 1) out = body;
+        else out = n.mode === 'lazy' ? [{ node: { kind: 'empty' }, set }, ...body] : [...body, { node: { kind: 'empty' }, set }];
+        break;
+      }
+      case 'look':
+      case 'atomic': {
+        // Look-arounds and atomic groups do not backtrack into themselves: they can only
+        // be translated when their conditionals are decided without a choice inside.
+        const body = this.variants(n.body, set);
+        if (body.length !== 1) this.unsupported('a choice deciding a conditional inside a look-around or atomic group');
+        const v = body[0] as Variant;
+        const node: PyNode = n.kind === 'look' ? { ...n, body: v.node } : { kind: 'atomic', body: v.node };
+        out = [{ node, set: n.kind === 'look' && n.negate ? set : v.set }];
+        break;
+      }
+      default:
+        out = [{ node: n, set }];
+    }
+    if (out.length > MAX_VARIANTS) this.unsupported(`more than ${MAX_VARIANTS} variants`);
+    return out;
+  }
+}
+
+/** Backreferences to groups that may not take part become conditionals, as Python fails them. */
+function guardBackrefs(root: PyNode): PyNode {
+  // Groups that are certainly set once closed: not under an alternation, optional repeat,
+  // conditional branch or negative look-around.
+  const certain = new Set<number>();
+  // Groups inside a repeat of more than one: JavaScript and Python already differ there
+  // (JavaScript clears captures per iteration), and the split cannot reach inside a loop.
+  const looped = new Set<number>();
+  const walkCertain = (n: PyNode, sure: boolean, loop = false): void => {
+    switch (n.kind) {
+      case 'group':
+        if (sure) certain.add(n.index);
+        if (loop) looped.add(n.index);
+        walkCertain(n.body, sure, loop);
+        break;
+      case 'seq':
+        for (const it of n.items) walkCertain(it, sure, loop);
+        break;
+      case 'alt':
+        for (const a of n.alts) walkCertain(a, false, loop);
+        break;
+      case 'nc':
+      case 'atomic':
+        walkCertain(n.body, sure, loop);
+        break;
+      case 'look':
+        walkCertain(n.body, sure && !n.negate, loop);
+        break;
+      case 'repeat':
+        walkCertain(n.body, sure && n.min >= 1, loop || n.max > 1);
+        break;
+      case 'cond':
+        walkCertain(n.yes, false, loop);
+        walkCertain(n.no, false, loop);
+        break;
+      default:
+    }
+  };
+  walkCertain(root, true);
+  let changed = false;
+  const rewrite = (n: PyNode, loop: boolean): PyNode => {
+    switch (n.kind) {
+      case 'backref':
+        if (certain.has(n.index) || loop || looped.has(n.index)) return n;
+        changed = true;
+        return { kind: 'cond', index: n.index, yes: n, no: { kind: 'fail' } };
+      case 'seq':
+        return { kind: 'seq', items: n.items.map((x) => rewrite(x, loop)) };
+      case 'alt':
+        return { kind: 'alt', alts: n.alts.map((x) => rewrite(x, loop)) };
+      case 'group':
+      case 'nc':
+      case 'look':
+      case 'atomic':
+        return { ...n, body: rewrite(n.body, loop) };
+      case 'repeat':
+        return { ...n, body: rewrite(n.body, loop || n.max > 1) };
+      case 'cond':
+        return { ...n, yes: rewrite(n.yes, loop), no: rewrite(n.no, loop) };
+      default:
+        return n;
+    }
+  };
+  const out = rewrite(root, false);
+  // Keep the original nodes (and the sharing the variant split relies on) when nothing changed.
+  return changed ? out : root;
+}
+
+function translate(astIn: PyNode, groupCount: number, pattern: string): Translation {
+  const acc = { ci: false, cs: false };
+  caseUse(astIn, acc);
+  const ciFlag = acc.ci && !acc.cs;
+  const emitter = new Emitter(groupCount, ciFlag, pattern);
+
+  const ast = guardBackrefs(astIn);
+  const asked = condGroups(ast, new Set());
+  if (asked.size === 0) {
+    return { source: emitter.emit(ast), ignoreCase: ciFlag, pyToJs: emitter.pyToJs, variants: 1 };
+  }
+  const variants = new Expander(asked, pattern).variants(ast, new Set());
+  if (variants.length === 1) {
+    return { source: emitter.emit((variants[0] as Variant).node), ignoreCase: ciFlag, pyToJs: emitter.pyToJs, variants: 1 };
+  }
+  // Items shared by every variant at the front are emitted once, before the split.
+  const seqs = variants.map((v) => (v.node.kind === 'seq' ? v.node.items : [v.node]));
+  let shared = 0;
+  const first = seqs[0] as readonly PyNode[];
+  while (shared < first.length && seqs.every((s) => s[shared] === first[shared])) shared++;
+  const prefix = first.slice(0, shared);
+  let out = emitter.emit({ kind: 'seq', items: prefix });
+  const base = new Map(emitter.current);
+  const alts: string[] = [];
+  for (const s of seqs) {
+    emitter.current = new Map(base);
+    const rest = s.slice(shared);
+    const tail: PyNode = { kind: 'seq', items: rest };
+    alts.push(emitter.emit(tail, prefix[prefix.length - 1]));
+  }
+  out += `(?:${alts.join('|')})`;
+  return { source: out, ignoreCase: ciFlag, pyToJs: emitter.pyToJs, variants: variants.length };
+}
