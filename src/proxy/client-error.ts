@@ -10,7 +10,7 @@
  * | chunk extensions too long                      | 413    |
  * | request (head) not received in time            | 408    |
  * | well-formed but unknown method (`FOO / …`)     | 501    |
- * | well-formed version other than 1.x (`HTTP/2.0`)| 505    |
+ * | well-formed version other than 1.0/1.1 (`HTTP/1.2`), HTTP/2 preface | 505 |
  * | everything else (smuggling, bad chunk size, bare LF, duplicate Content-Length, bad characters …) | 400 |
  *
  * Errors of the connection itself (reset, broken pipe) are not requests: no answer, no record.
@@ -34,7 +34,7 @@ export interface ClientErrorAnswer {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const VERSION = /^[^ ]+ [^ ]+ HTTP\/(\d)\.\d\r?$/;
+const VERSION = /^[^ ]+ [^ ]+ HTTP\/(\d\.\d)\r?$/;
 
 /** The first line of the bytes being parsed (latin1), at most 8 KiB of it. */
 function firstLine(raw: Buffer | undefined): string {
@@ -67,7 +67,11 @@ export function clientErrorAnswer(err: ParserError): ClientErrorAnswer | null {
     }
     case 'HPE_INVALID_VERSION': {
       const m = VERSION.exec(firstLine(err.rawPacket));
-      return m !== null && m[1] !== '1' ? { status: 505, reason } : { status: 400, reason };
+      return m !== null && m[1] !== '1.0' && m[1] !== '1.1' ? { status: 505, reason: `HTTP/${m[1]} is not supported` } : { status: 400, reason };
+    }
+    case 'HPE_PAUSED_H2_UPGRADE': {
+      // The HTTP/2 connection preface (PRI * HTTP/2.0): prior-knowledge HTTP/2 is not spoken here.
+      return { status: 505, reason: 'HTTP/2 is not supported on this listener' };
     }
     default:
       return { status: 400, reason };

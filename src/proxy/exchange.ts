@@ -118,6 +118,10 @@ export function admit(req: IncomingMessage): { path: string; host: string } | { 
       host ??= raw[i + 1] as string;
     }
   }
+  if (req.httpVersionMajor !== 1) {
+    // llhttp lets `HTTP/2.0` and `HTTP/0.9` request lines through in HTTP/1 framing.
+    return { status: 505, reason: `HTTP/${req.httpVersion} is not supported` };
+  }
   if (hosts > 1) return { status: 400, reason: 'more than one Host header' };
   if (req.httpVersionMinor === 0 && req.headers['transfer-encoding'] !== undefined) {
     // RFC 9112 §6.1: an HTTP/1.0 hop may not have understood the chunking; the framing is
@@ -433,6 +437,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.upstreamEnded = true;
     if (this.upstreamAborted || this.state === State.Done) return;
+    const socket = this.req.socket;
+    if (socket.destroyed || this.host.rejectedSockets.has(socket)) {
+      // The client went away (or sent a broken body): the upstream request was aborted
+      // because of it, not the upstream's fault.
+      this.state = State.Done;
+      return;
+    }
     const failure = upstreamFailure(err);
     this.failure = failure;
     this.host.stats.upstreamErrors++;

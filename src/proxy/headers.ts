@@ -144,7 +144,8 @@ export function upstreamRequestHeaders(raw: readonly string[], hop: Hop, upgrade
     const lower = name.toLowerCase();
     const kind = REQUEST_KINDS.get(lower) ?? Kind.Copy;
     if (kind === Kind.Copy || kind === Kind.Host || (kind === Kind.AddressHint && hop.trusted) || (kind === Kind.Upgrade && upgrade)) {
-      if (listed !== null && kind !== Kind.Host && listed.has(lower)) continue;
+      // Upgrade is always Connection-listed; for a tunnel it is what we forward.
+      if (listed !== null && kind === Kind.Copy && listed.has(lower)) continue;
       out.push(name, raw[i + 1] as string);
     }
   }

@@ -68,6 +68,8 @@ export class Listener implements ListenerInfo {
       keepAliveTimeout: behaviour.keepAliveTimeout,
       requestTimeout,
       headersTimeout: requestTimeout > 0 ? Math.min(behaviour.requestHeadersTimeout, requestTimeout) : behaviour.requestHeadersTimeout,
+      // Node checks these timeouts every 30 s by default; short timeouts need a finer check.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(behaviour.requestHeadersTimeout / 4))),
       noDelay: true,
     };
     this.server =

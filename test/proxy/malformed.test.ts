@@ -1,0 +1,153 @@
+/**
+ * Requests that are malformed or ambiguous, sent as raw TCP bytes: each gets a defined status
+ * with `Connection: close`, the connection is closed, a `rejected` record is written, and
+ * nothing reaches the upstream — Warden never forwards a request two parsers could read
+ * differently.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { echoHandler, makeConfig, rawExchange, startProxy, startUpstream, upstreamConfig, type RunningProxy, type Upstream } from './support.js';
+
+const CRLF = '\r\n';
+
+interface Case {
+  readonly name: string;
+  readonly bytes: string;
+  readonly status: number;
+  /** The reason the log record gives. */
+  readonly reason: RegExp;
+}
+
+const cases: Case[] = [
+  // Request line
+  { name: 'extra token after the version', bytes: 'GET / HTTP/1.1 extra\r\nHost: a\r\n\r\n', status: 400, reason: /CRLF after version/ },
+  { name: 'invalid character in the method', bytes: 'G@T / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /Invalid method/ },
+  { name: 'unknown method', bytes: 'FOO / HTTP/1.1\r\nHost: a\r\n\r\n', status: 501, reason: /method "FOO" not supported/ },
+  { name: 'HTTP/1.2', bytes: 'GET / HTTP/1.2\r\nHost: a\r\n\r\n', status: 505, reason: /HTTP\/1\.2 is not supported/ },
+  { name: 'HTTP/2.0 request line in HTTP/1 framing', bytes: 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', status: 505, reason: /HTTP\/2\.0 is not supported/ },
+  { name: 'HTTP/2 connection preface', bytes: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', status: 505, reason: /HTTP\/2 is not supported/ },
+  { name: 'control character in the target', bytes: 'GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /Invalid char in url/ },
+  { name: 'bare LF after the request line', bytes: 'GET / HTTP/1.1\nHost: a\r\n\r\n', status: 400, reason: /CRLF/ },
+  // Headers
+  { name: 'bare LF after a header', bytes: 'GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n', status: 400, reason: /CR/ },
+  { name: 'space before the colon', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n', status: 400, reason: /Invalid header field char/ },
+  { name: 'obsolete line folding', bytes: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n', status: 400, reason: /whitespace/ },
+  { name: 'NUL in a header value', bytes: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n', status: 400, reason: /Invalid header value char/ },
+  { name: 'space before the first header', bytes: 'GET / HTTP/1.1\r\n Host: a\r\n\r\n', status: 400, reason: /space/ },
+  { name: 'over-long head', bytes: `GET / HTTP/1.1\r\nHost: a\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, reason: /maxHeaderSize/ },
+  { name: 'HTTP/1.1 without Host', bytes: 'GET / HTTP/1.1\r\nX: y\r\n\r\n', status: 400, reason: /without Host/ },
+  { name: 'two Host headers', bytes: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', status: 400, reason: /more than one Host/ },
+  { name: 'absolute-form target disagreeing with Host', bytes: 'GET http://evil.example/ HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /disagree/ },
+  { name: 'asterisk-form target', bytes: 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /asterisk-form/ },
+  { name: 'CONNECT', bytes: 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n', status: 405, reason: /CONNECT/ },
+  // Framing (request smuggling)
+  { name: 'Content-Length then Transfer-Encoding', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', status: 400, reason: /Transfer-Encoding can't be present with Content-Length/ },
+  { name: 'Transfer-Encoding then Content-Length', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n', status: 400, reason: /Content-Length can't be present with Transfer-Encoding/ },
+  { name: 'duplicate Content-Length (different)', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!', status: 400, reason: /Duplicate Content-Length/ },
+  { name: 'duplicate Content-Length (same)', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello', status: 400, reason: /Duplicate Content-Length/ },
+  { name: 'Content-Length list', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello', status: 400, reason: /Invalid character in Content-Length/ },
+  { name: 'signed Content-Length', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello', status: 400, reason: /Invalid character in Content-Length/ },
+  { name: 'Transfer-Encoding not ending in chunked', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc', status: 400, reason: /invalid `Transfer-Encoding`/ },
+  { name: 'Transfer-Encoding chunked, identity', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n', status: 400, reason: /Transfer-Encoding/ },
+  { name: 'Transfer-Encoding twice', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', status: 400, reason: /Transfer-Encoding/ },
+  { name: 'Transfer-Encoding in HTTP/1.0', bytes: 'POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', status: 400, reason: /HTTP\/1\.0/ },
+  // Chunked bodies
+  { name: 'bad chunk size', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n', status: 400, reason: /Invalid character in chunk size/ },
+  { name: 'chunk size overflow', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nhello\r\n0\r\n\r\n', status: 400, reason: /Chunk size overflow/ },
+  { name: 'chunk longer than its size', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n', status: 400, reason: /LF after chunk data/ },
+  { name: 'bare LF after a chunk size', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n', status: 400, reason: /CR/ },
+  { name: 'over-long chunk extension', bytes: `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;${'x'.repeat(20_000)}\r\nhello\r\n0\r\n\r\n`, status: 413, reason: /Chunk extensions overflow/ },
+];
+
+let up: Upstream;
+let p: RunningProxy;
+let seen = 0;
+
+before(async () => {
+  up = await startUpstream((req, res) => {
+    seen++;
+    echoHandler(req, res);
+  });
+  p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)], proxy: { maxHeaderSize: 16384 } }), 'SecRuleEngine On\nSecRequestBodyAccess On\n');
+});
+
+after(async () => {
+  await p.close();
+  await up.close();
+});
+
+for (const c of cases) {
+  test(`${c.name}: ${c.status}`, async () => {
+    const refused = p.logs.refused.length;
+    const r = await rawExchange(p.port, c.bytes);
+    assert.equal(r.status, c.status, r.raw.slice(0, 200));
+    assert.equal(r.headers.get('connection')?.toLowerCase(), 'close');
+    await p.logs.until(() => p.logs.refused.length > refused, 'the rejected record');
+    const record = p.logs.refused[refused];
+    assert.equal(record?.status, c.status);
+    assert.match(record?.reason ?? '', c.reason);
+    assert.equal(record?.clientAddress, '127.0.0.1');
+    assert.equal(seen, 0, 'the upstream received a request');
+  });
+}
+
+test('after a bad chunk, the request that was being read is not forwarded, even partly', async () => {
+  // ProcessPartial with a tiny limit would stream the body; the chunk error must still
+  // abort the upstream request rather than complete it.
+  const upstreamBodies: string[] = [];
+  const up2 = await startUpstream((req, res) => {
+    let body = '';
+    req.setEncoding('latin1');
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => {
+      upstreamBodies.push(body);
+      res.end('done');
+    });
+    req.on('error', () => upstreamBodies.push(`aborted after ${JSON.stringify(body)}`));
+  });
+  const p2 = await startProxy(
+    makeConfig({ upstreams: [upstreamConfig('app', up2.url)] }),
+    'SecRuleEngine On\nSecRequestBodyAccess On\nSecRequestBodyLimit 8\nSecRequestBodyLimitAction ProcessPartial\n',
+  );
+  try {
+    const socket = connect(p2.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    socket.write(`POST / HTTP/1.1${CRLF}Host: a${CRLF}Transfer-Encoding: chunked${CRLF}${CRLF}10${CRLF}0123456789abcdef${CRLF}`);
+    await new Promise((r) => setTimeout(r, 200));
+    socket.write(`zz${CRLF}more${CRLF}0${CRLF}${CRLF}`);
+    await once(socket, 'close');
+    const text = Buffer.concat(received).toString('latin1');
+    assert.match(text, /^HTTP\/1\.1 400 /);
+    await new Promise((r) => setTimeout(r, 100));
+    // The inspected part had been streamed on (ProcessPartial); the upstream saw the request
+    // aborted, never completed.
+    assert.deepEqual(upstreamBodies, ['aborted after "0123456789abcdef"']);
+    assert.deepEqual(p2.messages, [], 'a client error is not an upstream failure');
+    await p2.logs.until(() => p2.logs.refused.length === 1);
+    assert.equal(p2.logs.done.length, 0, 'one record per request: the rejected one');
+  } finally {
+    await p2.close();
+    await up2.close();
+  }
+});
+
+test('a request head not received in time gets 408', async () => {
+  const p3 = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)], proxy: { requestHeadersTimeout: 300, requestTimeout: 300 } }), 'SecRuleEngine On\n');
+  try {
+    const socket = connect(p3.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    socket.write('GET / HTTP/1.1\r\nHost: a\r\n');
+    await once(socket, 'close');
+    assert.match(Buffer.concat(received).toString('latin1'), /^HTTP\/1\.1 408 /);
+    await p3.logs.until(() => p3.logs.refused.length === 1);
+    assert.equal(p3.logs.refused[0]?.status, 408);
+  } finally {
+    await p3.close();
+  }
+});
