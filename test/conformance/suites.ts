@@ -7,6 +7,7 @@ import { runSecrules } from './secrules.js';
 import { runCrsLoad } from './crs-load.js';
 import { libinjectionOk, reportLines, runLibinjection, summaryLine } from './libinjection.js';
 import { reportLines as crsReportLines, runCrs, summaryLine as crsSummaryLine } from './crs.js';
+import { fail2banOk, runFail2ban, summaryLine as fail2banSummaryLine } from './fail2ban.js';
 
 export interface StageResult {
   ok: boolean;
@@ -51,5 +52,12 @@ export const conformanceSuites: Record<string, () => StageResult | Promise<Stage
     if (r === null) return { ok: true, summary: 'crs: suite absent, skipped (not in CI)' };
     for (const line of crsReportLines(r, false)) console.log(line);
     return { ok: r.failed === 0 && r.faults.length === 0, summary: `${crsSummaryLine(r)} (${r.seconds.toFixed(0)} s)` };
+  },
+  fail2ban: () => {
+    const r = runFail2ban();
+    if (r === null) return { ok: true, summary: 'fail2ban: suite absent, skipped (not in CI)' };
+    for (const f of r.failures.slice(0, 30)) console.log(`  FAIL ${f}`);
+    for (const [what, why] of r.skips) console.log(`  skipped ${what}: ${why}`);
+    return { ok: fail2banOk(r), summary: fail2banSummaryLine(r) };
   },
 };
