@@ -50,7 +50,8 @@ function records(text: string): Array<{ id: string; seq: number }> {
 test('two processes appending records of 3–300 KB to one file: every record whole, none lost', async () => {
   const path = join(tempDir(), 'shared.log');
   const count = 60;
-  await Promise.all([runChild([path, 'a', String(count)]), runChild([path, 'b', String(count)])]);
+  const startAt = String(Date.now() + 2000);
+  await Promise.all([runChild([path, 'a', String(count), '0', '1', startAt]), runChild([path, 'b', String(count), '0', '1', startAt])]);
   const found = records(readFileSync(path, 'latin1'));
   for (const id of ['a', 'b']) {
     assert.deepEqual(
@@ -66,7 +67,8 @@ test('two processes rotating one file by size: each record whole, in exactly one
   const dir = tempDir();
   const path = join(dir, 'rotating.log');
   const count = 40;
-  await Promise.all([runChild([path, 'a', String(count), '400000', '1000']), runChild([path, 'b', String(count), '400000', '1000'])]);
+  const startAt = String(Date.now() + 2000);
+  await Promise.all([runChild([path, 'a', String(count), '400000', '1000', startAt]), runChild([path, 'b', String(count), '400000', '1000', startAt])]);
   const files = readdirSync(dir).filter((f) => f.startsWith('rotating.log'));
   assert.ok(files.length > 3, `rotated into ${files.join(', ')}`);
   assert.ok(!files.includes('rotating.log.rotating'), 'the rotation lock is released');
