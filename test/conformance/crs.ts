@@ -46,6 +46,8 @@ export interface CrsResult {
   failures: TestFailure[];
   /** Harness faults (handler exceptions): always a failure of the run. */
   faults: string[];
+  /** Tests that failed a stage and passed its retry (retry_once): in process nothing should be flaky. */
+  retried: string[];
   tests: number;
   seconds: number;
   loadSeconds: number;
@@ -84,7 +86,7 @@ function check(expected: StageOutput, response: ClientResponse | null, error: Er
   }
   const log = expected.log;
   const ids = triggeredRules(lines);
-  const seen = `logged [${ids.join(', ')}]`;
+  const seen = `logged [${ids.join(', ')}] (status ${response.status})`;
   if (log.matchRegex !== '' && !lines.some((l) => goRegex(log.matchRegex).test(l))) return `no log line matches /${log.matchRegex}/; ${seen}`;
   const missing = log.expectIds.filter((id) => !ids.includes(id));
   if (missing.length > 0) return `missing ${missing.join(', ')}; ${seen}`;
@@ -142,7 +144,7 @@ export async function runCrs(options: CrsOptions = {}): Promise<CrsResult | null
   const waf = Waf.fromFiles([SETUP_FILE, join(crsDir, 'crs-setup.conf.example'), join(crsDir, 'rules/*.conf')]);
   const loadSeconds = (performance.now() - started) / 1000;
   const server = await startServer(waf);
-  const result: CrsResult = { passed: 0, failed: 0, skipped: 0, overridden: [], failures: [], faults: server.faults, tests: tests.length, seconds: 0, loadSeconds };
+  const result: CrsResult = { passed: 0, failed: 0, skipped: 0, overridden: [], failures: [], faults: server.faults, retried: [], tests: tests.length, seconds: 0, loadSeconds };
   try {
     for (const test of tests) {
       if (test.stages.length === 0) {
@@ -153,7 +155,10 @@ export async function runCrs(options: CrsOptions = {}): Promise<CrsResult | null
       for (let i = 0; i < test.stages.length && failure === null; i++) {
         const stage = test.stages[i] as Stage;
         let reason = await runStage(server, stage);
-        if (reason !== null && stage.output.retryOnce) reason = await runStage(server, stage);
+        if (reason !== null && stage.output.retryOnce) {
+          reason = await runStage(server, stage);
+          if (reason === null) result.retried.push(`${test.ruleId}-${test.testId}`);
+        }
         if (reason !== null) failure = { ruleId: test.ruleId, testId: test.testId, stage: i, reason };
       }
       if (failure === null) result.passed++;
@@ -183,7 +188,11 @@ export function reportLines(r: CrsResult, verbose: boolean): string[] {
     out.push(`  FAIL ${rule}: tests ${fails.map((f) => f.testId).join(', ')}`);
     for (const f of verbose ? fails : fails.slice(0, 1)) out.push(`    ${rule}-${f.testId}${f.stage > 0 ? ` stage ${f.stage}` : ''}: ${f.reason}`);
   }
-  for (const o of r.overridden) out.push(`  overridden ${o.id} (${o.passed ? 'passes' : 'FAILS'}): ${o.reason}`);
+  for (const o of r.overridden) {
+    const reason = o.reason.replace(/\s+/g, ' ').trim();
+    out.push(`  overridden ${o.id} (${o.passed ? 'passes' : 'FAILS'}): ${verbose || reason.length <= 110 ? reason : `${reason.slice(0, 110)}…`}`);
+  }
+  if (r.retried.length > 0) out.push(`  passed only when retried (retry_once): ${r.retried.join(', ')}`);
   for (const f of r.faults) out.push(`  HARNESS FAULT ${f}`);
   return out;
 }

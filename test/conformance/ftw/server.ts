@@ -2,22 +2,24 @@
  * @module test/conformance/ftw/server
  * Warden in process, as the CRS test setup runs ModSecurity in front of albedo: a real
  * node:http server on loopback whose handler builds the transaction from the request
- * (src/http/request-model), runs phases 1 and 2, answers an interruption with Warden's
- * error page, and otherwise plays the backend itself so that phases 3 and 4 run on its
- * response; phase 5 runs after the response is sent. The error-log lines of each finished
- * transaction are appended to `errorLog`, where the runner reads them as go-ftw reads
- * Apache's error log.
+ * (src/http/request-model, the client address being the socket peer), runs phases 1 and 2,
+ * answers an interruption with Warden's error page, and otherwise plays the backend itself
+ * so that phases 3 and 4 run on its response; phase 5 runs after the response is sent.
+ * Requests the front end refuses (front-end.ts) are answered 400 after phases 1, 2 and 5
+ * have seen what can be read of them. The error-log lines of each finished transaction
+ * are appended to `errorLog`, where the runner reads them as go-ftw reads Apache's log.
  *
  * A temporary harness for the in-process mode; the proxy (src/proxy) replaces it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Interruption, Waf } from '../../../src/engine/index.js';
+import type { Interruption, Transaction, Waf } from '../../../src/engine/index.js';
 import { canonicalAddress } from '../../../src/http/client-address.js';
 import { sendInterruption } from '../../../src/http/error-page.js';
 import { beginTransaction, type ClientInfo } from '../../../src/http/request-model.js';
-import { albedo } from './albedo.js';
+import { albedo, type BackendResponse } from './albedo.js';
 import { errorLogLines } from './error-log.js';
+import { readHead, refusalOf, type RefusedHead } from './front-end.js';
 
 export interface InProcessServer {
   readonly port: number;
@@ -48,16 +50,19 @@ async function readBody(req: IncomingMessage, onChunk: (chunk: Buffer) => void):
   }
 }
 
-function send(res: ServerResponse, status: number, headers: ReadonlyArray<readonly [string, string]>, body: string): void {
-  for (const [k, v] of headers) {
-    try {
-      res.appendHeader(k, v);
-    } catch {
-      // A header Node refuses to send is dropped, as albedo drops invalid ones.
-    }
-  }
-  res.writeHead(status);
-  res.end(Buffer.from(body, 'latin1'));
+const REFUSAL_BODY = '<!doctype html>\n<html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1></body></html>\n';
+
+/** The 400 for a refused request; an HTTP/0.9 request gets the body alone, as 0.9 has no status line. */
+function refusalBytes(protocol: string): string {
+  if (protocol === 'HTTP/0.9') return REFUSAL_BODY;
+  return `HTTP/1.1 400 Bad Request\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${REFUSAL_BODY.length}\r\nConnection: close\r\n\r\n${REFUSAL_BODY}`;
+}
+
+/** The raw bytes of a response, for CONNECT, where Node leaves the socket to the handler. */
+function responseBytes(r: BackendResponse): string {
+  let head = `HTTP/1.1 ${r.status} ${r.status === 200 ? 'OK' : 'Status'}\r\n`;
+  for (const [k, v] of r.headers) head += `${k}: ${v}\r\n`;
+  return `${head}Connection: close\r\n\r\n${r.body}`;
 }
 
 /** Starts the server on 127.0.0.1, port 0. */
@@ -73,48 +78,131 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
     waiters = [];
     for (const f of w) f();
   };
+  /** The response in progress on each socket, so that an error on a later request waits for it. */
+  const inFlight = new WeakMap<Socket, Promise<void>>();
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const client = clientOf(req.socket);
-    const tx = beginTransaction(waf, req, client);
-    const accept = req.headers.accept;
-    let it: Interruption | null = await tx.processRequestHeaders();
-    const body: Buffer[] = [];
-    if (it === null) {
-      await readBody(req, (chunk) => {
-        body.push(chunk);
-        tx.appendRequestBody(chunk);
-      });
-      it = await tx.processRequestBody();
-    } else req.resume();
-    if (it !== null) sendInterruption(res, it, tx.id, accept);
-    else {
-      const backend = albedo(req.method ?? 'GET', req.url ?? '/', Buffer.concat(body).toString('latin1'));
-      tx.setResponseStatus(backend.status, `HTTP/${req.httpVersion}`);
-      for (const [k, v] of backend.headers) tx.addResponseHeader(k, v);
-      it = await tx.processResponseHeaders();
-      if (it === null) {
-        tx.appendResponseBody(backend.body);
-        it = await tx.processResponseBody();
-      }
-      if (it !== null) sendInterruption(res, it, tx.id, accept);
-      else send(res, backend.status, backend.headers, backend.body);
-    }
-    await tx.processLogging();
-    errorLog.push(...errorLogLines(tx, `${client.address}:${client.port}`));
-  }
-
-  const server: Server = createServer((req, res) => {
+  const track = (what: string, work: () => Promise<void>): Promise<void> => {
     active++;
-    handle(req, res)
-      .catch((err: Error) => {
-        faults.push(`${req.method ?? ''} ${req.url ?? ''}: ${err.stack ?? err.message}`);
-        if (!res.headersSent) res.writeHead(500).end();
-      })
+    return work()
+      .catch((err: Error) => void faults.push(`${what}: ${err.stack ?? err.message}`))
       .finally(() => {
         active--;
         wake();
       });
+  };
+
+  async function finish(tx: Transaction, client: ClientInfo): Promise<void> {
+    await tx.processLogging();
+    errorLog.push(...errorLogLines(tx, `${client.address}:${client.port}`));
+  }
+
+  /** Phases 1 and 2 (without a body) and 5 for a request the front end refuses. */
+  async function inspectRefused(tx: Transaction, client: ClientInfo): Promise<void> {
+    if ((await tx.processRequestHeaders()) === null) await tx.processRequestBody();
+    await finish(tx, client);
+  }
+
+  /** Phases 1–4 around the backend; resolves with what to send (an interruption or the backend's answer). */
+  async function exchange(tx: Transaction, req: IncomingMessage): Promise<Interruption | BackendResponse> {
+    let it = await tx.processRequestHeaders();
+    if (it !== null) {
+      req.resume();
+      return it;
+    }
+    const body: Buffer[] = [];
+    await readBody(req, (chunk) => {
+      body.push(chunk);
+      tx.appendRequestBody(chunk);
+    });
+    it = await tx.processRequestBody();
+    if (it !== null) return it;
+    const backend = albedo(req.method ?? 'GET', req.url ?? '/', Buffer.concat(body).toString('latin1'));
+    tx.setResponseStatus(backend.status, `HTTP/${req.httpVersion}`);
+    for (const [k, v] of backend.headers) tx.addResponseHeader(k, v);
+    it = await tx.processResponseHeaders();
+    if (it !== null) return it;
+    tx.appendResponseBody(backend.body);
+    it = await tx.processResponseBody();
+    return it ?? backend;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const client = clientOf(req.socket);
+    const tx = beginTransaction(waf, req, client);
+    if (refusalOf(req) !== null) {
+      res.shouldKeepAlive = false;
+      res.writeHead(400, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': REFUSAL_BODY.length, Connection: 'close' });
+      res.end(REFUSAL_BODY);
+      req.resume();
+      await inspectRefused(tx, client);
+      return;
+    }
+    const out = await exchange(tx, req);
+    if ('action' in out) sendInterruption(res, out, tx.id, req.headers.accept);
+    else {
+      for (const [k, v] of out.headers) {
+        try {
+          res.appendHeader(k, v);
+        } catch {
+          // A header Node refuses to send is dropped, as albedo drops invalid ones.
+        }
+      }
+      res.writeHead(out.status);
+      res.end(Buffer.from(out.body, 'latin1'));
+    }
+    await finish(tx, client);
+  }
+
+  /** CONNECT: Node hands over the socket; the backend answers it like any request. */
+  async function handleConnect(req: IncomingMessage, socket: Socket): Promise<void> {
+    const client = clientOf(socket);
+    const tx = beginTransaction(waf, req, client);
+    if (refusalOf(req) !== null) {
+      socket.end(refusalBytes(`HTTP/${req.httpVersion}`), 'latin1');
+      await inspectRefused(tx, client);
+      return;
+    }
+    const out = await exchange(tx, req);
+    if ('action' in out) socket.end(`HTTP/1.1 ${out.status} Blocked\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    else socket.end(responseBytes(out), 'latin1');
+    await finish(tx, client);
+  }
+
+  /** Node's parser refused the request: 400, after the rules have seen what can be read. */
+  async function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): Promise<void> {
+    const previous = inFlight.get(socket);
+    if (previous !== undefined) {
+      // An earlier request on this connection is still being answered: answer it first,
+      // then refuse what followed it (its start in the packet is unknown: no rules).
+      await previous;
+      if (socket.writable) socket.end(refusalBytes('HTTP/1.1'), 'latin1');
+      return;
+    }
+    const head: RefusedHead | null = err.rawPacket === undefined ? null : readHead(err.rawPacket.toString('latin1'));
+    if (socket.writable) socket.end(refusalBytes(head?.protocol ?? 'HTTP/1.1'), 'latin1');
+    else socket.destroy();
+    if (head === null) return;
+    const client = clientOf(socket);
+    const tx = waf.newTransaction();
+    tx.processConnection(client.address, client.port, client.localAddress, client.localPort);
+    tx.processRequestLine(head.method, head.target, head.protocol);
+    for (const [k, v] of head.headers) tx.addRequestHeader(k, v);
+    await inspectRefused(tx, client);
+  }
+
+  const server: Server = createServer((req, res) => {
+    const done = track(`${req.method ?? ''} ${req.url ?? ''}`, async () => {
+      try {
+        await handle(req, res);
+      } finally {
+        if (!res.headersSent) res.writeHead(500).end();
+      }
+    });
+    inFlight.set(req.socket, done);
+  });
+  server.on('connect', (req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => {});
+    void track(`CONNECT ${req.url ?? ''}`, () => handleConnect(req, socket));
   });
   server.on('connection', (socket: Socket) => {
     sockets++;
@@ -124,10 +212,7 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    // Node's parser refused the request: it never becomes a transaction.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-    void err;
+    void track(`clientError ${err.code ?? ''}`, () => handleClientError(err, socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
