@@ -91,15 +91,15 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
       });
   };
 
-  async function finish(tx: Transaction, client: ClientInfo): Promise<void> {
+  async function finish(tx: Transaction): Promise<void> {
     await tx.processLogging();
-    errorLog.push(...errorLogLines(tx, `${client.address}:${client.port}`));
+    errorLog.push(...errorLogLines(tx));
   }
 
   /** Phases 1 and 2 (without a body) and 5 for a request the front end refuses. */
-  async function inspectRefused(tx: Transaction, client: ClientInfo): Promise<void> {
+  async function inspectRefused(tx: Transaction): Promise<void> {
     if ((await tx.processRequestHeaders()) === null) await tx.processRequestBody();
-    await finish(tx, client);
+    await finish(tx);
   }
 
   /** Phases 1–4 around the backend; resolves with what to send (an interruption or the backend's answer). */
@@ -127,14 +127,13 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const client = clientOf(req.socket);
-    const tx = beginTransaction(waf, req, client);
+    const tx = beginTransaction(waf, req, clientOf(req.socket));
     if (refusalOf(req) !== null) {
       res.shouldKeepAlive = false;
       res.writeHead(400, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': REFUSAL_BODY.length, Connection: 'close' });
       res.end(REFUSAL_BODY);
       req.resume();
-      await inspectRefused(tx, client);
+      await inspectRefused(tx);
       return;
     }
     const out = await exchange(tx, req);
@@ -150,22 +149,21 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
       res.writeHead(out.status);
       res.end(Buffer.from(out.body, 'latin1'));
     }
-    await finish(tx, client);
+    await finish(tx);
   }
 
   /** CONNECT: Node hands over the socket; the backend answers it like any request. */
   async function handleConnect(req: IncomingMessage, socket: Socket): Promise<void> {
-    const client = clientOf(socket);
-    const tx = beginTransaction(waf, req, client);
+    const tx = beginTransaction(waf, req, clientOf(socket));
     if (refusalOf(req) !== null) {
       socket.end(refusalBytes(`HTTP/${req.httpVersion}`), 'latin1');
-      await inspectRefused(tx, client);
+      await inspectRefused(tx);
       return;
     }
     const out = await exchange(tx, req);
     if ('action' in out) socket.end(`HTTP/1.1 ${out.status} Blocked\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     else socket.end(responseBytes(out), 'latin1');
-    await finish(tx, client);
+    await finish(tx);
   }
 
   /** Node's parser refused the request: 400, after the rules have seen what can be read. */
@@ -187,7 +185,7 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
     tx.processConnection(client.address, client.port, client.localAddress, client.localPort);
     tx.processRequestLine(head.method, head.target, head.protocol);
     for (const [k, v] of head.headers) tx.addRequestHeader(k, v);
-    await inspectRefused(tx, client);
+    await inspectRefused(tx);
   }
 
   const server: Server = createServer((req, res) => {
