@@ -63,7 +63,11 @@ export function sendRaw(host: string, port: number, bytes: string, timeoutMs = R
         finish(err as Error);
       }
     });
-    socket.on('error', (err) => finish(new ClientError(err.message)));
-    socket.on('close', () => finish(new ClientError(received === '' ? 'EOF: connection closed without a response' : 'unexpected EOF in response head')));
+    socket.on('error', (err) => {
+      if (!settled) finish(new ClientError(err.message));
+    });
+    socket.on('close', () => {
+      if (!settled) finish(new ClientError(received === '' ? 'EOF: connection closed without a response' : 'unexpected EOF in response head'));
+    });
   });
 }
