@@ -18,6 +18,7 @@ import type { TraceEvent } from '../engine/transaction.js';
 import { SEVERITY_NAMES } from '../engine/rule.js';
 import { parseRawRequest, RawRequestError } from '../http/raw-request.js';
 import { jailCommand } from './jail.js';
+import { filterCommand } from './filter.js';
 import { stringify as toYaml } from 'yaml';
 import { resolveStartConfig, ruleFilesFor, rulesTextFor, RULES_TEXT_NAME, START_USAGE, type WardenConfig } from '../config/index.js';
 
@@ -250,6 +251,8 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       return checkConfig(rest, io, env);
     case 'jail':
       return jailCommand(rest, io);
+    case 'filter':
+      return filterCommand(rest, io);
     case 'eval':
       return evaluate(rest, io);
     case '--help':
