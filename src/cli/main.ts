@@ -9,6 +9,9 @@
  *                                  resolve warden.yaml and the flags as `warden start` would;
  *                                  print the result and the rule files in load order, then
  *                                  load those rules; every problem with file:line
+ *   start [--config FILE] [flags]  the reverse proxy on all cores (cli/start)
+ *   reload [--config FILE | --data-dir DIR]
+ *                                  reload the running Warden's config and rules
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,6 +22,7 @@ import { SEVERITY_NAMES } from '../engine/rule.js';
 import { parseRawRequest, RawRequestError } from '../http/raw-request.js';
 import { jailCommand } from './jail.js';
 import { filterCommand } from './filter.js';
+import { reloadCommand, RELOAD_USAGE, start } from './start.js';
 import { stringify as toYaml } from 'yaml';
 import { resolveStartConfig, ruleFilesFor, rulesTextFor, RULES_TEXT_NAME, START_USAGE, type WardenConfig } from '../config/index.js';
 
@@ -28,7 +32,9 @@ const USAGE = `usage:
       (the request is read from standard input when no REQUEST_FILE is given)
   warden check-config [--json] [--config FILE] [start flags]
   warden jail status|list|ban|unban …   (warden jail for details)
-${START_USAGE}`;
+  warden start [--config FILE] [flags]   the reverse proxy; flags (also for check-config):
+${START_USAGE}
+${RELOAD_USAGE}`;
 
 /** Output sinks, replaceable in tests. */
 export interface Io {
@@ -253,6 +259,10 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       return jailCommand(rest, io);
     case 'filter':
       return filterCommand(rest, io);
+    case 'start':
+      return start(rest, env, io);
+    case 'reload':
+      return reloadCommand(rest, env, io);
     case 'eval':
       return evaluate(rest, io);
     case '--help':

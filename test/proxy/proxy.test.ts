@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Agent } from 'undici';
+import { Agent, request } from 'undici';
 import { Waf } from '../../src/engine/waf.js';
 import {
   echoHandler,
@@ -279,6 +279,50 @@ SecRule RESPONSE_BODY "@contains SECRET-TOKEN" "id:200,phase:4,deny,status:500,l
         for (let i = 0; i < 40; i++) res.write('y'.repeat(100_000));
         res.end();
       }
+    },
+  );
+});
+
+test('streaming 100 MB: the heap stays flat and nothing is held', async () => {
+  const total = 100 * 1024 * 1024;
+  await withProxy(
+    RULES,
+    async (p) => {
+      const client = new Agent({ connections: 1 });
+      const before = process.memoryUsage();
+      let heapPeak = before.heapUsed;
+      let buffersPeak = before.arrayBuffers;
+      const sampler = setInterval(() => {
+        const m = process.memoryUsage();
+        heapPeak = Math.max(heapPeak, m.heapUsed);
+        buffersPeak = Math.max(buffersPeak, m.arrayBuffers);
+      }, 5);
+      let received = 0;
+      try {
+        const r = await request(`${p.url}/big`, { dispatcher: client });
+        for await (const c of r.body) received += (c as Buffer).length;
+      } finally {
+        clearInterval(sampler);
+        await client.close();
+      }
+      assert.equal(received, total);
+      // Upstream, proxy and client all live in this process and none holds the body.
+      assert.ok(heapPeak - before.heapUsed < 16 * 1024 * 1024, `heap grew by ${(heapPeak - before.heapUsed) >> 20} MiB`);
+      assert.ok(buffersPeak < 64 * 1024 * 1024, `buffers peaked at ${buffersPeak >> 20} MiB`);
+      assert.equal(p.proxy.stats.responseBodyHeldMax, 0);
+    },
+    (_req, res) => {
+      const block = Buffer.alloc(64 * 1024, 'z');
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) });
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < total) {
+          sent += block.length;
+          if (!res.write(block)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
     },
   );
 });

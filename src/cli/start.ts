@@ -1,0 +1,307 @@
+/**
+ * @module cli/start
+ * `warden start`: the reverse proxy on all cores, and `warden reload`.
+ *
+ * The primary process resolves the config (warden.yaml, environment, flags), reads the rule
+ * files once, starts the workers (node:cluster, sharing the listeners) and stays to
+ * coordinate: it restarts a worker that dies, and answers signals and `warden reload`:
+ *
+ *   SIGHUP, `warden reload`  re-read config and rules, reload all workers atomically
+ *                            (a reload that fails changes nothing and says why)
+ *   SIGUSR1                  reopen log files (after rotation)
+ *   SIGTERM, SIGINT          stop accepting, let requests in flight finish, exit
+ *
+ * `warden reload` reaches the primary through a control socket, `<dataDir>/warden.sock`,
+ * and prints its answer; `<dataDir>/warden.pid` holds the primary's pid for signals.
+ */
+import cluster from 'node:cluster';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogs } from '../audit/index.js';
+import { errorLogTime } from '../audit/time.js';
+import { readConfigFile, resolveStartConfig, rulesTextFor, RULES_TEXT_NAME, defaults, type WardenConfig } from '../config/index.js';
+import { RuleLoadError } from '../seclang/errors.js';
+import { parseSecLangText } from '../seclang/parser.js';
+import { ClusterPrimary, describeLoadError, runWorker, type ReloadOutcome, type WorkerSetup } from '../proxy/cluster.js';
+import { recordingSource } from '../proxy/rule-snapshot.js';
+import type { ProxyLog } from '../proxy/types.js';
+import { controlSocketPath } from '../jail/control.js';
+
+/** Output sinks (the same shape as cli/main's Io). */
+export interface StartIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** How long requests in flight may take to finish on SIGTERM, at most. */
+const MAX_GRACE_MS = 30_000;
+
+/** `[Wed Nov 25 19:06:09.123456 2026] [proxy:error] [pid 12] message`: the error log's (Apache's) shape. */
+function logLine(level: string, message: string): string {
+  return `[${errorLogTime((performance.timeOrigin + performance.now()) * 1000)}] [proxy:${level}] [pid ${process.pid}] ${message}`;
+}
+
+const stderrLog: ProxyLog = (level, message) => void process.stderr.write(`${logLine(level, message)}\n`);
+
+/** The control socket and pid file of a data directory. */
+export function controlPaths(dataDir: string): { socket: string; pid: string } {
+  return { socket: controlSocketPath(dataDir), pid: join(dataDir, 'warden.pid') };
+}
+
+/**
+ * Reads the rule files the config names (once, for every worker) and checks they parse.
+ * Returns the setup, or the problems with file:line:column.
+ */
+export function setupFor(config: WardenConfig): { setup: WorkerSetup } | { error: string } {
+  const rulesText = rulesTextFor(config);
+  const { source, snapshot } = recordingSource();
+  const parsed = parseSecLangText(rulesText, RULES_TEXT_NAME, source);
+  if (parsed.errors.length > 0) return { error: describeLoadError(new RuleLoadError(parsed.errors)) };
+  return { setup: { config, rulesText, rulesFile: RULES_TEXT_NAME, snapshot } };
+}
+
+/** The config and rule snapshot for `argv`, or why not. */
+function resolveSetup(argv: readonly string[], env: NodeJS.ProcessEnv): { setup: WorkerSetup } | { error: string } {
+  const r = resolveStartConfig(argv, env);
+  if ('errors' in r) return { error: `${r.errors.join('\n')}\n${r.errors.length} error${r.errors.length === 1 ? '' : 's'}; configuration not usable` };
+  return setupFor(r.config);
+}
+
+/** The logs a worker writes, for a config and the Waf whose SecAudit* settings they follow. */
+function workerLogs(config: WardenConfig, waf: Parameters<typeof createLogs>[0]['config']): ReturnType<typeof createLogs> {
+  return createLogs({ config: waf, logs: config.logs, report: (m) => stderrLog('error', m) });
+}
+
+/**
+ * `warden start [flags]`. In the primary, resolves when Warden has stopped (the exit code);
+ * in a worker, never resolves (the worker exits by itself).
+ */
+export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io: StartIo): Promise<number> {
+  if (cluster.isWorker) {
+    runWorker({ createLogs: (config, waf) => workerLogs(config, waf.config), log: stderrLog });
+    return new Promise<number>(() => {});
+  }
+  const first = resolveSetup(argv, env);
+  if ('error' in first) {
+    io.err(first.error);
+    return 1;
+  }
+  const config = first.setup.config;
+  const paths = controlPaths(config.dataDir);
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+  } catch (err) {
+    io.err(`cannot create the data directory ${config.dataDir}: ${(err as Error).message}`);
+    return 1;
+  }
+  if (await answering(paths.socket)) {
+    io.err(`another Warden is running with the data directory ${config.dataDir} (${paths.socket} answers); stop it first or use another --data-dir`);
+    return 1;
+  }
+  rmSync(paths.socket, { force: true });
+
+  const workers = config.workers > 0 ? config.workers : availableParallelism();
+  const graceMs = Math.min(config.proxy.requestTimeout > 0 ? config.proxy.requestTimeout : MAX_GRACE_MS, MAX_GRACE_MS);
+  const primary = new ClusterPrimary({ workers, graceMs, log: stderrLog });
+  let started;
+  try {
+    started = await primary.start(first.setup);
+  } catch (err) {
+    io.err(`warden: could not start:\n${(err as Error).message}`);
+    return 1;
+  }
+  for (const a of started.addresses) {
+    const host = a.address.includes(':') ? `[${a.address}]` : a.address;
+    io.out(`warden: listening on ${a.proto}://${host}:${a.port} (${a.name})`);
+  }
+  io.out(`warden: ${workers} worker${workers === 1 ? '' : 's'}, ${started.summary.rules} rules${started.summary.warnings > 0 ? ` (${started.summary.warnings} warnings)` : ''}; pid ${process.pid}`);
+  writeFileSync(paths.pid, `${process.pid}\n`);
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    let control: Server | null = null;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      io.out('warden: stopping (requests in flight may finish)');
+      void primary.shutdown().then(() => {
+        control?.close();
+        rmSync(paths.socket, { force: true });
+        rmSync(paths.pid, { force: true });
+        io.out('warden: stopped');
+        resolveExit(0);
+      });
+    };
+    const reload = async (): Promise<ReloadOutcome> => {
+      const next = resolveSetup(argv, env);
+      if ('error' in next) return { ok: false, message: `reload failed; the running rules and config stay in effect:\n${next.error}` };
+      return primary.reload(next.setup);
+    };
+    const report = (o: ReloadOutcome): void => {
+      for (const line of o.message.split('\n')) stderrLog(o.ok ? 'info' : 'error', line);
+    };
+    void controlServer(paths.socket, { reload, reopen: () => primary.reopenLogs(), stop }).then(
+      (server) => (control = server),
+      (err: unknown) => stderrLog('error', `control socket ${paths.socket}: ${(err as Error).message}; warden reload will not reach this process (SIGHUP still does)`),
+    );
+    process.on('SIGHUP', () => void reload().then(report));
+    process.on('SIGUSR1', () => void primary.reopenLogs().then(report));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+/** A control request (one JSON object per line), as `warden jail` and `warden reload` send them. */
+interface ControlRequest {
+  readonly cmd: string;
+  readonly [key: string]: unknown;
+}
+
+type ControlResponse = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
+
+interface ControlCommands {
+  reload(): Promise<ReloadOutcome>;
+  reopen(): Promise<ReloadOutcome>;
+  stop(): void;
+  /** Everything else (the jails' status, ban, unban …), when the ban engine runs. */
+  other?: (req: ControlRequest) => Promise<ControlResponse>;
+}
+
+function outcome(o: ReloadOutcome): ControlResponse {
+  return o.ok ? { ok: true, result: o.message } : { ok: false, error: o.message };
+}
+
+async function answerControl(req: ControlRequest, commands: ControlCommands): Promise<ControlResponse> {
+  switch (req.cmd) {
+    case 'reload':
+      return outcome(await commands.reload());
+    case 'reopen':
+      return outcome(await commands.reopen());
+    case 'stop':
+      setImmediate(commands.stop);
+      return { ok: true, result: 'stopping' };
+    default:
+      return commands.other !== undefined ? commands.other(req) : { ok: false, error: `unknown command ${JSON.stringify(req.cmd)} (reload, reopen, stop)` };
+  }
+}
+
+/**
+ * The control socket of the running Warden (jail/control's protocol: one JSON request per
+ * line, one JSON answer per line; only the owner may connect).
+ */
+async function controlServer(path: string, commands: ControlCommands): Promise<Server> {
+  const server = createServer((socket) => {
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => {});
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      if (buffered.length > 64 * 1024) return void socket.destroy();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        let req: ControlRequest;
+        try {
+          req = JSON.parse(line) as ControlRequest;
+        } catch {
+          socket.write(`${JSON.stringify({ ok: false, error: 'not JSON' })}\n`);
+          continue;
+        }
+        void answerControl(req, commands).then((res) => socket.write(`${JSON.stringify(res)}\n`));
+      }
+    });
+  });
+  server.on('error', (err) => stderrLog('error', `control socket ${path}: ${err.message}`));
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolveListen());
+  });
+  chmodSync(path, 0o600);
+  return server;
+}
+
+/** Whether something answers on a control socket path (another Warden running). */
+function answering(path: string): Promise<boolean> {
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise((resolveAnswer) => {
+    const s = createConnection(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolveAnswer(true);
+    });
+    s.once('error', () => resolveAnswer(false));
+  });
+}
+
+/** Sends one command to a running Warden; resolves with its answer. */
+export function sendControl(dataDir: string, cmd: 'reload' | 'reopen' | 'stop', timeoutMs = 180_000): Promise<ControlResponse> {
+  const path = controlSocketPath(dataDir);
+  return new Promise((resolveReply, reject) => {
+    const s = createConnection(path);
+    let text = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no answer from Warden on ${path}`));
+    }, timeoutMs);
+    s.setEncoding('utf8');
+    s.once('connect', () => s.write(`${JSON.stringify({ cmd })}\n`));
+    s.on('data', (d: string) => {
+      text += d;
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      s.end();
+      try {
+        resolveReply(JSON.parse(text.slice(0, nl)) as ControlResponse);
+      } catch {
+        reject(new Error(`unexpected answer from ${path}: ${JSON.stringify(text)}`));
+      }
+    });
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `Warden is not running (no control socket at ${path})` : `${path}: ${err.message}`));
+    });
+  });
+}
+
+export const RELOAD_USAGE = `  warden reload [--config FILE | --data-dir DIR]
+      tell the running Warden (found through DIR/warden.sock; DIR is the config's dataDir,
+      default ./${defaults.DATA_DIR_DEFAULT}) to reload its config and rules, and print the outcome`;
+
+/** `warden reload`: asks the running primary to reload; exit 0 when it did, 1 when not. */
+export async function reloadCommand(argv: readonly string[], env: NodeJS.ProcessEnv, io: StartIo): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({ args: [...argv], options: { config: { type: 'string' }, 'data-dir': { type: 'string' } }, allowPositionals: false }).values;
+  } catch (err) {
+    io.err(`${(err as Error).message}\nusage:\n${RELOAD_USAGE}`);
+    return 2;
+  }
+  let dataDir: string;
+  if (values['data-dir'] !== undefined) dataDir = resolve(values['data-dir']);
+  else {
+    const file = values.config ?? (env.WARDEN_CONFIG !== undefined && env.WARDEN_CONFIG !== '' ? env.WARDEN_CONFIG : undefined);
+    if (file === undefined) dataDir = resolve(defaults.DATA_DIR_DEFAULT);
+    else {
+      const { draft, errors } = readConfigFile(file);
+      if (errors.length > 0) {
+        for (const e of errors) io.err(e.message);
+        return 1;
+      }
+      dataDir = draft.dataDir;
+    }
+  }
+  try {
+    const o = await sendControl(dataDir, 'reload');
+    if (o.ok) io.out(String(o.result));
+    else io.err(o.error);
+    return o.ok ? 0 : 1;
+  } catch (err) {
+    io.err((err as Error).message);
+    return 1;
+  }
+}
