@@ -65,6 +65,9 @@ function responseBytes(r: BackendResponse): string {
   return `${head}Connection: close\r\n\r\n${r.body}`;
 }
 
+/** How long `settle` waits for the last request and connection to finish. */
+const SETTLE_LIMIT_MS = 10_000;
+
 /** Starts the server on 127.0.0.1, port 0. */
 export async function startServer(waf: Waf): Promise<InProcessServer> {
   const errorLog: string[] = [];
@@ -220,7 +223,17 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
     faults,
     settle: () =>
       new Promise<void>((resolve) => {
-        waiters.push(resolve);
+        // A connection that never closes is a harness bug: report it and go on, never hang.
+        const timer = setTimeout(() => {
+          faults.push(`still busy after ${SETTLE_LIMIT_MS} ms (${active} requests, ${sockets} connections)`);
+          waiters = waiters.filter((w) => w !== done);
+          resolve();
+        }, SETTLE_LIMIT_MS);
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        waiters.push(done);
         wake();
       }),
     close: () =>
