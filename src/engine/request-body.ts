@@ -75,13 +75,16 @@ function bodyError(tx: Transaction, message: string): void {
 
 /**
  * Runs the request body processor (phase 2 input). A body over SecRequestBodyLimit is
- * refused with 413 (Reject) or inspected up to the limit (ProcessPartial).
+ * refused with 413 (Reject, engine On) or inspected up to the limit (ProcessPartial, or
+ * DetectionOnly).
  */
 export function processRequestBody(tx: Transaction): void {
   if (!tx.requestBodyAccess) return;
   const config = tx.waf.config;
   let body = tx.requestBodyChunks.join('');
-  const partial = config.requestBodyLimitAction === 'ProcessPartial';
+  // Only an engine that is On refuses (v2 checks is_enabled == MODSEC_ENABLED before
+  // answering 413); in DetectionOnly an over-limit body is inspected up to the limit.
+  const partial = config.requestBodyLimitAction === 'ProcessPartial' || tx.ruleEngine === 'DetectionOnly';
   if (tx.requestBodyExceeded) {
     if (!partial) {
       reject(tx, `Request body (Content-Length) is larger than the configured limit (${tx.requestBodyLimit}).`);

@@ -107,6 +107,14 @@ test('body limits: Reject answers 413; ProcessPartial inspects up to the limit',
   assert.equal(partial.interruption, null);
   assert.equal(partial.tx.inboundDataError, true);
   assert.equal(partial.tx.argsPost.length, 1);
+  // DetectionOnly never refuses: the body is inspected up to the limit, as with ProcessPartial.
+  const detection = await runRequest(Waf.fromText(`${baseline}\nSecRuleEngine DetectionOnly\nSecRequestBodyLimit 100`), req);
+  assert.equal(detection.interruption, null);
+  assert.equal(detection.tx.inboundDataError, true);
+  assert.equal(detection.tx.argsPost.length, 1);
+  const noFiles = await runRequest(Waf.fromText(`${baseline}\nSecRuleEngine DetectionOnly\nSecRequestBodyNoFilesLimit 100`), req);
+  assert.equal(noFiles.interruption, null);
+  assert.equal(noFiles.tx.inboundDataError, true);
 });
 
 test('cookies and repeated headers reach REQUEST_COOKIES and REQUEST_HEADERS in order', async () => {
