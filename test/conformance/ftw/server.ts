@@ -173,8 +173,9 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
   async function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): Promise<void> {
     const previous = inFlight.get(socket);
     if (previous !== undefined) {
-      // An earlier request on this connection is still being answered: answer it first,
-      // then refuse what followed it (its start in the packet is unknown: no rules).
+      // A request came before this one on the connection (pipelined, or a body its length
+      // did not cover): it is answered first, then what followed is refused. Where the
+      // refused request starts in the packet is unknown, so no transaction is made of it.
       await previous;
       if (socket.writable) socket.end(refusalBytes('HTTP/1.1'), 'latin1');
       return;
