@@ -145,13 +145,13 @@ export function admit(req: IncomingMessage): { path: string; host: string } | { 
  * The `request` handler of a listener: admits the request and runs its exchange.
  * `gen` is the generation current when the request arrived.
  */
-export function handleRequest(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, res: ServerResponse): void {
+export function handleRequest(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
   const peer = req.socket.remoteAddress ?? '';
   const client = realClient(gen, req, peer);
   const where = admit(req);
   if ('status' in where) return reject(host, gen, req, res, client, where.status, where.reason);
   if (host.bans !== null && host.bans.has(client)) return reject(host, gen, req, res, client, 403, 'client address is banned');
-  const ex = new Exchange(host, gen, listener, req, res, client, peer, where.path, where.host);
+  const ex = new Exchange(host, gen, listener, req, res, client, peer, where.path, where.host, expectContinue);
   void ex.run();
 }
 
@@ -167,6 +167,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   readonly path: string;
   readonly route: Route<Upstream> | null;
   readonly hasBody: boolean;
+  /** The client sent `Expect: 100-continue` and waits for our 100 before sending the body. */
+  continueOwed: boolean;
   state: State;
   /** Body bytes held back (request while phase 2 decides, then response while phase 4 does). */
   held: Buffer[];
@@ -199,6 +201,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     peer: string,
     path: string,
     hostHeader: string,
+    expectContinue: boolean,
   ) {
     const socket = req.socket;
     this.host = host;
@@ -218,6 +221,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.route = matchRoute(gen.routes.get(listener.name) ?? [], hostName(hostHeader), path);
     const cl = req.headers['content-length'];
     this.hasBody = req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+    this.continueOwed = expectContinue;
     this.state = State.Request;
     this.held = [];
     this.heldBytes = 0;
@@ -272,6 +276,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Holds the body until it ends or passes SecRequestBodyLimit (resolves either way). */
   private readBody(): Promise<void> {
+    this.sendContinue();
     return new Promise((resolve) => {
       this.bodyWaiter = resolve;
       this.req.on('data', onReqData);
@@ -304,6 +309,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         // Not read (no inspection) or read up to the limit: what was held goes back in
         // front of the unread rest, and the request itself becomes the upstream body.
         for (let i = this.held.length - 1; i >= 0; i--) req.unshift(this.held[i] as Buffer);
+        this.sendContinue();
         const cl = req.headers['content-length'];
         if (cl !== undefined) headers.push('content-length', cl);
         body = req;
@@ -316,6 +322,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
       { method: req.method ?? 'GET', path: this.path, headers, body, headersTimeout: upstream.headersTimeout, bodyTimeout: upstream.bodyTimeout },
       this,
     );
+  }
+
+  /**
+   * 100 Continue, once phase 1 let the request through and its body is wanted (as Apache
+   * sends it when ModSecurity starts reading the body): a request refused on its head is
+   * refused before the client sends the body.
+   */
+  private sendContinue(): void {
+    if (this.continueOwed) {
+      this.continueOwed = false;
+      this.res.writeContinue();
+    }
   }
 
   /**

@@ -17,7 +17,8 @@ import type { ListenerInfo } from './types.js';
 
 /** What a listener hands its events to (the ProxyServer). */
 export interface ListenerHost {
-  onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse): void;
+  /** `expectContinue`: the client waits for 100 Continue before it sends the body. */
+  onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void;
   onUpgrade(listener: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void;
   onConnect(listener: Listener, req: IncomingMessage, socket: Duplex): void;
   onClientError(listener: Listener, err: Error, socket: Duplex): void;
@@ -78,6 +79,8 @@ export class Listener implements ListenerInfo {
         : (createHttpsServer({ ...options, ...loadTls(config.tls, config.name), minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'] }) as unknown as Server);
     (this.server as Carrier)[kListener] = this;
     this.server.on('request', onRequest);
+    // Without this listener Node answers 100 Continue itself, before phase 1 has run.
+    this.server.on('checkContinue', onCheckContinue);
     this.server.on('upgrade', onUpgrade);
     this.server.on('connect', onConnect);
     this.server.on('clientError', onClientError);
@@ -120,7 +123,12 @@ function listenerOf(server: unknown): Listener {
 
 function onRequest(this: Server, req: IncomingMessage, res: ServerResponse): void {
   const l = listenerOf(this);
-  l.host.onRequest(l, req, res);
+  l.host.onRequest(l, req, res, false);
+}
+
+function onCheckContinue(this: Server, req: IncomingMessage, res: ServerResponse): void {
+  const l = listenerOf(this);
+  l.host.onRequest(l, req, res, true);
 }
 
 function onUpgrade(this: Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -189,8 +189,8 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
 
   // ------------------------------------------------------------------ listener events
 
-  onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse): void {
-    handleRequest(this, this.current, listener, req, res);
+  onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    handleRequest(this, this.current, listener, req, res, expectContinue);
   }
 
   onUpgrade(listener: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void {

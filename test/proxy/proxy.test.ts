@@ -200,6 +200,26 @@ test('nothing is sent upstream before phase 2 decided: a slow upload is held unt
   );
 });
 
+test('Expect: 100-continue is answered only after phase 1 let the head through', async () => {
+  await withProxy(RULES, async (p) => {
+    const socket = connect(p.port, '127.0.0.1');
+    await once(socket, 'connect');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (text += d));
+    socket.write('POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+    for (let i = 0; i < 100 && !text.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(text, 'HTTP/1.1 100 Continue\r\n\r\n');
+    socket.write('x=hello');
+    await once(socket, 'close');
+    assert.match(text, /HTTP\/1\.1 200 OK[\s\S]*"body":"x=hello"/);
+    // Refused on its head: the answer comes instead of 100 Continue, and no body is sent.
+    const refused = await rawExchange(p.port, 'POST /?q=teapot HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nExpect: 100-continue\r\n\r\n', { idleMs: 500 });
+    assert.equal(refused.status, 418);
+    assert.doesNotMatch(refused.raw, /100 Continue/);
+  });
+});
+
 test('a body over SecRequestBodyLimit is refused with 413 (Reject) without buffering it, and never forwarded', async () => {
   const rules = `${RULES}SecRequestBodyLimit 65536\nSecRequestBodyLimitAction Reject\n`;
   await withProxy(rules, async (p, up) => {
