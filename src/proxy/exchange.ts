@@ -29,9 +29,9 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ResponseSummary } from '../audit/types.js';
 import type { Interruption, Transaction } from '../engine/transaction.js';
-import { canonicalAddress, clientAddress } from '../http/client-address.js';
 import { sendInterruption } from '../http/error-page.js';
-import { beginTransaction, headerValues } from '../http/request-model.js';
+import { beginTransaction } from '../http/request-model.js';
+import { connectionOf, peerTrusted, realClient, type Connection } from './connection.js';
 import { upstreamFailure, type UpstreamFailure } from './errors.js';
 import type { Generation } from './generation.js';
 import { clientResponseHeaders, upstreamRequestHeaders, type Hop } from './headers.js';
@@ -84,23 +84,17 @@ function reject(host: ExchangeHost, gen: Generation, req: IncomingMessage, res: 
   res.shouldKeepAlive = false;
   res.writeHead(status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store']);
   res.end(body);
-  const s = req.socket;
+  const c = connectionOf(req.socket);
   gen.logs.rejected({
     clientAddress: client,
-    clientPort: s.remotePort ?? 0,
-    localAddress: canonicalAddress(s.localAddress ?? ''),
-    localPort: s.localPort ?? 0,
+    clientPort: c.peerPort,
+    localAddress: c.local,
+    localPort: c.localPort,
     rawHead: headOf(req),
     status,
     reason,
     timestamp: Date.now(),
   });
-}
-
-/** The client address for a request from `peer`, per the generation's trusted proxies. */
-export function realClient(gen: Generation, req: IncomingMessage, peer: string): string {
-  if (gen.trusted.size === 0) return canonicalAddress(peer);
-  return clientAddress(peer, headerValues(req, gen.clientHeader), gen.trusted, gen.clientHeader);
 }
 
 /**
@@ -146,12 +140,12 @@ export function admit(req: IncomingMessage): { path: string; host: string } | { 
  * `gen` is the generation current when the request arrived.
  */
 export function handleRequest(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
-  const peer = req.socket.remoteAddress ?? '';
-  const client = realClient(gen, req, peer);
+  const conn = connectionOf(req.socket);
+  const client = realClient(gen, req, conn);
   const where = admit(req);
   if ('status' in where) return reject(host, gen, req, res, client, where.status, where.reason);
   if (host.bans !== null && host.bans.has(client)) return reject(host, gen, req, res, client, 403, 'client address is banned');
-  const ex = new Exchange(host, gen, listener, req, res, client, peer, where.path, where.host, expectContinue);
+  const ex = new Exchange(host, gen, listener, req, res, client, conn, where.path, where.host, expectContinue);
   void ex.run();
 }
 
@@ -198,25 +192,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     req: IncomingMessage,
     res: ServerResponse,
     client: string,
-    peer: string,
+    conn: Connection,
     path: string,
     hostHeader: string,
     expectContinue: boolean,
   ) {
-    const socket = req.socket;
     this.host = host;
     this.gen = gen;
     this.listener = listener;
     this.req = req;
     this.res = res;
-    this.tx = beginTransaction(gen.waf, req, {
-      address: client,
-      port: socket.remotePort ?? 0,
-      localAddress: canonicalAddress(socket.localAddress ?? ''),
-      localPort: socket.localPort ?? 0,
-    });
-    const canonicalPeer = canonicalAddress(peer);
-    this.hop = { peer: canonicalPeer, trusted: gen.trusted.size > 0 && gen.trusted.has(canonicalPeer), proto: listener.proto, httpVersion: req.httpVersion, mode: gen.forwarded };
+    this.tx = beginTransaction(gen.waf, req, { address: client, port: conn.peerPort, localAddress: conn.local, localPort: conn.localPort });
+    this.hop = { peer: conn.peer, trusted: peerTrusted(conn, gen.trusted), proto: listener.proto, httpVersion: req.httpVersion, mode: gen.forwarded };
     this.path = path;
     this.route = matchRoute(gen.routes.get(listener.name) ?? [], hostName(hostHeader), path);
     const cl = req.headers['content-length'];

@@ -12,11 +12,11 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { Interruption, Transaction } from '../engine/transaction.js';
-import { canonicalAddress } from '../http/client-address.js';
 import { sendInterruption } from '../http/error-page.js';
 import { beginTransaction } from '../http/request-model.js';
 import { upstreamFailure } from './errors.js';
-import { admit, realClient } from './exchange.js';
+import { connectionOf, peerTrusted, realClient, type Connection } from './connection.js';
+import { admit } from './exchange.js';
 import type { Generation } from './generation.js';
 import { upstreamRequestHeaders, type Hop } from './headers.js';
 import { hostName, matchRoute } from './routes.js';
@@ -46,8 +46,8 @@ function onSocketResponseFinish(this: ServerResponse): void {
 /** The `upgrade` handler of a listener. */
 export function handleUpgrade(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on('error', ignore);
-  const peer = req.socket.remoteAddress ?? '';
-  const client = realClient(gen, req, peer);
+  const conn = connectionOf(req.socket);
+  const client = realClient(gen, req, conn);
   const where = admit(req);
   let refusal: { status: number; reason: string } | null = 'status' in where ? where : null;
   if (refusal === null && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')) {
@@ -61,9 +61,9 @@ export function handleUpgrade(host: ExchangeHost, gen: Generation, listener: Lis
     res.end(`${refusal.status} ${refusal.reason}\n`);
     gen.logs.rejected({
       clientAddress: client,
-      clientPort: req.socket.remotePort ?? 0,
-      localAddress: canonicalAddress(req.socket.localAddress ?? ''),
-      localPort: req.socket.localPort ?? 0,
+      clientPort: conn.peerPort,
+      localAddress: conn.local,
+      localPort: conn.localPort,
       rawHead: `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`,
       status: refusal.status,
       reason: refusal.reason,
@@ -73,7 +73,7 @@ export function handleUpgrade(host: ExchangeHost, gen: Generation, listener: Lis
   }
   const path = (where as { path: string }).path;
   const route = matchRoute(gen.routes.get(listener.name) ?? [], hostName((where as { host: string }).host), path);
-  const tunnel = new Tunnel(host, gen, listener, req, socket, head, client, peer, path, route?.upstream ?? null);
+  const tunnel = new Tunnel(host, gen, listener, req, socket, head, client, conn, path, route?.upstream ?? null);
   void tunnel.run();
 }
 
@@ -94,16 +94,14 @@ export class Tunnel {
   answered: boolean;
   finished: boolean;
 
-  constructor(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer, client: string, peer: string, path: string, upstream: Upstream | null) {
-    const s = req.socket;
+  constructor(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer, client: string, conn: Connection, path: string, upstream: Upstream | null) {
     this.host = host;
     this.gen = gen;
     this.req = req;
     this.socket = socket;
     this.head = head;
-    this.tx = beginTransaction(gen.waf, req, { address: client, port: s.remotePort ?? 0, localAddress: canonicalAddress(s.localAddress ?? ''), localPort: s.localPort ?? 0 });
-    const canonicalPeer = canonicalAddress(peer);
-    this.hop = { peer: canonicalPeer, trusted: gen.trusted.size > 0 && gen.trusted.has(canonicalPeer), proto: listener.proto, httpVersion: req.httpVersion, mode: gen.forwarded };
+    this.tx = beginTransaction(gen.waf, req, { address: client, port: conn.peerPort, localAddress: conn.local, localPort: conn.localPort });
+    this.hop = { peer: conn.peer, trusted: peerTrusted(conn, gen.trusted), proto: listener.proto, httpVersion: req.httpVersion, mode: gen.forwarded };
     this.path = path;
     this.upstream = upstream;
     this.upstreamSocket = null;
@@ -228,11 +226,12 @@ export function handleConnect(host: ExchangeHost, gen: Generation, req: Incoming
   const res = socketResponse(req, socket);
   res.writeHead(405, ['Content-Type', 'text/plain; charset=utf-8', 'Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']);
   res.end('405 CONNECT is not supported by this server\n');
+  const conn = connectionOf(req.socket);
   gen.logs.rejected({
-    clientAddress: realClient(gen, req, req.socket.remoteAddress ?? ''),
-    clientPort: req.socket.remotePort ?? 0,
-    localAddress: canonicalAddress(req.socket.localAddress ?? ''),
-    localPort: req.socket.localPort ?? 0,
+    clientAddress: realClient(gen, req, conn),
+    clientPort: conn.peerPort,
+    localAddress: conn.local,
+    localPort: conn.localPort,
     rawHead: `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`,
     status: 405,
     reason: 'CONNECT method',
