@@ -7,7 +7,9 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,9 +33,10 @@ interface Warden {
 
 let counter = 0;
 
-async function startWarden(args: string[]): Promise<Warden> {
+async function startWarden(args: string[], options: { listen?: boolean } = {}): Promise<Warden> {
   const dataDir = join(root, `data${++counter}`);
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry, 'start', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const listen = options.listen === false ? [] : ['--listen', '127.0.0.1:0'];
+  const proc = spawn(process.execPath, ['--import', 'tsx', entry, 'start', ...listen, '--data-dir', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
   proc.stderr?.setEncoding('utf8').on('data', (d: string) => stderr.push(...d.split('\n').filter((l) => l !== '')));
@@ -43,7 +46,7 @@ async function startWarden(args: string[]): Promise<Warden> {
     proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
       for (const line of d.split('\n').filter((l) => l !== '')) {
         stdout.push(line);
-        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+        const m = /listening on https?:\/\/127\.0\.0\.1:(\d+)/.exec(line);
         if (m !== null) listening = Number(m[1]);
         // The summary line comes last, once every worker listens.
         if (/ rules.*; pid \d+$/.test(line)) {
@@ -255,6 +258,41 @@ test('SIGUSR1 reopens the log files (rotation)', async () => {
     await until(() => existsSync(access) && readFileSync(access, 'utf8').includes('/after-rotation'), 'the line in the new file');
     assert.doesNotMatch(readFileSync(`${access}.1`, 'utf8'), /after-rotation/);
   } finally {
+    await w.stop();
+  }
+});
+
+test('warden.yaml with a TLS listener: SIGHUP loads new certificate files', async () => {
+  const dir = mkdtempSync(join(root, 'tls-'));
+  const cert = (name: string): void => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${name}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  };
+  cert('before.example');
+  const config = join(dir, 'warden.yaml');
+  writeFileSync(
+    config,
+    `listeners:\n  - name: secure\n    host: 127.0.0.1\n    port: 0\n    tls: { cert: cert.pem, key: key.pem }\n    routes:\n      - { pathPrefix: /, upstream: app }\nupstreams:\n  - { name: app, url: "${upstream.url}" }\nworkers: 2\n`,
+  );
+  const w = await startWarden(['--config', config], { listen: false });
+  const peer = async (): Promise<string> => {
+    const s = tlsConnect({ host: '127.0.0.1', port: w.port, rejectUnauthorized: false });
+    await once(s, 'secureConnect');
+    const cn = String(s.getPeerCertificate().subject.CN);
+    s.destroy();
+    return cn;
+  };
+  const client = new Agent({ connect: { rejectUnauthorized: false } });
+  try {
+    assert.match(w.stdout.join('\n'), /listening on https:\/\/127\.0\.0\.1:\d+ \(secure\)/);
+    assert.equal((await send(`https://127.0.0.1:${w.port}/`, { dispatcher: client })).status, 200);
+    assert.equal(await peer(), 'before.example');
+    cert('after.example');
+    process.kill(w.proc.pid as number, 'SIGHUP');
+    await until(() => w.stderr.some((l) => /TLS reloaded for secure/.test(l)), 'the TLS reload');
+    // Both workers took the new certificate.
+    for (let i = 0; i < 6; i++) assert.equal(await peer(), 'after.example');
+  } finally {
+    await client.close();
     await w.stop();
   }
 });
