@@ -4,6 +4,10 @@
  * ignored line counts must be equal. fail2ban-regex runs with --raw (host names are not
  * looked up in DNS; Warden never resolves them in a filter).
  *
+ * Warden's own filters (filters/warden-*.conf) are compared too, on their sample logs
+ * (test/fixtures/logs): fail2ban-regex reading them is the proof that they are fail2ban
+ * filters.
+ *
  * dovecot is not compared: Debian's fail2ban is 1.0.2, whose engine lets a failregex's
  * unset group override the prefregex's address (1.1 keeps the prefregex's), so one line of
  * the 1.1 sample log is missed there and matched here — as fail2ban 1.1's own test wants.
@@ -13,7 +17,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedSuite } from '../support/shared.js';
+import { projectRoot, sharedSuite } from '../support/shared.js';
 import { filterCommand } from '../../src/cli/filter.js';
 
 const FILTERS = [
@@ -40,6 +44,8 @@ const FILTERS = [
   'asterisk',
   'selinux-ssh',
 ];
+
+const WARDEN_FILTERS = ['warden-sshd', 'warden-nginx', 'warden-apache-auth', 'warden-modsecurity', 'warden-wordpress', 'warden-squid'];
 
 function fail2banRegexAvailable(): boolean {
   const r = spawnSync('fail2ban-regex', ['--version'], { encoding: 'utf8' });
@@ -84,15 +90,22 @@ test('warden filter test counts matched, missed and ignored lines as fail2ban-re
   }
   const configDir = join(root, 'config');
   const logs = join(root, 'fail2ban/tests/files/logs');
-  const results = await pool(FILTERS, 4, async (spec) => {
-    const name = spec.replace(/\[.*$/u, '');
-    const log = join(logs, name);
+  const jobs = [
+    ...FILTERS.map((spec) => ({ spec, log: join(logs, spec.replace(/\[.*$/u, '')), theirSpec: spec, ourSpec: spec })),
+    ...WARDEN_FILTERS.map((name) => ({
+      spec: name,
+      log: join(projectRoot, 'test/fixtures/logs', name),
+      theirSpec: join(projectRoot, 'filters', `${name}.conf`),
+      ourSpec: join(projectRoot, 'filters', `${name}.conf`),
+    })),
+  ];
+  const results = await pool(jobs, 4, async ({ spec, log, theirSpec, ourSpec }) => {
     assert.ok(existsSync(log), `sample log ${log}`);
-    const theirs = await runFail2banRegex(configDir, log, spec);
+    const theirs = await runFail2banRegex(configDir, log, theirSpec);
     const m = /^Lines: (\d+) lines, (\d+) ignored, (\d+) matched, (\d+) missed/mu.exec(theirs);
     assert.ok(m !== null, `fail2ban-regex ${spec}: no "Lines:" in its output:\n${theirs.slice(-2000)}`);
     const out: string[] = [];
-    const code = await filterCommand(['test', '--json', '--fail2ban-dir', join(configDir, 'filter.d'), spec, log], {
+    const code = await filterCommand(['test', '--json', '--fail2ban-dir', join(configDir, 'filter.d'), ourSpec, log], {
       out: (l) => out.push(l),
       err: () => undefined,
       readStdin: () => '',
