@@ -80,18 +80,18 @@ const METHOD_WITH_BODY = /^POST|PUT|PATCH|DELETE$/;
 export function buildRequest(input: StageInput): string {
   if (input.encodedRequest !== null) return Buffer.from(input.encodedRequest, 'base64').toString('latin1');
   const headers: Array<[string, string]> = input.headers.map(([k, v]) => [utf8(k), utf8(v)]);
-  const has = (name: string): boolean => headers.some(([k]) => canonicalKey(k) === canonicalKey(name));
+  const keys = headers.map(([k]) => canonicalKey(k));
+  const has = (canonical: string): boolean => keys.includes(canonical);
+  const contentTypes = (): string[] => headers.filter((_h, i) => keys[i] === 'Content-Type').map(([, v]) => v.toLowerCase());
   let data = stageData(input);
   if (data.length > 0 && input.autocompleteHeaders) {
-    if (!has('Content-Type')) headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
-    const urlencoded = headers.some(
-      ([k, v]) => canonicalKey(k) === 'Content-Type' && v.toLowerCase() === 'application/x-www-form-urlencoded',
-    );
-    if (urlencoded) data = encodeFormData(data);
+    if (!has('Content-Type')) {
+      headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
+      keys.push('Content-Type');
+    }
+    if (contentTypes().includes('application/x-www-form-urlencoded')) data = encodeFormData(data);
   }
-  if (headers.some(([k, v]) => canonicalKey(k) === 'Content-Type' && v.toLowerCase().includes('multipart/form-data;'))) {
-    data = data.replaceAll('\n', '\r\n');
-  }
+  if (contentTypes().some((v) => v.includes('multipart/form-data;'))) data = data.replaceAll('\n', '\r\n');
   if (input.autocompleteHeaders) {
     if (!has('Connection')) headers.push(['Connection', 'close']);
     if (!has('Content-Length') && (data.length > 0 || METHOD_WITH_BODY.test(input.method))) {
