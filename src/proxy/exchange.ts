@@ -529,7 +529,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private release(): void {
     const res = this.res;
     if (this.host.draining) res.shouldKeepAlive = false;
-    res.writeHead(this.status, VALID_REASON.test(this.statusMessage) && this.statusMessage !== '' ? this.statusMessage : undefined, this.headers as string[]);
+    try {
+      res.writeHead(this.status, VALID_REASON.test(this.statusMessage) && this.statusMessage !== '' ? this.statusMessage : undefined, this.headers as string[]);
+    } catch (err) {
+      // A head Node will not send (a status or header it considers invalid): the upstream's fault.
+      this.host.stats.upstreamErrors++;
+      this.host.log('error', `[client ${this.tx.remoteAddr?.value ?? ''}] upstream "${this.route?.upstream.name ?? '?'}" answered a head that cannot be forwarded: ${(err as Error).message} → 502 [id "${this.tx.id}"]`);
+      this.abortUpstream();
+      this.answer(502, 'invalid response head from the upstream', this.gen.gatewayPages);
+      return;
+    }
     let writable = true;
     for (const c of this.held) {
       this.bytesSent += c.length;
