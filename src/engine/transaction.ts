@@ -212,6 +212,8 @@ export class Transaction implements MatchContext {
   private readonly scratch: TargetBuffer;
   private readonly trace: ((e: TraceEvent) => void) | null;
   private capture0: string | null;
+  /** The parameter of the operator in use after macro expansion (for log messages). */
+  private expandedParam: string;
 
   constructor(waf: Waf, options: TransactionOptions = {}) {
     const c = waf.config;
@@ -308,6 +310,7 @@ export class Transaction implements MatchContext {
     this.scratch = new TargetBuffer();
     this.trace = options.trace ?? null;
     this.capture0 = null;
+    this.expandedParam = '';
   }
 
   // ---------------------------------------------------------------- request input
@@ -568,7 +571,7 @@ export class Transaction implements MatchContext {
     this.matchedVars.push(new Entry(name, value));
     const message =
       starter.log || starter.auditlog
-        ? matchMessage(rule.operatorName, rule.operatorParam, rule.negated, name, value, this.capture0)
+        ? matchMessage(rule.operatorName, rule.dynamicOperator === null ? rule.operatorParam : this.expandedParam, rule.negated, name, value, this.capture0)
         : '';
     this.onMatch(rule, starter, name, message);
     return true;
@@ -637,6 +640,8 @@ export class Transaction implements MatchContext {
     const dyn = rule.dynamicOperator;
     if (dyn === null) return null;
     const param = expandMacro(dyn.template, this);
+    // ModSecurity logs the parameter as it was used ("Operator GE matched 5 at …").
+    this.expandedParam = param;
     let op = dyn.cache.get(param);
     if (op === undefined) {
       try {

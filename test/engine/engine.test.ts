@@ -325,3 +325,11 @@ SecRule QUERY_STRING "@streq a=%20" "id:5,phase:1,pass,log"`);
   const r = await runRequest(waf, { uri: '/get/array_diff%20%28+%zz?a=%20' });
   assert.deepEqual(r.logged, [1, 2, 3, 4, 5]);
 });
+
+test('log messages show an operator parameter after macro expansion, as ModSecurity does', async () => {
+  const r = await tx(
+    `SecAction "id:1,phase:1,pass,nolog,setvar:tx.threshold=5,setvar:tx.score=7"
+     SecRule TX:score "@ge %{tx.threshold}" "id:2,phase:1,pass,log"`,
+  );
+  assert.equal(r.tx.matches[0]?.message, 'Operator GE matched 5 at TX:score.');
+});
