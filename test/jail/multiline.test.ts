@@ -92,7 +92,7 @@ test('<F-MLFID>: several users on one connection make its end a failure too (fai
   f.match('Aug 14 09:00:02 srv[5]: auth failed for a');
   f.match('Aug 14 09:00:03 srv[5]: auth failed for b');
   const m = f.match('Aug 14 09:00:04 srv[5]: closed');
-  assert.deepEqual([m?.id, m?.users?.sort()], ['192.0.2.5', ['a', 'b']]);
+  assert.deepEqual([m?.id, [...(m?.users ?? [])].sort()], ['192.0.2.5', ['a', 'b']]);
 });
 
 test('processLine shows what match hides: NOFAIL entries and pending ones (ignorePending off)', () => {
