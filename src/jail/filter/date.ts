@@ -17,7 +17,7 @@
 import { FilterError } from './errors.js';
 import { pyStrip } from './located.js';
 import { compilePyRegex, type PyMatch, type PyRegex } from './pyregex.js';
-import { expandDirectives, strptimeGroups, type DateContext } from './strptime.js';
+import { expandDirectives, strptimeGroups, type DateContext, type StrptimeInfo } from './strptime.js';
 import { localTimeZone } from './timezone.js';
 
 const RE_GROUPED = /(?<!\(\?)(?<!\\)\((?!\?)/u;
@@ -102,7 +102,7 @@ export abstract class DateTemplate {
   private re(): PyRegex {
     if (this.compiled === undefined) {
       try {
-        this.compiled = compilePyRegex(this.regex, { spans: true });
+        this.compiled = compilePyRegex(this.regex, { spanOf: 1 });
       } catch (err) {
         throw new FilterError('WARDEN_FILTER_DATEPATTERN', `date template ${JSON.stringify(this.name)}: ${(err as Error).message}`);
       }
@@ -121,8 +121,11 @@ export abstract class DateTemplate {
     return m;
   }
 
-  /** The time of a match of this template (null: not a valid date). */
-  abstract getDate(m: PyMatch, ctx: DateContext): number | null;
+  /**
+   * The time of a match of this template (null: not a valid date). `info.usedNow` is set
+   * when the result depended on the clock.
+   */
+  abstract getDate(m: PyMatch, ctx: DateContext, info?: StrptimeInfo): number | null;
 
   static unboundPattern(pattern: string): string {
     return pattern.replace(RE_EXLINE_NO_BOUNDS, '').replace(RE_EXLINE_BOUND_BEG, '').replace(RE_EXSANC_BOUND_BEG, '').replace(RE_EXEANC_BOUND_BEG, '');
@@ -201,8 +204,8 @@ export class DatePatternRegex extends DateTemplate {
     this.setRegex(regex, wordBegin, wordEnd);
   }
 
-  getDate(m: PyMatch, ctx: DateContext): number | null {
-    return strptimeGroups(m.groupdict(), ctx);
+  getDate(m: PyMatch, ctx: DateContext, info?: StrptimeInfo): number | null {
+    return strptimeGroups(m.groupdict(), ctx, info);
   }
 }
 
@@ -334,6 +337,13 @@ export class DateDetector {
   private lastTemplIdx = 0x7fffffff;
   private firstUnused = 0;
   readonly context: DateContext;
+  /**
+   * The last date read: consecutive lines of a log often share their second, and reading
+   * a date costs more than finding it. Kept only when the time did not depend on the
+   * clock (a date with a year and a day).
+   */
+  private lastRead: { template: DateTemplate | undefined; text: string; time: number | null } = { template: undefined, text: '', time: null };
+  private readonly info: StrptimeInfo = { usedNow: false };
 
   /**
    * `patterns`: a filter's datepattern (one template per line), or undefined for fail2ban's
@@ -511,11 +521,22 @@ export class DateDetector {
     return pos;
   }
 
+  /** fail2ban's getTime for a match of `template`: its time, or null when it is no date. */
+  getTime(template: DateTemplate, match: PyMatch): number | null {
+    const text = match.group(0) as string;
+    const last = this.lastRead;
+    if (last.template === template && last.text === text) return last.time;
+    this.info.usedNow = false;
+    const time = template.getDate(match, this.context, this.info);
+    if (!this.info.usedNow) this.lastRead = { template, text, time };
+    return time;
+  }
+
   /** The date in `line`: fail2ban's matchTime then getTime. */
   detect(line: string): DateMatch | null {
     const r = this.matchTime(line);
     if (r === null) return null;
-    const time = r.template.getDate(r.match, this.context);
+    const time = this.getTime(r.template, r.match);
     if (time === null) return null;
     const start = r.match.start(1);
     const end = r.match.end(1);

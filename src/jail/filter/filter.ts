@@ -379,7 +379,7 @@ export class Filter {
   }
 
   private readDate(template: DateTemplate, match: Parameters<DateTemplate['getDate']>[0]): number | null {
-    return template.getDate(match, (this.dateDetector as DateDetector).context);
+    return (this.dateDetector as DateDetector).getTime(template, match);
   }
 
   private ignoreLine(buf: string, orgBuffer: readonly TupleLine[], failHit?: RegexHit): number | null {

@@ -50,6 +50,12 @@ export interface PyRegexOptions {
   readonly multiline?: boolean;
   /** Keep group positions (start/end of groups other than 0); costs a little per match. */
   readonly spans?: boolean;
+  /**
+   * The one group whose position is needed (a date template's group 1). When it stands at
+   * the top level of the pattern, its position is worked out from a group around what
+   * precedes it, which is much cheaper than `spans`; otherwise `spans` is used.
+   */
+  readonly spanOf?: number;
 }
 
 /** A compiled Python pattern. */
@@ -70,13 +76,20 @@ export class PyRegex {
   /** Python group number → translated group numbers (several when the pattern was split). */
   private readonly pyToJs: readonly (readonly number[])[];
   private readonly names: readonly (readonly [string, number])[];
+  /** The group whose position comes from `prefixGroups` (see PyRegexOptions.spanOf). */
+  readonly spanOf: number | undefined;
+  /** Translated groups around what precedes `spanOf`; their lengths add up to its start. */
+  readonly prefixGroups: readonly number[];
 
   constructor(source: string, options: PyRegexOptions = {}) {
     this.source = source;
     const parsed = parsePyRegex(source, { multiline: options.multiline === true });
-    const t = translate(parsed.ast, parsed.groupCount, source);
+    const t = translate(parsed.ast, parsed.groupCount, source, options.spanOf);
     this.jsSource = t.source;
-    this.jsFlags = `u${t.ignoreCase ? 'i' : ''}${options.spans ? 'd' : ''}`;
+    this.spanOf = t.prefixGroups === undefined ? undefined : options.spanOf;
+    this.prefixGroups = t.prefixGroups ?? [];
+    const spans = options.spans === true || (options.spanOf !== undefined && t.prefixGroups === undefined);
+    this.jsFlags = `u${t.ignoreCase ? 'i' : ''}${spans ? 'd' : ''}`;
     try {
       this.re = new RegExp(t.source, this.jsFlags);
     } catch (err) {
@@ -152,6 +165,11 @@ class Match implements PyMatch {
     const j = this.jsIndex(group);
     if (j === 0) return this.m.index;
     if (j < 0) return -1;
+    if (this.m.indices === undefined && this.re.spanOf === this.re.resolveGroup(group)) {
+      let start = this.m.index;
+      for (const p of this.re.prefixGroups) start += this.m[p]?.length ?? 0;
+      return start;
+    }
     const span = this.m.indices?.[j];
     if (span === undefined) throw new PyRegexError('group positions need the spans option', this.re.source);
     return span[0];
@@ -161,6 +179,7 @@ class Match implements PyMatch {
     const j = this.jsIndex(group);
     if (j === 0) return this.m.index + (this.m[0] as string).length;
     if (j < 0) return -1;
+    if (this.m.indices === undefined && this.re.spanOf === this.re.resolveGroup(group)) return this.start(group) + (this.m[j] as string).length;
     const span = this.m.indices?.[j];
     if (span === undefined) throw new PyRegexError('group positions need the spans option', this.re.source);
     return span[1];
@@ -269,6 +288,8 @@ interface Translation {
   ignoreCase: boolean;
   pyToJs: number[][];
   variants: number;
+  /** See PyRegexOptions.spanOf: groups around what precedes that group, or undefined. */
+  prefixGroups?: number[];
 }
 
 /** Whether the node is zero-width (an assertion), for the \b neighbour analysis. */
@@ -376,8 +397,32 @@ class Emitter {
     this.pyToJs = Array.from({ length: groupCount + 1 }, () => []);
   }
 
-  private newGroup(): number {
+  newGroup(): number {
     return ++this.jsCount;
+  }
+
+  /**
+   * Emits the items of a top-level sequence; when group `spanOf` is one of them, what
+   * precedes it goes into a group of its own (recorded in `prefixGroups`). Returns false
+   * in `found` when the group is not there.
+   */
+  emitTop(items: readonly PyNode[], spanOf: number | undefined, prefixGroups: number[], prevOuter?: PyNode): { text: string; found: boolean } {
+    const k = spanOf === undefined ? -1 : items.findIndex((it) => it.kind === 'group' && it.index === spanOf);
+    let out = '';
+    const one = (i: number): string => this.emit(items[i] as PyNode, items[i - 1] ?? prevOuter, items[i + 1]);
+    if (k < 0) {
+      for (let i = 0; i < items.length; i++) out += one(i);
+      return { text: out, found: false };
+    }
+    if (k > 0) {
+      const j = this.newGroup();
+      prefixGroups.push(j);
+      let prefix = '';
+      for (let i = 0; i < k; i++) prefix += one(i);
+      out += `(${prefix})`;
+    }
+    for (let i = k; i < items.length; i++) out += one(i);
+    return { text: out, found: true };
   }
 
   private charText(cp: number, ci: boolean): string {
@@ -712,36 +757,46 @@ function guardBackrefs(root: PyNode): PyNode {
   return changed ? out : root;
 }
 
-function translate(astIn: PyNode, groupCount: number, pattern: string): Translation {
+function translate(astIn: PyNode, groupCount: number, pattern: string, spanOf?: number): Translation {
   const acc = { ci: false, cs: false };
   caseUse(astIn, acc);
   const ciFlag = acc.ci && !acc.cs;
   const emitter = new Emitter(groupCount, ciFlag, pattern);
+  const items = (n: PyNode): readonly PyNode[] => (n.kind === 'seq' ? n.items : [n]);
+  const prefixGroups: number[] = [];
 
   const ast = guardBackrefs(astIn);
   const asked = condGroups(ast, new Set());
-  if (asked.size === 0) {
-    return { source: emitter.emit(ast), ignoreCase: ciFlag, pyToJs: emitter.pyToJs, variants: 1 };
-  }
-  const variants = new Expander(asked, pattern).variants(ast, new Set());
+  const variants: Variant[] = asked.size === 0 ? [{ node: ast, set: new Set() }] : new Expander(asked, pattern).variants(ast, new Set());
   if (variants.length === 1) {
-    return { source: emitter.emit((variants[0] as Variant).node), ignoreCase: ciFlag, pyToJs: emitter.pyToJs, variants: 1 };
+    const top = emitter.emitTop(items((variants[0] as Variant).node), spanOf, prefixGroups);
+    return { source: top.text, ignoreCase: ciFlag, pyToJs: emitter.pyToJs, variants: 1, prefixGroups: top.found ? prefixGroups : undefined };
   }
   // Items shared by every variant at the front are emitted once, before the split.
-  const seqs = variants.map((v) => (v.node.kind === 'seq' ? v.node.items : [v.node]));
+  const seqs = variants.map((v) => items(v.node));
   let shared = 0;
   const first = seqs[0] as readonly PyNode[];
   while (shared < first.length && seqs.every((s) => s[shared] === first[shared])) shared++;
   const prefix = first.slice(0, shared);
-  let out = emitter.emit({ kind: 'seq', items: prefix });
+  const head = emitter.emitTop(prefix, spanOf, prefixGroups);
+  let found = head.found;
+  let out = head.text;
+  if (!found && spanOf !== undefined && shared > 0) {
+    // The group comes after the shared part, in every variant: count the part too.
+    const j = emitter.newGroup();
+    prefixGroups.push(j);
+    out = `(${out})`;
+  }
   const base = new Map(emitter.current);
   const alts: string[] = [];
+  let inAll = true;
   for (const s of seqs) {
     emitter.current = new Map(base);
-    const rest = s.slice(shared);
-    const tail: PyNode = { kind: 'seq', items: rest };
-    alts.push(emitter.emit(tail, prefix[prefix.length - 1]));
+    const tail = emitter.emitTop(s.slice(shared), found ? undefined : spanOf, prefixGroups, prefix[prefix.length - 1]);
+    inAll &&= tail.found;
+    alts.push(tail.text);
   }
+  found ||= inAll;
   out += `(?:${alts.join('|')})`;
-  return { source: out, ignoreCase: ciFlag, pyToJs: emitter.pyToJs, variants: variants.length };
+  return { source: out, ignoreCase: ciFlag, pyToJs: emitter.pyToJs, variants: variants.length, prefixGroups: found ? prefixGroups : undefined };
 }

@@ -226,6 +226,12 @@ const FIXED_OFFSET_TZ = new RegExp(`^(${TZ_ABBR_RE})?([+-][01]\\d(?::?\\d{2})?)?
  * Undefined for what fail2ban rejects.
  */
 export function zoneOffset(tz: string): number | undefined {
+  // The common case, "+0200" or "-05:00", without the regex.
+  if (tz.length === 5 || tz.length === 6) {
+    const sign = tz.charCodeAt(0) === 43 ? 1 : tz.charCodeAt(0) === 45 ? -1 : 0;
+    const mm = tz.length === 5 ? tz.slice(3) : tz[3] === ':' ? tz.slice(4) : '';
+    if (sign !== 0 && mm.length === 2 && /^[01]\d$/u.test(tz.slice(1, 3)) && /^\d\d$/u.test(mm)) return sign * (Number(tz.slice(1, 3)) * 60 + Number(mm));
+  }
   const m = FIXED_OFFSET_TZ.exec(tz);
   if (m === null) return undefined;
   const base = TZ_ABBR_OFFS.get(m[1] ?? '');
@@ -248,8 +254,24 @@ export interface DateContext {
   readonly defaultOffset: number | undefined;
 }
 
-/** Named groups of a date match → Unix time (seconds), or null when they are no date. */
-export function strptimeGroups(found: Readonly<Record<string, string | undefined>>, ctx: DateContext): number | null {
+/** Now as wall time in the context's zone; marks `info` as having used the clock. */
+function nowWall(ctx: DateContext, info: StrptimeInfo | undefined): number {
+  if (info !== undefined) info.usedNow = true;
+  return ctx.timeZone.toWall(ctx.now());
+}
+
+/** Set by {@link strptimeGroups}: whether the result depended on the clock. */
+export interface StrptimeInfo {
+  usedNow: boolean;
+}
+
+/**
+ * Named groups of a date match → Unix time (seconds), or null when they are no date.
+ * `info.usedNow` tells whether the clock decided anything (a date without a year or a
+ * day), so a caller knows whether the result may be cached.
+ */
+export function strptimeGroups(found: Readonly<Record<string, string | undefined>>, ctx: DateContext, info?: StrptimeInfo): number | null {
+  // Fields read directly rather than by iterating the groups: this runs for every line.
   let year: number | undefined;
   let month: number | undefined;
   let day: number | undefined;
@@ -261,85 +283,58 @@ export function strptimeGroups(found: Readonly<Record<string, string | undefined
   let hour = 0;
   let minute = 0;
   let second = 0;
-  for (const [key, val] of Object.entries(found)) {
-    if (val === undefined) continue;
-    switch (key) {
-      case 'y':
-        year = Number(val);
-        if (year <= 2000) year += 2000;
-        break;
-      case 'Y':
-        year = Number(val);
-        break;
-      case 'm':
-        month = Number(val);
-        break;
-      case 'B':
-        month = FULL_MONTHS.indexOf(val.toLowerCase()) + 1;
-        break;
-      case 'b':
-        month = MONTHS.indexOf(val.toLowerCase()) + 1;
-        break;
-      case 'd':
-        day = Number(val);
-        break;
-      case 'H':
-        hour = Number(val);
-        break;
-      case 'I': {
-        hour = Number(val);
-        const ampm = (found.p ?? '').toLowerCase();
-        if (ampm === '' || ampm === 'am') {
-          if (hour === 12) hour = 0;
-        } else if (ampm === 'pm') {
-          if (hour !== 12) hour += 12;
-        }
-        break;
-      }
-      case 'M':
-        minute = Number(val);
-        break;
-      case 'S':
-        second = Number(val);
-        break;
-      case 'A':
-        weekday = FULL_DAYS.indexOf(val.toLowerCase());
-        break;
-      case 'a':
-        weekday = DAYS.indexOf(val.toLowerCase());
-        break;
-      case 'w':
-        weekday = Number(val) - 1;
-        if (weekday < 0) weekday = 6;
-        break;
-      case 'j':
-        julian = Number(val);
-        break;
-      case 'U':
-      case 'W':
-        weekOfYear = Number(val);
-        weekStartsMonday = key === 'W';
-        break;
-      case 'z':
-      case 'Z':
-        if (val === 'Z' || val === 'UTC' || val === 'GMT') tzoffset = 0;
-        else {
-          tzoffset = zoneOffset(val);
-          // fail2ban raises on an unknown abbreviation; no date is the closest safe answer.
-          if (tzoffset === undefined) return null;
-        }
-        break;
-      default:
+  const f = found;
+  if (f.y !== undefined) {
+    year = Number(f.y);
+    if (year <= 2000) year += 2000;
+  }
+  if (f.Y !== undefined) year = Number(f.Y);
+  if (f.m !== undefined) month = Number(f.m);
+  if (f.B !== undefined) month = FULL_MONTHS.indexOf(f.B.toLowerCase()) + 1;
+  if (f.b !== undefined) month = MONTHS.indexOf(f.b.toLowerCase()) + 1;
+  if (f.d !== undefined) day = Number(f.d);
+  if (f.H !== undefined) hour = Number(f.H);
+  if (f.I !== undefined) {
+    hour = Number(f.I);
+    const ampm = (f.p ?? '').toLowerCase();
+    if (ampm === '' || ampm === 'am') {
+      if (hour === 12) hour = 0;
+    } else if (ampm === 'pm') {
+      if (hour !== 12) hour += 12;
+    }
+  }
+  if (f.M !== undefined) minute = Number(f.M);
+  if (f.S !== undefined) second = Number(f.S);
+  if (f.A !== undefined) weekday = FULL_DAYS.indexOf(f.A.toLowerCase());
+  if (f.a !== undefined) weekday = DAYS.indexOf(f.a.toLowerCase());
+  if (f.w !== undefined) {
+    weekday = Number(f.w) - 1;
+    if (weekday < 0) weekday = 6;
+  }
+  if (f.j !== undefined) julian = Number(f.j);
+  for (const k of ['U', 'W'] as const) {
+    const v = f[k];
+    if (v !== undefined) {
+      weekOfYear = Number(v);
+      weekStartsMonday = k === 'W';
+    }
+  }
+  // When a pattern has both %z and %Z, the later group wins, as Python's dict order has it.
+  const zones = f.z !== undefined && f.Z !== undefined ? Object.keys(f).filter((k) => k === 'z' || k === 'Z') : f.z !== undefined ? ['z'] : f.Z !== undefined ? ['Z'] : [];
+  for (const k of zones) {
+    const val = f[k] as string;
+    if (val === 'Z' || val === 'UTC' || val === 'GMT') tzoffset = 0;
+    else {
+      tzoffset = zoneOffset(val);
+      // fail2ban raises on an unknown abbreviation; no date is the closest safe answer.
+      if (tzoffset === undefined) return null;
     }
   }
   let now: number | undefined;
-  const nowWall = (): number => {
-    now ??= ctx.timeZone.toWall(ctx.now());
-    return now;
-  };
   let assumeYear = false;
   if (year === undefined) {
-    year = wallFields(nowWall()).year;
+    now = nowWall(ctx, info);
+    year = wallFields(now).year;
     assumeYear = true;
   }
   if (month === undefined || day === undefined) {
@@ -368,9 +363,10 @@ export function strptimeGroups(found: Readonly<Record<string, string | undefined
   }
   let assumeToday = false;
   if (month === undefined && day === undefined) {
-    const f = wallFields(nowWall());
-    month = f.month;
-    day = f.day;
+    now ??= nowWall(ctx, info);
+    const today = wallFields(now);
+    month = today.month;
+    day = today.day;
     assumeToday = true;
   }
   if (month === undefined || day === undefined || month < 1 || day < 1) return null;
@@ -378,10 +374,10 @@ export function strptimeGroups(found: Readonly<Record<string, string | undefined
   if (result === null) return null;
   if (tzoffset === undefined && ctx.defaultOffset !== undefined) tzoffset = ctx.defaultOffset;
   if (tzoffset !== undefined) result -= tzoffset * 60;
-  if (assumeToday && result > nowWall()) result -= 86400;
-  if (assumeYear && result > nowWall() + 86400) {
-    const f = wallFields(result);
-    const r = wallOf(year - 1, month, day, f.hour, f.minute, f.second);
+  if (assumeToday && result > (now ??= nowWall(ctx, info))) result -= 86400;
+  if (assumeYear && result > (now ??= nowWall(ctx, info)) + 86400) {
+    const t = wallFields(result);
+    const r = wallOf(year - 1, month, day, t.hour, t.minute, t.second);
     if (r === null) return null;
     result = r;
   }
