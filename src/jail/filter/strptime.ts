@@ -375,7 +375,7 @@ export function strptimeGroups(found: Readonly<Record<string, string | undefined
   if (tzoffset === undefined && ctx.defaultOffset !== undefined) tzoffset = ctx.defaultOffset;
   if (tzoffset !== undefined) result -= tzoffset * 60;
   if (assumeToday && result > (now ??= nowWall(ctx, info))) result -= 86400;
-  if (assumeYear && result > (now ??= nowWall(ctx, info)) + 86400) {
+  if (assumeYear && result > (now ?? nowWall(ctx, info)) + 86400) {
     const t = wallFields(result);
     const r = wallOf(year - 1, month, day, t.hour, t.minute, t.second);
     if (r === null) return null;
