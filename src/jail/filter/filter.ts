@@ -185,7 +185,14 @@ export interface FilterStats {
   readonly ignoreregexHits: number[];
 }
 
-/** A compiled filter with its per-log state (line buffer, last date, multi-line failures). */
+/**
+ * A compiled filter with its per-log state (line buffer, last date, multi-line failures).
+ * One Filter reads one log; load another for another log.
+ *
+ * @example
+ * const apache = loadFilter('warden-apache-auth', { timeZone: 'Europe/Zurich' });
+ * for (const failure of apache.matchLines(lines)) jail.count(failure.id, failure.time);
+ */
 export class Filter {
   readonly name: string;
   readonly definition: FilterDefinition;
@@ -278,6 +285,11 @@ export class Filter {
    * Feeds one log line (without its newline) and returns the failure it completes, or
    * null. The filter keeps state between calls: the last `maxlines` lines, the last date,
    * and multi-line failures by `<F-MLFID>`; feed the lines of one log in order.
+   *
+   * @example
+   * const f = loadFilter('warden-nginx');
+   * f.match('2026/11/25 18:00:00 [error] 7#7: *1 user "bob": password mismatch, client: 192.0.2.4, server: _');
+   * // → { id: '192.0.2.4', host: '192.0.2.4', isAddress: true, user: 'bob', time: 1795629600, … }
    */
   match(line: string): FilterMatch | null {
     for (const e of this.processLine(line)) {

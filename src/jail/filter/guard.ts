@@ -70,7 +70,13 @@ function workerEntry(): { url: URL; tsx: string | undefined } {
   };
 }
 
-/** A filter in a worker thread with a time limit per line. */
+/**
+ * A filter in a worker thread with a time limit per line.
+ *
+ * @example
+ * const wp = await GuardedFilter.open('warden-wordpress', {}, { lineTimeoutMs: 500 });
+ * const failures = await wp.matchLines(batch);   // in order; a hanging line is skipped
+ */
 export class GuardedFilter {
   private worker: Worker | undefined;
   private readonly progress = new Int32Array(new SharedArrayBuffer(8));
