@@ -329,7 +329,7 @@ export type DateDetectorOptions = Partial<DateContext>;
  * the state that makes the next line fast (last template, its position).
  *
  * @example
- * const dd = new DateDetector('{^LN-BEG}%%Y/%%m/%%d %%H:%%M:%%S'.replaceAll('%%', '%'), { timeZone: timeZoneNamed('UTC') });
+ * const dd = new DateDetector('{^LN-BEG}%Y/%m/%d %H:%M:%S', { timeZone: timeZoneNamed('UTC') });
  * dd.detect('2026/11/25 18:00:00 [error] …')?.time; // 1795629600
  */
 export class DateDetector {
