@@ -41,3 +41,43 @@ export const DATA_DIR_DEFAULT = 'warden-data';
 
 /** Error log default: standard error, where a foreground process is watched. */
 export const ERROR_LOG_DEFAULT = '-';
+
+const MINUTE = 60_000;
+
+/** A jail's settings when not given: fail2ban's (maxretry 5, findtime 10 min, bantime 10 min). */
+export const JAIL_DEFAULTS = {
+  enabled: true,
+  fromStart: false,
+  maxRetry: 5,
+  findTime: 10 * MINUTE,
+  banTime: 10 * MINUTE,
+  ignoreSelf: true,
+  ipv6Prefix: 64,
+} as const;
+
+export const INCREMENT_DEFAULTS = {
+  enabled: false,
+  factor: 1,
+  multipliers: null,
+  maxTime: 0,
+  overallJails: false,
+  rndTime: 0,
+} as const;
+
+/**
+ * The jail Warden runs when the file names none: an address Warden refused 5 times within
+ * 10 minutes is banned for an hour, doubling for each repeat up to a week.
+ */
+export const DEFAULT_WAF_JAIL = {
+  name: 'waf',
+  when: { blocked: true },
+  maxRetry: 5,
+  findTime: 10 * MINUTE,
+  banTime: 60 * MINUTE,
+  banTimeIncrement: { ...INCREMENT_DEFAULTS, enabled: true, maxTime: 7 * 24 * 60 * MINUTE },
+} as const;
+
+export const BANS_DEFAULTS = {
+  answer: 'forbidden',
+  filterDirs: ['/etc/fail2ban/filter.d'],
+} as const;

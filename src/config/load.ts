@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, ConfigLoadError } from './errors.js';
-import { draftListener, draftUpstream, emptyDraft, finalizeConfig, type Draft, type DraftListener, type DraftUpstream } from './resolve.js';
-import type { RouteConfig, TlsConfig, WardenConfig } from './types.js';
+import { draftJail, draftListener, draftUpstream, emptyDraft, finalizeConfig, type Draft, type DraftListener, type DraftUpstream, type Mutable } from './resolve.js';
+import type { ActionConfig, BanTimeIncrementConfig, JailConfig, RouteConfig, TlsConfig, WafConditionConfig, WardenConfig } from './types.js';
 import {
   bindHost,
   isInvalid,
@@ -27,6 +27,8 @@ import {
   readInteger,
   readList,
   readMap,
+  readNamedMap,
+  readNumber,
   readOneOf,
   readPath,
   readSize,
@@ -36,7 +38,15 @@ import {
   type ReadContext,
 } from './yaml-reader.js';
 
-const TOP_KEYS = ['listeners', 'upstreams', 'proxy', 'rules', 'logs', 'dataDir', 'workers', 'admin'] as const;
+const TOP_KEYS = ['listeners', 'upstreams', 'proxy', 'rules', 'logs', 'dataDir', 'workers', 'admin', 'jails', 'actions', 'bans'] as const;
+const JAIL_KEYS = [
+  'enabled', 'source', 'when', 'files', 'fromStart', 'filter', 'filterOptions', 'journalMatch', 'fromJails',
+  'maxRetry', 'findTime', 'banTime', 'banTimeIncrement', 'ignoreIp', 'ignoreSelf', 'ipv6Prefix', 'actions',
+] as const;
+const WHEN_KEYS = ['blocked', 'ruleIds', 'tags', 'status', 'minScore', 'bodyError'] as const;
+const INCREMENT_KEYS = ['enabled', 'factor', 'multipliers', 'maxTime', 'overallJails', 'rndTime'] as const;
+const ACTION_KEYS = ['type', 'ports', 'verdict', 'url', 'headers', 'start', 'stop', 'ban', 'unban', 'file', 'options'] as const;
+const BANS_KEYS = ['answer', 'filterDirs'] as const;
 const LISTENER_KEYS = ['name', 'host', 'port', 'tls', 'routes'] as const;
 const ROUTE_KEYS = ['host', 'pathPrefix', 'upstream'] as const;
 const TLS_KEYS = ['cert', 'key'] as const;
@@ -263,6 +273,159 @@ function readAdmin(ctx: ReadContext, field: Field, d: Draft): void {
   }
 }
 
+/** A list of strings (a single string counts). */
+function readStrings(ctx: ReadContext, field: Field, what: string): string[] | undefined {
+  const items = readList(ctx, field, what);
+  if (items === null) return undefined;
+  const out: string[] = [];
+  for (const item of items) {
+    const v = readString(ctx, item, what);
+    if (v !== undefined) out.push(v);
+  }
+  return out;
+}
+
+/** A list of whole numbers within bounds. */
+function readIntegers(ctx: ReadContext, field: Field, min: number, max: number, what: string): number[] | undefined {
+  const items = readList(ctx, field, what);
+  if (items === null) return undefined;
+  const out: number[] = [];
+  for (const item of items) {
+    const v = readInteger(ctx, item, min, max, what);
+    if (v !== undefined) out.push(v);
+  }
+  return out;
+}
+
+/** Name → text pairs (filter options, webhook headers, action tag values). */
+function readStringMap(ctx: ReadContext, field: Field, what: string): Record<string, string> | undefined {
+  const m = readNamedMap(ctx, field, what);
+  if (m === null) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, f] of m) {
+    const v = f.node !== null && 'value' in f.node && (typeof f.node.value === 'number' || typeof f.node.value === 'boolean') ? String(f.node.value) : readString(ctx, f, 'a value');
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** A ban time: a duration (10m, 1h, 1d, 1w), or -1 / forever for bans that never end. */
+function readBanTime(ctx: ReadContext, field: Field): number | undefined {
+  const v = field.node !== null && 'value' in field.node ? field.node.value : undefined;
+  if (v === -1 || v === '-1' || v === 'forever') return -1;
+  const ms = readDuration(ctx, field);
+  return ms === undefined ? undefined : ms === 0 ? report(ctx, field.line, field.path, 'must be longer than 0 (use -1 or forever for bans that never end)') : ms;
+}
+
+function readWhen(ctx: ReadContext, field: Field): WafConditionConfig | undefined {
+  const m = readMap(ctx, field, WHEN_KEYS);
+  if (m === null) return undefined;
+  const w: { -readonly [K in keyof WafConditionConfig]: WafConditionConfig[K] } = {};
+  each(m, 'blocked', (f) => readBoolean(ctx, f), (v) => (w.blocked = v));
+  each(m, 'bodyError', (f) => readBoolean(ctx, f), (v) => (w.bodyError = v));
+  each(m, 'ruleIds', (f) => readIntegers(ctx, f, 1, 4294967295, 'rule ids'), (v) => (w.ruleIds = v));
+  each(m, 'status', (f) => readIntegers(ctx, f, 100, 599, 'HTTP status codes'), (v) => (w.status = v));
+  each(m, 'tags', (f) => readStrings(ctx, f, 'rule tags (attack-* matches a prefix)'), (v) => (w.tags = v));
+  each(m, 'minScore', (f) => readInteger(ctx, f, 0, 100000, 'an anomaly score'), (v) => (w.minScore = v));
+  return w;
+}
+
+function readIncrement(ctx: ReadContext, field: Field, base: BanTimeIncrementConfig): BanTimeIncrementConfig | undefined {
+  const m = readMap(ctx, field, INCREMENT_KEYS);
+  if (m === null) return undefined;
+  // Writing the section turns increments on unless it says enabled: false.
+  const inc: Mutable<BanTimeIncrementConfig> = { ...base, enabled: true };
+  each(m, 'enabled', (f) => readBoolean(ctx, f), (v) => (inc.enabled = v));
+  each(m, 'factor', (f) => readNumber(ctx, f, 0.001, 1000, 'a number (the formula is banTime × 2^count × factor)'), (v) => (inc.factor = v));
+  nullable(m, 'multipliers', (f) => {
+    const items = readList(ctx, f, 'numbers (banTime × multipliers[count])');
+    if (items === null) return undefined;
+    const out: number[] = [];
+    for (const item of items) {
+      const n = readNumber(ctx, item, 0.001, 1e9, 'a positive number');
+      if (n !== undefined) out.push(n);
+    }
+    return out.length > 0 ? out : report(ctx, f.line, f.path, 'must list at least one multiplier');
+  }, (v) => (inc.multipliers = v));
+  each(m, 'maxTime', (f) => readDuration(ctx, f), (v) => (inc.maxTime = v));
+  each(m, 'overallJails', (f) => readBoolean(ctx, f), (v) => (inc.overallJails = v));
+  each(m, 'rndTime', (f) => readDuration(ctx, f), (v) => (inc.rndTime = v));
+  return inc;
+}
+
+function readJail(ctx: ReadContext, name: string, field: Field): JailConfig | undefined {
+  const m = readMap(ctx, field, JAIL_KEYS);
+  if (m === null) return undefined;
+  const before = ctx.errors.length;
+  const j = draftJail(name);
+  each(m, 'enabled', (f) => readBoolean(ctx, f), (v) => (j.enabled = v));
+  each(m, 'source', (f) => readOneOf(ctx, f, ['waf', 'file', 'journal', 'bans'] as const), (v) => (j.source = v));
+  each(m, 'when', (f) => readWhen(ctx, f), (v) => (j.when = v));
+  each(m, 'files', (f) => readPaths(ctx, f, 'log files (globs allowed)'), (v) => (j.files = v));
+  each(m, 'fromStart', (f) => readBoolean(ctx, f), (v) => (j.fromStart = v));
+  nullable(m, 'filter', (f) => readString(ctx, f, 'a filter name (sshd, warden-squid) or a filter file'), (v) => (j.filter = v));
+  each(m, 'filterOptions', (f) => readStringMap(ctx, f, 'filter parameters (mode: aggressive)'), (v) => (j.filterOptions = v));
+  nullable(m, 'journalMatch', (f) => readString(ctx, f, 'journal matches (_SYSTEMD_UNIT=ssh.service)'), (v) => (j.journalMatch = v));
+  each(m, 'fromJails', (f) => readStrings(ctx, f, 'jail names'), (v) => (j.fromJails = v));
+  each(m, 'maxRetry', (f) => readInteger(ctx, f, 1, 1_000_000, 'a number of failures of at least 1'), (v) => (j.maxRetry = v));
+  each(m, 'findTime', (f) => readDuration(ctx, f), (v) => (j.findTime = v));
+  each(m, 'banTime', (f) => readBanTime(ctx, f), (v) => (j.banTime = v));
+  each(m, 'banTimeIncrement', (f) => readIncrement(ctx, f, j.banTimeIncrement), (v) => (j.banTimeIncrement = v));
+  each(m, 'ignoreIp', (f) => readStrings(ctx, f, 'addresses, CIDR blocks or host names'), (v) => (j.ignoreIp = v));
+  each(m, 'ignoreSelf', (f) => readBoolean(ctx, f), (v) => (j.ignoreSelf = v));
+  each(m, 'ipv6Prefix', (f) => readInteger(ctx, f, 1, 128, 'a prefix length from 1 to 128'), (v) => (j.ipv6Prefix = v));
+  each(m, 'actions', (f) => readStrings(ctx, f, 'action names'), (v) => (j.actions = v));
+  if (j.findTime === 0) report(ctx, field.line, `${field.path}.findTime`, 'must be longer than 0');
+  return ctx.errors.length === before ? j : undefined;
+}
+
+function readJails(ctx: ReadContext, field: Field): JailConfig[] {
+  const m = readNamedMap(ctx, field, 'jails (name: settings)');
+  const out: JailConfig[] = [];
+  for (const [name, f] of m ?? []) {
+    const j = readJail(ctx, name, f);
+    if (j !== undefined) out.push(j);
+  }
+  return out;
+}
+
+function readActions(ctx: ReadContext, field: Field): ActionConfig[] | undefined {
+  const m = readNamedMap(ctx, field, 'actions (name: settings)');
+  if (m === null) return undefined;
+  const out: ActionConfig[] = [];
+  for (const [name, f] of m) {
+    const a = readMap(ctx, f, ACTION_KEYS);
+    if (a === null) continue;
+    const typeField = a.get('type');
+    if (typeField === undefined) {
+      report(ctx, f.line, f.path, 'must say its type (nftables, ipset, webhook, command or fail2ban)');
+      continue;
+    }
+    const type = readOneOf(ctx, typeField, ['nftables', 'ipset', 'webhook', 'command', 'fail2ban'] as const);
+    if (type === undefined) continue;
+    const action: Mutable<ActionConfig> = { name, type, ports: [], verdict: 'drop', url: null, headers: {}, start: null, stop: null, ban: null, unban: null, file: null, options: {} };
+    each(a, 'ports', (p) => readIntegers(ctx, p, 1, 65535, 'port numbers'), (v) => (action.ports = v));
+    each(a, 'verdict', (p) => readOneOf(ctx, p, ['drop', 'reject'] as const), (v) => (action.verdict = v));
+    nullable(a, 'url', (p) => {
+      const u = readString(ctx, p, 'an http:// or https:// URL');
+      return u !== undefined && !/^https?:\/\/[^/]/.test(u) ? report(ctx, p.line, p.path, 'must be an http:// or https:// URL') : u;
+    }, (v) => (action.url = v));
+    each(a, 'headers', (p) => readStringMap(ctx, p, 'HTTP headers (authorization: …)'), (v) => (action.headers = v));
+    for (const key of ['start', 'stop', 'ban', 'unban'] as const) nullable(a, key, (p) => readString(ctx, p, 'a shell command'), (v) => (action[key] = v));
+    nullable(a, 'file', (p) => readPath(ctx, p, 'an action.d/*.conf file'), (v) => (action.file = v));
+    each(a, 'options', (p) => readStringMap(ctx, p, 'values for the action\'s tags (port: http)'), (v) => (action.options = v));
+    out.push(action);
+  }
+  return out;
+}
+
+function readBans(ctx: ReadContext, field: Field, d: Draft): void {
+  const m = readMap(ctx, field, BANS_KEYS);
+  if (m === null) return;
+  each(m, 'answer', (f) => readOneOf(ctx, f, ['forbidden', 'close'] as const), (v) => (d.bans.answer = v));
+  each(m, 'filterDirs', (f) => readPaths(ctx, f, 'directories of fail2ban filters'), (v) => (d.bans.filterDirs = v));
+}
+
 /**
  * Reads warden.yaml text into a draft (defaults where the file says nothing). `file` is how
  * errors name the file; relative paths resolve against `baseDir`.
@@ -303,6 +466,10 @@ export function readConfigText(text: string, file: string, baseDir: string): { d
   readLogs(ctx, section('logs'), draft);
   readAdmin(ctx, section('admin'), draft);
   each(top, 'dataDir', (f) => readPath(ctx, f, 'a directory path'), (v) => (draft.dataDir = v));
+  const jails = top.get('jails');
+  if (jails !== undefined) draft.jails = readJails(ctx, jails);
+  each(top, 'actions', (f) => readActions(ctx, f), (v) => (draft.actions = v));
+  readBans(ctx, section('bans'), draft);
   each(top, 'workers', (f) => {
     if (f.node !== null && 'value' in f.node && f.node.value === 'auto') return 0;
     return readInteger(ctx, f, 0, 1024, 'a number of worker processes from 0 to 1024, or auto (one per core)');

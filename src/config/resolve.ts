@@ -10,7 +10,11 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   ADMIN_DEFAULTS,
+  BANS_DEFAULTS,
   DATA_DIR_DEFAULT,
+  DEFAULT_WAF_JAIL,
+  INCREMENT_DEFAULTS,
+  JAIL_DEFAULTS,
   ERROR_LOG_DEFAULT,
   LISTENER_DEFAULTS,
   PROXY_DEFAULTS,
@@ -18,7 +22,10 @@ import {
 } from './defaults.js';
 import { ConfigError } from './errors.js';
 import type {
+  ActionConfig,
   AdminConfig,
+  BansConfig,
+  JailConfig,
   ListenerConfig,
   LogsConfig,
   ProxyBehaviour,
@@ -31,7 +38,7 @@ import type {
 import { absolutePath, suggest } from './yaml-reader.js';
 import { isLoopbackHost } from './values.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export interface DraftListener {
   name: string | null;
@@ -59,6 +66,10 @@ export interface Draft {
   dataDir: string;
   workers: number;
   admin: Mutable<AdminConfig>;
+  /** Null: not given in the file (the default waf jail). */
+  jails: JailConfig[] | null;
+  actions: ActionConfig[];
+  bans: Mutable<BansConfig> & { filterDirs: string[] };
   /** Line of each setting read from the file (path → line). */
   lines: Map<string, number>;
   /** Settings a flag or the environment set (path → `--flag`), so errors name the flag. */
@@ -96,6 +107,9 @@ export function emptyDraft(baseDir: string, file: string | null = null): Draft {
     dataDir: absolutePath(baseDir, DATA_DIR_DEFAULT),
     workers: 0,
     admin: { host: ADMIN_DEFAULTS.host, port: ADMIN_DEFAULTS.port, enabled: false, token: null, basicAuth: null, tls: null },
+    jails: null,
+    actions: [],
+    bans: { answer: BANS_DEFAULTS.answer, filterDirs: [...BANS_DEFAULTS.filterDirs] },
     lines: new Map(),
     origins: new Map(),
   };
@@ -257,6 +271,8 @@ export function finalizeConfig(draft: Draft): { config: WardenConfig } | { error
     checkTls(draft, errors, 'admin.tls', admin.tls);
   }
   checkCrs(draft, errors);
+  const jails = draft.jails ?? [defaultWafJail()];
+  checkJails(draft, errors, jails);
 
   if (errors.length > 0) return { errors: errors.sort((a, b) => a.line - b.line) };
   return {
@@ -270,6 +286,66 @@ export function finalizeConfig(draft: Draft): { config: WardenConfig } | { error
       dataDir: draft.dataDir,
       workers: draft.workers,
       admin: { ...admin },
+      jails,
+      actions: draft.actions,
+      bans: { ...draft.bans, filterDirs: [...draft.bans.filterDirs] },
     },
   };
+}
+
+/** A jail with every default (source waf, no condition): the loader fills in what the file says. */
+export function draftJail(name: string): Mutable<JailConfig> {
+  return {
+    name,
+    enabled: JAIL_DEFAULTS.enabled,
+    source: 'waf',
+    when: {},
+    files: [],
+    fromStart: JAIL_DEFAULTS.fromStart,
+    filter: null,
+    filterOptions: {},
+    journalMatch: null,
+    fromJails: [],
+    maxRetry: JAIL_DEFAULTS.maxRetry,
+    findTime: JAIL_DEFAULTS.findTime,
+    banTime: JAIL_DEFAULTS.banTime,
+    banTimeIncrement: { ...INCREMENT_DEFAULTS },
+    ignoreIp: [],
+    ignoreSelf: JAIL_DEFAULTS.ignoreSelf,
+    ipv6Prefix: JAIL_DEFAULTS.ipv6Prefix,
+    actions: [],
+  };
+}
+
+/** The jail Warden runs when warden.yaml names none (see defaults.DEFAULT_WAF_JAIL). */
+export function defaultWafJail(): JailConfig {
+  const j = draftJail(DEFAULT_WAF_JAIL.name);
+  return { ...j, when: { ...DEFAULT_WAF_JAIL.when }, maxRetry: DEFAULT_WAF_JAIL.maxRetry, findTime: DEFAULT_WAF_JAIL.findTime, banTime: DEFAULT_WAF_JAIL.banTime, banTimeIncrement: { ...DEFAULT_WAF_JAIL.banTimeIncrement } };
+}
+
+/** Checks across jails and actions: names used, what each source needs. */
+function checkJails(draft: Draft, errors: ConfigError[], jails: readonly JailConfig[]): void {
+  const actionNames = draft.actions.map((a) => a.name);
+  const jailNames = jails.map((j) => j.name);
+  for (const j of jails) {
+    const path = `jails.${j.name}`;
+    if (j.name === 'manual') problem(draft, errors, path, 'is the name of the jail for bans made by hand, which always exists: choose another name');
+    j.actions.forEach((a, i) => {
+      if (!actionNames.includes(a)) {
+        const near = suggest(a, actionNames);
+        problem(draft, errors, `${path}.actions[${i}]`, `names no action: "${a}"${near !== null ? ` (did you mean ${near}?)` : actionNames.length > 0 ? ` (actions: ${actionNames.join(', ')})` : ' (define it under actions)'}`);
+      }
+    });
+    if (j.source === 'file' && j.files.length === 0) problem(draft, errors, `${path}.files`, 'must list the log files a file jail reads');
+    if ((j.source === 'file' || j.source === 'journal') && j.filter === null) problem(draft, errors, `${path}.filter`, `must name the filter that finds failures in the ${j.source === 'file' ? 'log lines' : 'journal'} (a fail2ban filter name or file)`);
+    j.fromJails.forEach((f, i) => {
+      if (!jailNames.includes(f) && f !== 'manual') problem(draft, errors, `${path}.fromJails[${i}]`, `names no jail: "${f}"`);
+    });
+  }
+  for (const a of draft.actions) {
+    const path = `actions.${a.name}`;
+    if (a.type === 'webhook' && a.url === null) problem(draft, errors, `${path}.url`, 'is needed by a webhook action (url: https://…)');
+    if (a.type === 'command' && (a.ban === null || a.unban === null)) problem(draft, errors, path, 'needs ban and unban commands (a command action)');
+    if (a.type === 'fail2ban' && a.file === null) problem(draft, errors, `${path}.file`, 'is needed by a fail2ban action (an action.d/*.conf file)');
+  }
 }

@@ -130,4 +130,88 @@ export interface WardenConfig {
   /** Worker processes (0: one per core). */
   readonly workers: number;
   readonly admin: AdminConfig;
+  /** The ban engine's jails (absent in the file: the default `waf` jail; `{}`: none). */
+  readonly jails: readonly JailConfig[];
+  readonly actions: readonly ActionConfig[];
+  readonly bans: BansConfig;
+}
+
+/** When a WAF event counts as a failure (jail source `waf`). Every field given must hold. */
+export interface WafConditionConfig {
+  readonly blocked?: boolean;
+  readonly ruleIds?: readonly number[];
+  readonly tags?: readonly string[];
+  readonly status?: readonly number[];
+  readonly minScore?: number;
+  readonly bodyError?: boolean;
+}
+
+/** Ban-time growth for repeat offenders (fail2ban's bantime.increment). Times in ms. */
+export interface BanTimeIncrementConfig {
+  readonly enabled: boolean;
+  readonly factor: number;
+  readonly multipliers: readonly number[] | null;
+  readonly maxTime: number;
+  readonly overallJails: boolean;
+  readonly rndTime: number;
+}
+
+/** A jail: where failures come from, how many earn a ban, for how long, and who enforces it. */
+export interface JailConfig {
+  readonly name: string;
+  readonly enabled: boolean;
+  /** waf: Warden's own verdicts; file: log files; journal: the systemd journal; bans: other jails' bans (recidive). */
+  readonly source: 'waf' | 'file' | 'journal' | 'bans';
+  readonly when: WafConditionConfig;
+  /** Log files (globs) for the file source. */
+  readonly files: readonly string[];
+  /** Read what the files already hold (default: start at their end, as fail2ban). */
+  readonly fromStart: boolean;
+  /** A filter name (Warden's filters/, then bans.filterDirs) or a path, for file and journal sources. */
+  readonly filter: string | null;
+  /** Filter parameters, as fail2ban's `filter = sshd[mode=aggressive]`. */
+  readonly filterOptions: Readonly<Record<string, string>>;
+  /** journalmatch (default: the filter's own). */
+  readonly journalMatch: string | null;
+  /** For the bans source: the jails whose bans count (all others when empty). */
+  readonly fromJails: readonly string[];
+  readonly maxRetry: number;
+  /** Milliseconds. */
+  readonly findTime: number;
+  /** Milliseconds; -1 for ever. */
+  readonly banTime: number;
+  readonly banTimeIncrement: BanTimeIncrementConfig;
+  readonly ignoreIp: readonly string[];
+  readonly ignoreSelf: boolean;
+  readonly ipv6Prefix: number;
+  /** Names of `actions`; the proxy refuses banned clients in any case. */
+  readonly actions: readonly string[];
+}
+
+/** A ban action beyond the proxy's own ban set. */
+export interface ActionConfig {
+  readonly name: string;
+  readonly type: 'nftables' | 'ipset' | 'webhook' | 'command' | 'fail2ban';
+  /** nftables, ipset: only these TCP ports (all traffic when empty). */
+  readonly ports: readonly number[];
+  /** nftables, ipset: drop or reject. */
+  readonly verdict: 'drop' | 'reject';
+  /** webhook. */
+  readonly url: string | null;
+  readonly headers: Readonly<Record<string, string>>;
+  /** command: shell templates with fail2ban's <ip> <bantime> … tags. */
+  readonly start: string | null;
+  readonly stop: string | null;
+  readonly ban: string | null;
+  readonly unban: string | null;
+  /** fail2ban: an action.d/*.conf file, and values for its [Init] tags. */
+  readonly file: string | null;
+  readonly options: Readonly<Record<string, string>>;
+}
+
+export interface BansConfig {
+  /** How the proxy refuses a banned client: 403 with the error page, or closing the connection. */
+  readonly answer: 'forbidden' | 'close';
+  /** Where fail2ban filters named by jails are looked up after Warden's own filters/. */
+  readonly filterDirs: readonly string[];
 }

@@ -120,6 +120,42 @@ export function readMap(ctx: ReadContext, field: Field, known: readonly string[]
   return out;
 }
 
+/**
+ * A map whose keys are names the user chooses (jails, actions, filter options): every key
+ * must look like a name. Null (after reporting) when the node is not a map.
+ */
+export function readNamedMap(ctx: ReadContext, field: Field, what: string): Map<string, Field> | null {
+  const out = new Map<string, Field>();
+  if (isNull(field)) return out;
+  const node = resolved(ctx, field.node);
+  if (!isMap(node)) {
+    report(ctx, field.line, field.path, `must be a map of ${what}`);
+    return null;
+  }
+  const prefix = field.path === '' ? '' : `${field.path}.`;
+  for (const pair of node.items as Pair<Node | null, Node | null>[]) {
+    const keyLine = lineOf(ctx, pair.key, field.line);
+    const key = isScalar(pair.key) ? pair.key.value : undefined;
+    if ((typeof key !== 'string' && typeof key !== 'number') || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(String(key))) {
+      report(ctx, keyLine, field.path, `has a key that is not a name (letters, digits, _ . -): ${String(key)}`);
+      continue;
+    }
+    const path = `${prefix}${String(key)}`;
+    const value = resolved(ctx, pair.value);
+    const line = value === null || (isScalar(value) && value.value === null) ? keyLine : lineOf(ctx, value, keyLine);
+    ctx.lines.set(path, line);
+    out.set(String(key), { node: value, line, path });
+  }
+  return out;
+}
+
+/** A number (integer or not) within bounds. */
+export function readNumber(ctx: ReadContext, field: Field, min: number, max: number, what: string): number | undefined {
+  const v = scalarValue(field);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) return report(ctx, field.line, field.path, `must be ${what}`);
+  return v;
+}
+
 /** The items of a list (a single scalar counts as a list of one). Null after reporting. */
 export function readList(ctx: ReadContext, field: Field, what: string): Field[] | null {
   if (isNull(field)) return [];
@@ -184,20 +220,20 @@ export function absolutePath(baseDir: string, p: string): string {
   return p === '-' || isAbsolute(p) ? p : resolve(baseDir, p);
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** Milliseconds from `30s`, `500ms`, `5m`, `1h` or a plain number of milliseconds; null if not one. */
 export function parseDuration(v: unknown): number | null {
   if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : null;
   if (typeof v !== 'string') return null;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(v);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(v);
   if (m === null) return null;
   return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] as string] as number));
 }
 
 export function readDuration(ctx: ReadContext, field: Field): number | undefined {
   const ms = parseDuration(scalarValue(field));
-  if (ms === null) return report(ctx, field.line, field.path, 'must be a duration: milliseconds, or a number with ms, s, m or h (30s, 500ms)');
+  if (ms === null) return report(ctx, field.line, field.path, 'must be a duration: milliseconds, or a number with ms, s, m, h, d or w (30s, 500ms, 1d)');
   return ms;
 }
 

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { resolveStartConfig } from '../../src/config/index.js';
+import { defaultWafJail } from '../../src/config/resolve.js';
 import { configOf, errorsOf, resolveYaml, tempDir, writeTree } from './support.js';
 
 const FILE = `listeners:
@@ -54,6 +55,9 @@ test('the minimal command line: `warden start --upstream URL` and every default'
     dataDir: join(cwd, 'warden-data'),
     workers: 0,
     admin: { host: '127.0.0.1', port: 9090, enabled: false, token: null, basicAuth: null, tls: null },
+    jails: [defaultWafJail()],
+    actions: [],
+    bans: { answer: 'forbidden', filterDirs: ['/etc/fail2ban/filter.d'] },
   });
 });
 

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ConfigLoadError, loadConfigFile } from '../../src/config/index.js';
+import { draftJail } from '../../src/config/resolve.js';
 import { configOf, errorsOf, resolveYaml, writeTree } from './support.js';
 
 const CRS = '/work/shared/crs';
@@ -64,6 +65,26 @@ admin:
   port: 9443
   token: "0123456789abcdef0123"
   tls: { cert: tls/cert.pem, key: tls/key.pem }
+jails:
+  xmlrpc:
+    when: { blocked: true, status: [400], tags: [attack-*] }
+    maxRetry: 3
+    findTime: 10m
+    banTime: 1h
+    banTimeIncrement: { maxTime: 1w, multipliers: [1, 5, 30] }
+    ignoreIp: [192.0.2.0/24, office.example.com]
+    actions: [nft]
+  sshd:
+    source: journal
+    filter: sshd
+    filterOptions: { mode: aggressive }
+    banTime: forever
+    ipv6Prefix: 56
+actions:
+  nft: { type: nftables, ports: [80, 443] }
+  hook: { type: webhook, url: "https://hooks.example.com/bans", headers: { authorization: Bearer x } }
+bans:
+  answer: close
 `,
   });
   const config = loadConfigFile(join(dir, 'warden.yaml'));
@@ -117,6 +138,24 @@ admin:
       basicAuth: null,
       tls: { cert: join(dir, 'tls/cert.pem'), key: join(dir, 'tls/key.pem') },
     },
+    jails: [
+      {
+        ...draftJail('xmlrpc'),
+        when: { blocked: true, status: [400], tags: ['attack-*'] },
+        maxRetry: 3,
+        findTime: 600_000,
+        banTime: 3_600_000,
+        banTimeIncrement: { enabled: true, factor: 1, multipliers: [1, 5, 30], maxTime: 604_800_000, overallJails: false, rndTime: 0 },
+        ignoreIp: ['192.0.2.0/24', 'office.example.com'],
+        actions: ['nft'],
+      },
+      { ...draftJail('sshd'), source: 'journal', filter: 'sshd', filterOptions: { mode: 'aggressive' }, banTime: -1, ipv6Prefix: 56 },
+    ],
+    actions: [
+      { name: 'nft', type: 'nftables', ports: [80, 443], verdict: 'drop', url: null, headers: {}, start: null, stop: null, ban: null, unban: null, file: null, options: {} },
+      { name: 'hook', type: 'webhook', ports: [], verdict: 'drop', url: 'https://hooks.example.com/bans', headers: { authorization: 'Bearer x' }, start: null, stop: null, ban: null, unban: null, file: null, options: {} },
+    ],
+    bans: { answer: 'close', filterDirs: ['/etc/fail2ban/filter.d'] },
   });
 });
 
@@ -237,7 +276,7 @@ listeners:
   {
     name: 'a timeout in words',
     yaml: 'upstreams:\n  - url: http://127.0.0.1:3000\n    connectTimeout: 10 seconds\n',
-    errors: ['warden.yaml:3: upstreams[0].connectTimeout must be a duration: milliseconds, or a number with ms, s, m or h (30s, 500ms)'],
+    errors: ['warden.yaml:3: upstreams[0].connectTimeout must be a duration: milliseconds, or a number with ms, s, m, h, d or w (30s, 500ms, 1d)'],
   },
   {
     name: 'a section that is not a map',
@@ -300,6 +339,49 @@ listeners:
     name: 'no upstream anywhere',
     yaml: 'listeners:\n  - port: 8080\n',
     errors: ['warden.yaml:1: upstreams must list at least one upstream (or give --upstream URL): Warden needs to know where to send requests'],
+  },
+  {
+    name: 'jails: a misspelt setting, a bad count, an action that is not defined',
+    yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\njails:\n  waf:\n    maxretry: 3\n    maxRetry: 0\n    actions: [nft]\n',
+    errors: [
+      'warden.yaml:4: jails.waf.maxretry is not a setting (did you mean jails.waf.maxRetry?)',
+      'warden.yaml:5: jails.waf.maxRetry must be a number of failures of at least 1',
+    ],
+  },
+  {
+    name: 'jails: a jail naming an action that does not exist',
+    yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\nactions:\n  nftables: { type: nftables }\njails:\n  waf:\n    actions: [nftable]\n',
+    errors: ['warden.yaml:6: jails.waf.actions[0] names no action: "nftable" (did you mean nftables?)'],
+  },
+  {
+    name: 'jails: a file jail needs files and a filter; ban times are durations or forever',
+    yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\njails:\n  squid:\n    source: file\n    banTime: 0\n  sshd:\n    source: file\n    files: [/var/log/auth.log]\n    banTime: 2 days\n',
+    errors: [
+      'warden.yaml:5: jails.squid.banTime must be longer than 0 (use -1 or forever for bans that never end)',
+      'warden.yaml:9: jails.sshd.banTime must be a duration: milliseconds, or a number with ms, s, m, h, d or w (30s, 500ms, 1d)',
+    ],
+  },
+  {
+    name: 'jails: source-specific needs are checked once the jail is read',
+    yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\njails:\n  squid:\n    source: file\n  manual: {}\n',
+    errors: [
+      'warden.yaml:4: jails.squid.files must list the log files a file jail reads',
+      'warden.yaml:4: jails.squid.filter must name the filter that finds failures in the log lines (a fail2ban filter name or file)',
+      'warden.yaml:5: jails.manual is the name of the jail for bans made by hand, which always exists: choose another name',
+    ],
+  },
+  {
+    name: 'actions: a type is required, and one Warden knows',
+    yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\nactions:\n  a: { ports: [80] }\n  c: { type: firewall }\n',
+    errors: [
+      'warden.yaml:3: actions.a must say its type (nftables, ipset, webhook, command or fail2ban)',
+      'warden.yaml:4: actions.c.type must be one of nftables, ipset, webhook, command, fail2ban',
+    ],
+  },
+  {
+    name: 'actions: a webhook needs its URL',
+    yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\nactions:\n  b: { type: webhook }\n',
+    errors: ['warden.yaml:3: actions.b.url is needed by a webhook action (url: https://…)'],
   },
 ];
 

@@ -100,6 +100,9 @@ export function makeConfig(options: {
     dataDir: '/tmp',
     workers: 1,
     admin: { host: '127.0.0.1', port: 0, enabled: false, token: null, basicAuth: null, tls: null },
+    jails: [],
+    actions: [],
+    bans: { answer: 'forbidden', filterDirs: [] },
   };
 }
 
