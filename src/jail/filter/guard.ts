@@ -218,6 +218,10 @@ export class GuardedFilter {
       return;
     }
     if (this.closed) {
+      // close() ran while the new worker was starting: it must not outlive the filter.
+      const w = this.worker as Worker | undefined;
+      this.worker = undefined;
+      await w?.terminate();
       this.fail(new Error('guarded filter is closed'));
       return;
     }
