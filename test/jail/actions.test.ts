@@ -7,13 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { NftablesAction } from '../../src/jail/actions/nftables.js';
 import { IpsetAction } from '../../src/jail/actions/ipset.js';
 import { CommandAction, fillTags, shellQuote } from '../../src/jail/actions/command.js';
 import { WebhookAction } from '../../src/jail/actions/webhook.js';
+import { loadFail2banAction } from '../../src/jail/actions/fail2ban.js';
+import { sharedDir } from '../support/shared.js';
 import type { BanRecord } from '../../src/jail/types.js';
 
 const NOW = Date.now();
@@ -151,4 +153,20 @@ test('webhook: a JSON POST per ban and unban; a non-2xx answer is a failure', as
   } finally {
     server.close();
   }
+});
+
+test("fail2ban action.d files run as fail2ban runs them (its dummy action)", async (t) => {
+  const dummy = join(sharedDir, 'fail2ban/config/action.d/dummy.conf');
+  if (!existsSync(dummy)) {
+    if (process.env.CI === 'true') assert.fail(`fail2ban's actions missing in CI: ${dummy}`);
+    return t.skip('fail2ban suite not in ../shared');
+  }
+  const target = join(mkdtempSync(join(tmpdir(), 'warden-f2b-')), 'dummy.txt');
+  const action = loadFail2banAction(dummy, { name: 'dummy', jail: 'sshd', options: { target } });
+  await action.start?.();
+  await action.ban(ban('203.0.113.9'));
+  await action.unban(ban('203.0.113.9'));
+  assert.equal(readFileSync(target, 'utf8'), '123\n+203.0.113.9\n-203.0.113.9\n');
+  await action.stop?.();
+  assert.equal(existsSync(target), false);
 });
