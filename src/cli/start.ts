@@ -25,10 +25,17 @@ import { errorLogTime } from '../audit/time.js';
 import { readConfigFile, resolveStartConfig, rulesTextFor, RULES_TEXT_NAME, defaults, type WardenConfig } from '../config/index.js';
 import { RuleLoadError } from '../seclang/errors.js';
 import { parseSecLangText } from '../seclang/parser.js';
-import { ClusterPrimary, describeLoadError, runWorker, type ReloadOutcome, type WorkerSetup } from '../proxy/cluster.js';
+import { ClusterPrimary, describeLoadError, runWorker, sendToPrimary, type ReloadOutcome, type WorkerSetup } from '../proxy/cluster.js';
 import { recordingSource } from '../proxy/rule-snapshot.js';
 import type { ProxyLog } from '../proxy/types.js';
-import { controlSocketPath } from '../jail/control.js';
+import { controlSocketPath, handleControl, type ControlRequest as JailRequest } from '../jail/control.js';
+import { BanSet } from '../jail/ban-set.js';
+import type { BanEvent, BanRecord } from '../jail/types.js';
+import { matchesWafCondition } from '../jail/sources/waf.js';
+import { wafEvent } from '../engine/events.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/types.js';
+import { createBanEngine, storePath, type BanEngine } from './ban-engine.js';
 
 /** Output sinks (the same shape as cli/main's Io). */
 export interface StartIo {
@@ -70,6 +77,57 @@ function resolveSetup(argv: readonly string[], env: NodeJS.ProcessEnv): { setup:
   return setupFor(r.config);
 }
 
+/** What the primary's ban engine tells workers. */
+type ToWorkerWiring = { readonly kind: 'bans'; readonly bans: readonly BanRecord[] } | { readonly kind: 'ban-event'; readonly event: BanEvent };
+
+/** What workers tell the ban engine: finished transactions that some WAF jail may count. */
+type FromWorkerWiring = { readonly kind: 'waf-event'; readonly event: ReturnType<typeof wafEvent> };
+
+/**
+ * A worker's side of the ban engine: the ban set the proxy asks before reading a request
+ * (kept current by the primary), the WAF events it sends back (only those some WAF jail's
+ * condition can count, so benign traffic costs no IPC), and the SQLite store for the
+ * engine's persistent collections.
+ */
+function workerWiring(): Parameters<typeof runWorker>[0] {
+  const set = new BanSet();
+  const banList = { has: (address: string) => set.lookup(address, Date.now()) !== null, answer: 'forbidden' as 'forbidden' | 'close' };
+  let conditions: Array<WardenConfig['jails'][number]['when']> = [];
+  let store: Store | null = null;
+  return {
+    bans: banList,
+    log: stderrLog,
+    storeFor(config) {
+      banList.answer = config.bans.answer;
+      conditions = config.jails.filter((j) => j.enabled && j.source === 'waf').map((j) => j.when);
+      store ??= openSqliteStore(storePath(config.dataDir));
+      return store;
+    },
+    onMessage(payload) {
+      const m = payload as ToWorkerWiring;
+      if (m.kind === 'bans') for (const ban of m.bans) set.apply({ type: 'ban', ban });
+      else if (m.kind === 'ban-event') set.apply(m.event);
+    },
+    createLogs(config, waf) {
+      const logs = workerLogs(config, waf.config);
+      return {
+        transactionDone(tx, response) {
+          logs.transactionDone(tx, response);
+          if (conditions.length === 0 || tx.remoteAddr === null) return;
+          const event = wafEvent(tx, response.status);
+          if (conditions.some((c) => matchesWafCondition(c, event))) sendToPrimary({ kind: 'waf-event', event } satisfies FromWorkerWiring);
+        },
+        rejected: (r) => logs.rejected(r),
+        reopen: () => logs.reopen(),
+        close: () => logs.close(),
+        get writeErrors() {
+          return logs.writeErrors;
+        },
+      };
+    },
+  };
+}
+
 /** The logs a worker writes, for a config and the Waf whose SecAudit* settings they follow. */
 function workerLogs(config: WardenConfig, waf: Parameters<typeof createLogs>[0]['config']): ReturnType<typeof createLogs> {
   return createLogs({ config: waf, logs: config.logs, report: (m) => stderrLog('error', m) });
@@ -81,7 +139,7 @@ function workerLogs(config: WardenConfig, waf: Parameters<typeof createLogs>[0][
  */
 export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io: StartIo): Promise<number> {
   if (cluster.isWorker) {
-    runWorker({ createLogs: (config, waf) => workerLogs(config, waf.config), log: stderrLog });
+    runWorker(workerWiring());
     return new Promise<number>(() => {});
   }
   const first = resolveSetup(argv, env);
@@ -105,11 +163,34 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
 
   const workers = config.workers > 0 ? config.workers : availableParallelism();
   const graceMs = Math.min(config.proxy.requestTimeout > 0 ? config.proxy.requestTimeout : MAX_GRACE_MS, MAX_GRACE_MS);
-  const primary = new ClusterPrimary({ workers, graceMs, log: stderrLog });
+  // The ban engine runs here, in the primary: jails see every worker's events, bans reach
+  // every worker, and the store has one writer for bans.
+  let bans: BanEngine;
+  try {
+    bans = createBanEngine(config, stderrLog);
+    await bans.start();
+  } catch (err) {
+    io.err(`warden: could not start the ban engine: ${(err as Error).message}`);
+    return 1;
+  }
+  let primaryRef: ClusterPrimary | null = null;
+  bans.manager.subscribe((event) => primaryRef?.broadcast({ kind: 'ban-event', event } satisfies ToWorkerWiring));
+  const primary = new ClusterPrimary({
+    workers,
+    graceMs,
+    log: stderrLog,
+    welcome: () => [{ kind: 'bans', bans: bans.manager.activeBans() } satisfies ToWorkerWiring],
+    onMessage: (payload) => {
+      const m = payload as FromWorkerWiring;
+      if (m.kind === 'waf-event') bans.reportWafEvent(m.event);
+    },
+  });
+  primaryRef = primary;
   let started;
   try {
     started = await primary.start(first.setup);
   } catch (err) {
+    await bans.stop();
     io.err(`warden: could not start:\n${(err as Error).message}`);
     return 1;
   }
@@ -127,7 +208,8 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
       if (stopping) return;
       stopping = true;
       io.out('warden: stopping (requests in flight may finish)');
-      void primary.shutdown().then(() => {
+      void primary.shutdown().then(async () => {
+        await bans.stop();
         control?.close();
         rmSync(paths.socket, { force: true });
         rmSync(paths.pid, { force: true });
@@ -143,7 +225,8 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     const report = (o: ReloadOutcome): void => {
       for (const line of o.message.split('\n')) stderrLog(o.ok ? 'info' : 'error', line);
     };
-    void controlServer(paths.socket, { reload, reopen: () => primary.reopenLogs(), stop }).then(
+    const other = (req: ControlRequest): Promise<ControlResponse> => handleControl(bans.manager, req as unknown as JailRequest);
+    void controlServer(paths.socket, { reload, reopen: () => primary.reopenLogs(), stop, other }).then(
       (server) => (control = server),
       (err: unknown) => stderrLog('error', `control socket ${paths.socket}: ${(err as Error).message}; warden reload will not reach this process (SIGHUP still does)`),
     );

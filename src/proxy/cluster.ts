@@ -18,6 +18,7 @@ import { Waf } from '../engine/waf.js';
 import { snapshotSource, type RuleSnapshot } from './rule-snapshot.js';
 import { ProxyServer, type ListeningAddress, type PreparedReload, type ReloadReport } from './server.js';
 import type { BanList, ProxyLog } from './types.js';
+import type { CollectionStore } from '../store/types.js';
 
 /** What a worker needs to serve: the config and the rules (as the primary read them). */
 export interface WorkerSetup {
@@ -41,7 +42,9 @@ type ToWorker =
   | { readonly type: 'commit'; readonly id: number }
   | { readonly type: 'abort'; readonly id: number }
   | { readonly type: 'reopen'; readonly id: number }
-  | { readonly type: 'shutdown'; readonly graceMs: number };
+  | { readonly type: 'shutdown'; readonly graceMs: number }
+  /** For the wiring (ban lists and events): the cluster only carries it. */
+  | { readonly type: 'ext'; readonly payload: unknown };
 
 type FromWorker =
   | { readonly type: 'hello'; readonly id: 0 }
@@ -49,11 +52,12 @@ type FromWorker =
   | { readonly type: 'prepared'; readonly id: number; readonly summary: RulesSummary }
   | { readonly type: 'committed'; readonly id: number; readonly report: ReloadReport }
   | { readonly type: 'reopened'; readonly id: number }
-  | { readonly type: 'failed'; readonly id: number; readonly error: string };
+  | { readonly type: 'failed'; readonly id: number; readonly error: string }
+  | { readonly type: 'ext'; readonly id: 0; readonly payload: unknown };
 
 /** Builds the Waf a setup describes, from the snapshot. Throws RuleLoadError. */
-export function wafFromSetup(setup: WorkerSetup): Waf {
-  return Waf.fromText(setup.rulesText, { file: setup.rulesFile, source: snapshotSource(setup.snapshot) });
+export function wafFromSetup(setup: WorkerSetup, store?: CollectionStore): Waf {
+  return Waf.fromText(setup.rulesText, { file: setup.rulesFile, source: snapshotSource(setup.snapshot), ...(store !== undefined ? { store } : {}) });
 }
 
 /** A load error as lines for a person: every problem with file:line:column. */
@@ -73,10 +77,19 @@ export interface WorkerWiring {
   createLogs(config: WardenConfig, waf: Waf): WafLogs;
   readonly bans?: BanList | null;
   readonly log?: ProxyLog;
+  /** Where the Waf keeps persistent collections (IP, GLOBAL …), opened once for a config. */
+  storeFor?(config: WardenConfig): CollectionStore;
+  /** Messages the primary's wiring sends (ban lists and ban events). */
+  onMessage?(payload: unknown): void;
 }
 
 function send(message: FromWorker): void {
   process.send?.(message);
+}
+
+/** Sends a message to the primary's wiring (a worker's WAF events). */
+export function sendToPrimary(payload: unknown): void {
+  send({ type: 'ext', id: 0, payload });
 }
 
 /**
@@ -110,7 +123,7 @@ export function runWorker(wiring: WorkerWiring): void {
     switch (m.type) {
       case 'setup': {
         try {
-          const waf = wafFromSetup(m.setup);
+          const waf = wafFromSetup(m.setup, wiring.storeFor?.(m.setup.config));
           proxy = new ProxyServer(m.setup.config, waf, { logs: wiring.createLogs(m.setup.config, waf), bans: wiring.bans ?? null, log });
           proxy.listen().then(
             (addresses) => send({ type: 'ready', id: m.id, addresses, summary: { rules: waf.rules.length, warnings: waf.warnings.length } }),
@@ -126,7 +139,7 @@ export function runWorker(wiring: WorkerWiring): void {
         if (pending !== null) proxy.discard(pending.prepared);
         pending = null;
         try {
-          const waf = wafFromSetup(m.setup);
+          const waf = wafFromSetup(m.setup, wiring.storeFor?.(m.setup.config));
           const logs = wiring.createLogs(m.setup.config, waf);
           try {
             pending = { id: m.id, prepared: proxy.prepare(m.setup.config, waf, logs) };
@@ -161,6 +174,9 @@ export function runWorker(wiring: WorkerWiring): void {
       case 'shutdown':
         shutdown(m.graceMs);
         return;
+      case 'ext':
+        wiring.onMessage?.(m.payload);
+        return;
     }
   });
   // Messages sent before this listener existed would be lost: the primary waits for this.
@@ -175,6 +191,10 @@ export interface PrimaryOptions {
   /** How long requests in flight may take to finish on shutdown (ms). */
   readonly graceMs: number;
   readonly log: ProxyLog;
+  /** Messages a new worker gets before its setup (the ban list it must enforce from the start). */
+  readonly welcome?: () => unknown[];
+  /** Messages from workers' wiring (their WAF events). */
+  readonly onMessage?: (payload: unknown) => void;
 }
 
 export interface ReloadOutcome {
@@ -255,12 +275,16 @@ export class ClusterPrimary {
     const reply = this.answer(worker, id);
     const setup = this.setup as WorkerSetup;
     const listening = this.listening;
+    const welcome = this.options.welcome;
     worker.on('message', function hello(this: Worker, m: FromWorker) {
       if (m.type !== 'hello') return;
       this.removeListener('message', hello);
       listening.add(this);
+      for (const payload of welcome?.() ?? []) this.send({ type: 'ext', payload } satisfies ToWorker);
       this.send({ type: 'setup', id, setup } satisfies ToWorker);
     });
+    const onMessage = this.options.onMessage;
+    if (onMessage !== undefined) worker.on('message', (m: FromWorker) => m.type === 'ext' && onMessage(m.payload));
     const started = reply.then((r) => {
       this.starting.delete(started);
       if (r.type === 'ready') this.ready.set(worker, setup);
@@ -365,6 +389,11 @@ export class ClusterPrimary {
     const result = this.busy.then(run, run);
     this.busy = result;
     return result;
+  }
+
+  /** Sends a message to every worker's wiring (ban events). */
+  broadcast(payload: unknown): void {
+    for (const w of this.workers) if (this.listening.has(w) && w.isConnected()) w.send({ type: 'ext', payload } satisfies ToWorker);
   }
 
   /** Every worker reopens its log files (after rotation). */

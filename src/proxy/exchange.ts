@@ -144,7 +144,15 @@ export function handleRequest(host: ExchangeHost, gen: Generation, listener: Lis
   const client = realClient(gen, req, conn);
   const where = admit(req);
   if ('status' in where) return reject(host, gen, req, res, client, where.status, where.reason);
-  if (host.bans !== null && host.bans.has(client)) return reject(host, gen, req, res, client, 403, 'client address is banned');
+  if (host.bans !== null && host.bans.has(client)) {
+    if (host.bans.answer === 'close') {
+      // Refused before its body is read, at the cost of nothing but the close.
+      host.stats.rejected++;
+      req.socket.destroy();
+      return;
+    }
+    return reject(host, gen, req, res, client, 403, 'client address is banned');
+  }
   const ex = new Exchange(host, gen, listener, req, res, client, conn, where.path, where.host, expectContinue);
   void ex.run();
 }

@@ -40,6 +40,8 @@ export function newStats(): ProxyStats {
 /** The ban engine's answer to "is this client banned?" (src/jail feeds it; cheap, in memory). */
 export interface BanList {
   has(address: string): boolean;
+  /** How a banned client is refused: 403 (default) or by closing the connection unanswered. */
+  readonly answer?: 'forbidden' | 'close';
 }
 
 /** Operational messages (upstream failures, reloads, TLS); not the audit or access log. */

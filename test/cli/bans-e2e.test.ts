@@ -1,0 +1,159 @@
+/**
+ * The ban engine inside `warden start`, end to end with real processes: clients refused by
+ * the WAF often enough are banned in every worker before their next request reaches the
+ * upstream; a log file's failures ban through a fail2ban filter; `warden jail` talks to it;
+ * a restart (and a SIGKILL) keeps every ban.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { send, startUpstream } from '../proxy/support.js';
+
+const entry = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'warden-bans-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+interface Running {
+  readonly proc: ChildProcess;
+  readonly port: number;
+  readonly output: string[];
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+async function start(config: string): Promise<Running> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', entry, 'start', '--config', config, '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => output.push(d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`warden did not start:\n${output.join('')}`)), 90_000);
+    let listening = 0;
+    proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      output.push(d);
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(d);
+      if (m !== null) listening = Number(m[1]);
+      if (/ rules.*; pid \d+/.test(d)) {
+        clearTimeout(timer);
+        resolve(listening);
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`warden exited ${code}:\n${output.join('')}`));
+    });
+  });
+  return {
+    proc,
+    port,
+    output,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+function jail(dataDir: string, ...args: string[]): { code: number; out: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', entry, 'jail', ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('WAF refusals ban a client behind a trusted proxy, in every worker; bans survive restarts and SIGKILL', async () => {
+  const seen: string[] = [];
+  const upstream = await startUpstream((req, res) => {
+    seen.push(String(req.headers['x-forwarded-for']));
+    res.end('ok');
+  });
+  const dir = join(root, 'waf');
+  const authLog = join(root, 'auth.log');
+  writeFileSync(authLog, '');
+  const dataDir = join(dir, 'data');
+  const config = join(dir, 'warden.yaml');
+  const rules = join(dir, 'rules.conf');
+  spawnSync('mkdir', ['-p', dir]);
+  writeFileSync(rules, 'SecRule REQUEST_HEADERS:User-Agent "@beginsWith PHP/" "id:5000,phase:1,deny,status:403,msg:\'old PHP client\'"\n');
+  writeFileSync(
+    config,
+    `listeners: [{ host: 127.0.0.1, port: 0 }]
+upstreams: [{ url: "${upstream.url}" }]
+proxy:
+  trustedProxies: [127.0.0.1]
+rules:
+  baseline: false
+  files: [rules.conf]
+dataDir: data
+logs: { error: null }
+jails:
+  waf:
+    when: { blocked: true }
+    maxRetry: 3
+    findTime: 10m
+    banTime: 1h
+  sshd:
+    source: file
+    files: [${authLog}]
+    filter: warden-sshd
+    maxRetry: 2
+    banTime: 1h
+`,
+  );
+  const attacker = '203.0.113.66';
+  const neighbour = '203.0.113.77';
+  const via = (client: string, ua = 'Mozilla/5.0') => ({ headers: { 'x-forwarded-for': client, 'user-agent': ua } });
+  let w = await start(config);
+  try {
+    const url = `http://127.0.0.1:${w.port}/xmlrpc.php`;
+    for (let i = 0; i < 3; i++) assert.equal((await send(url, via(attacker, 'PHP/5.2.10'))).status, 403);
+    // The ban reaches both workers: the next benign request from the attacker never gets upstream.
+    let banned = false;
+    for (let i = 0; i < 50 && !banned; i++) {
+      await wait(100);
+      banned = jail(dataDir, 'list').out.includes(attacker);
+    }
+    assert.ok(banned, `no ban listed:\n${w.output.join('')}`);
+    const before = seen.length;
+    for (let i = 0; i < 6; i++) assert.equal((await send(url, via(attacker))).status, 403);
+    assert.equal(seen.length, before, 'a banned client reached the upstream');
+    // Someone else behind the same proxy is not affected.
+    assert.equal((await send(url, via(neighbour))).status, 200);
+
+    // A log file's failures ban through a fail2ban-format filter.
+    const stamp = new Date().toString().split(' ').slice(1, 4);
+    const time = `${stamp[0]} ${stamp[1]?.padStart(2, ' ')} ${new Date().toTimeString().slice(0, 8)}`;
+    appendFileSync(authLog, `${time} host sshd[101]: Failed password for root from 198.51.100.9 port 4242 ssh2\n`);
+    appendFileSync(authLog, `${time} host sshd[102]: Failed password for root from 198.51.100.9 port 4243 ssh2\n`);
+    let sshBan = false;
+    for (let i = 0; i < 50 && !sshBan; i++) {
+      await wait(200);
+      sshBan = /sshd\s+198\.51\.100\.9/.test(jail(dataDir, 'list').out);
+    }
+    assert.ok(sshBan, `sshd ban missing:\n${jail(dataDir, 'list').out}\n${w.output.join('')}`);
+    assert.equal((await send(url, via('198.51.100.9'))).status, 403);
+
+    // A clean restart keeps the bans.
+    await w.stop();
+    w = await start(config);
+    const url2 = `http://127.0.0.1:${w.port}/`;
+    assert.equal((await send(url2, via(attacker))).status, 403);
+    // So does a SIGKILL of the primary (its workers exit with it).
+    await w.stop('SIGKILL');
+    await wait(500);
+    w = await start(config);
+    const url3 = `http://127.0.0.1:${w.port}/`;
+    assert.equal((await send(url3, via(attacker))).status, 403);
+    const r = jail(dataDir, 'unban', attacker);
+    assert.equal(r.code, 0, r.out);
+    await wait(300);
+    assert.equal((await send(url3, via(attacker))).status, 200);
+  } finally {
+    await w.stop();
+    await upstream.close();
+  }
+});
