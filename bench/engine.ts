@@ -67,14 +67,21 @@ const scenarios: Scenario[] = [
   },
 ];
 
+/**
+ * A copy of a string as it would arrive from the network: a new string object each time.
+ * (Reusing the scenario's own strings would let V8 and the caches keyed on them skip work a
+ * real request pays for: measured, the same benign GET cost 2.4 times less that way.)
+ */
+const fresh = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
+
 async function once(waf: Waf, s: Scenario): Promise<number> {
   const tx = waf.newTransaction();
   tx.processConnection('198.51.100.7', 50123, '127.0.0.1', 8080);
-  tx.processRequestLine(s.method, s.uri, 'HTTP/1.1');
-  for (const [k, v] of s.headers) tx.addRequestHeader(k, v);
+  tx.processRequestLine(fresh(s.method), fresh(s.uri), 'HTTP/1.1');
+  for (const [k, v] of s.headers) tx.addRequestHeader(fresh(k), fresh(v));
   let it = await tx.processRequestHeaders();
   if (it === null) {
-    if (s.body !== undefined) tx.appendRequestBody(s.body);
+    if (s.body !== undefined) tx.appendRequestBody(Buffer.from(s.body, 'latin1'));
     it = await tx.processRequestBody();
   }
   if (it === null) {
