@@ -5,6 +5,7 @@
  * optionally on some TCP ports. Bans are batched through `ipset restore`.
  */
 import type { BanAction, BanRecord } from '../types.js';
+import { Batcher } from './batch.js';
 import { CommandError, run } from './exec.js';
 
 export interface IpsetOptions {
@@ -21,23 +22,18 @@ function ident(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 24);
 }
 
-interface Pending {
-  readonly line: string;
-  readonly resolve: () => void;
-  readonly reject: (e: Error) => void;
-}
 
 export class IpsetAction implements BanAction {
   readonly name: string;
   private readonly set4: string;
   private readonly set6: string;
-  private pending: Pending[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private readonly batch: Batcher;
 
   constructor(private readonly options: IpsetOptions) {
     this.name = `ipset:${options.jail}`;
     this.set4 = `warden-${ident(options.jail)}`;
     this.set6 = `warden6-${ident(options.jail)}`;
+    this.batch = new Batcher((script) => this.cmd(['ipset', 'restore'], script), options.batchMs ?? 5);
   }
 
   private cmd(argv: string[], input?: string, allowFailure = false): Promise<unknown> {
@@ -63,7 +59,7 @@ export class IpsetAction implements BanAction {
   }
 
   async stop(): Promise<void> {
-    await this.flush();
+    await this.batch.flush();
     for (const [tool, set] of [['iptables', this.set4], ['ip6tables', this.set6]] as const) {
       await this.cmd([tool, '-D', ...this.rule(set)], undefined, true);
       await this.cmd(['ipset', 'destroy', set], undefined, true);
@@ -76,10 +72,7 @@ export class IpsetAction implements BanAction {
 
   ban(ban: BanRecord): Promise<void> {
     const seconds = ban.until === 0 ? 0 : Math.max(1, Math.ceil((ban.until - (this.options.now ?? Date.now)()) / 1000));
-    return new Promise((resolve, reject) => {
-      this.pending.push({ line: `add ${this.setOf(ban)} ${ban.key} timeout ${seconds} -exist`, resolve, reject });
-      this.timer ??= setTimeout(() => void this.flush(), this.options.batchMs ?? 5);
-    });
+    return this.batch.add(`add ${this.setOf(ban)} ${ban.key} timeout ${seconds} -exist`);
   }
 
   async unban(ban: BanRecord): Promise<void> {
@@ -91,21 +84,4 @@ export class IpsetAction implements BanAction {
     }
   }
 
-  private async flush(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
-    try {
-      await this.cmd(['ipset', 'restore'], `${batch.map((p) => p.line).join('\n')}\n`);
-      for (const p of batch) p.resolve();
-    } catch (err) {
-      if (batch.length === 1) {
-        (batch[0] as Pending).reject(err as Error);
-        return;
-      }
-      for (const p of batch) await this.cmd(['ipset', 'restore'], `${p.line}\n`).then(p.resolve, p.reject);
-    }
-  }
 }

@@ -7,6 +7,7 @@
  * thousands of bans at start is one command, not thousands.
  */
 import type { BanAction, BanRecord } from '../types.js';
+import { Batcher } from './batch.js';
 import { CommandError, run } from './exec.js';
 
 export interface NftablesOptions {
@@ -34,11 +35,6 @@ function ident(s: string): string {
   return s.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 40);
 }
 
-interface Pending {
-  readonly line: string;
-  readonly resolve: () => void;
-  readonly reject: (e: Error) => void;
-}
 
 export class NftablesAction implements BanAction {
   readonly name: string;
@@ -46,8 +42,7 @@ export class NftablesAction implements BanAction {
   private readonly set4: string;
   private readonly set6: string;
   private readonly chain: string;
-  private pending: Pending[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private readonly batch: Batcher;
 
   constructor(private readonly options: NftablesOptions) {
     const jail = ident(options.jail);
@@ -56,6 +51,7 @@ export class NftablesAction implements BanAction {
     this.set4 = `${jail}_v4`;
     this.set6 = `${jail}_v6`;
     this.chain = `in_${jail}`;
+    this.batch = new Batcher((script) => this.nft(script), options.batchMs ?? 5);
   }
 
   private nft(input: string): Promise<unknown> {
@@ -87,7 +83,7 @@ export class NftablesAction implements BanAction {
 
   async stop(): Promise<void> {
     const t = `inet ${this.table}`;
-    await this.flush();
+    await this.batch.flush();
     await this.nft(`delete chain ${t} ${this.chain}\ndelete set ${t} ${this.set4}\ndelete set ${t} ${this.set6}\n`).catch(() => undefined);
   }
 
@@ -99,7 +95,7 @@ export class NftablesAction implements BanAction {
   }
 
   ban(ban: BanRecord): Promise<void> {
-    return this.enqueue(`add element inet ${this.table} ${this.element(ban, true)}`);
+    return this.batch.add(`add element inet ${this.table} ${this.element(ban, true)}`);
   }
 
   async unban(ban: BanRecord): Promise<void> {
@@ -112,29 +108,5 @@ export class NftablesAction implements BanAction {
     }
   }
 
-  private enqueue(line: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ line, resolve, reject });
-      this.timer ??= setTimeout(() => void this.flush(), this.options.batchMs ?? 5);
-    });
-  }
 
-  private async flush(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
-    try {
-      await this.nft(`${batch.map((p) => p.line).join('\n')}\n`);
-      for (const p of batch) p.resolve();
-    } catch (err) {
-      if (batch.length === 1) {
-        (batch[0] as Pending).reject(err as Error);
-        return;
-      }
-      // One bad element fails the whole batch: apply them one by one to keep the good ones.
-      for (const p of batch) await this.nft(`${p.line}\n`).then(p.resolve, p.reject);
-    }
-  }
 }
