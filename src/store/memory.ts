@@ -3,6 +3,7 @@
  * The in-memory store: one process, nothing survives a restart. Used by tests, by
  * `warden eval`, and wherever no persistence is configured.
  */
+import type { SeriesPoint, SeriesStore, SeriesTotal } from './series.js';
 import type { BanRecord, CollectionUpdate, Store, StoredCollection, StoredVariable } from './types.js';
 
 interface Record {
@@ -16,11 +17,22 @@ interface Record {
  * const store = createMemoryStore();
  * const waf = await Waf.fromText(rules, { store });
  */
-export function createMemoryStore(now: () => number = Date.now): Store & { size(): number } {
+export function createMemoryStore(now: () => number = Date.now): Store & SeriesStore & { size(): number } {
   const records = new Map<string, Record>();
   const id = (collection: string, key: string): string => `${collection}\u0000${key}`;
   /** Every ban ever made (live and ended), oldest first. */
   const bans: Array<BanRecord & { ended: number }> = [];
+  /** Series buckets by width, then by start, then by name. */
+  const series = new Map<number, Map<number, Map<string, number>>>();
+  const bucket = (step: number, t: number): Map<string, number> => {
+    let byT = series.get(step);
+    if (byT === undefined) series.set(step, (byT = new Map()));
+    let b = byT.get(t);
+    if (b === undefined) byT.set(t, (b = new Map()));
+    return b;
+  };
+  const inRange = (step: number, from: number, to: number): Array<[number, Map<string, number>]> =>
+    [...(series.get(step) ?? [])].filter(([t]) => t >= from && t < to).sort((a, b) => a[0] - b[0]);
 
   return {
     size: () => records.size,
@@ -67,6 +79,43 @@ export function createMemoryStore(now: () => number = Date.now): Store & { size(
       }
       for (const [name, v] of rec.variables) if (v.expires !== 0 && v.expires <= t) rec.variables.delete(name);
       return new Map(rec.variables);
+    },
+    addSeries(step, t, values) {
+      const b = bucket(step, t);
+      for (const [name, v] of values) b.set(name, (b.get(name) ?? 0) + v);
+    },
+    setSeries(step, t, values) {
+      const b = bucket(step, t);
+      for (const [name, v] of values) b.set(name, v);
+    },
+    readSeries(step, from, to, names) {
+      const out: SeriesPoint[] = [];
+      for (const [t, b] of inRange(step, from, to)) {
+        for (const name of [...names].sort()) {
+          const value = b.get(name);
+          if (value !== undefined) out.push({ name, t, value });
+        }
+      }
+      return out;
+    },
+    sumSeries(step, from, to, prefix, limit) {
+      const sums = new Map<string, number>();
+      for (const [, b] of inRange(step, from, to)) for (const [name, v] of b) if (name.startsWith(prefix)) sums.set(name, (sums.get(name) ?? 0) + v);
+      const out: SeriesTotal[] = [...sums].map(([name, value]) => ({ name, value }));
+      out.sort((a, b) => b.value - a.value || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      return out.slice(0, limit);
+    },
+    purgeSeries(step, before) {
+      const byT = series.get(step);
+      let n = 0;
+      if (byT !== undefined) {
+        for (const [t, b] of byT) {
+          if (t >= before) continue;
+          n += b.size;
+          byT.delete(t);
+        }
+      }
+      return n;
     },
     saveCollection(collection, key, update: CollectionUpdate): void {
       const k = id(collection, key);

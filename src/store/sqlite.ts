@@ -1,7 +1,8 @@
 /**
  * @module store/sqlite
  * The embedded default store: one SQLite database (better-sqlite3, WAL) in the data
- * directory holding bans, ban history and persistent collections. Every write is a
+ * directory holding bans, ban history, persistent collections and the dashboard's counter
+ * series (store/series). Every write is a
  * committed transaction before the caller goes on, so a `kill -9` loses nothing that was
  * acknowledged; WAL lets cluster workers read while one writes, and a busy timeout makes
  * concurrent writers wait instead of failing.
@@ -9,8 +10,11 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { SeriesPoint, SeriesStore, SeriesTotal } from './series.js';
 import type { BanRecord, CollectionUpdate, Store, StoredCollection, StoredVariable } from './types.js';
 
+// The series table is additive (CREATE IF NOT EXISTS, nothing else reads it): a Warden
+// without it opens a database that has it, so it does not bump the version.
 const SCHEMA_VERSION = 1;
 
 const SCHEMA = `
@@ -34,6 +38,13 @@ CREATE TABLE IF NOT EXISTS collections (
   expires INTEGER NOT NULL,
   PRIMARY KEY (name, key)
 );
+CREATE TABLE IF NOT EXISTS series (
+  step INTEGER NOT NULL,
+  t INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (step, t, name)
+) WITHOUT ROWID;
 `;
 
 /** A store problem with the path, for messages a user can act on. */
@@ -54,7 +65,7 @@ type Row = { jail: string; key: string; since: number; until: number; count: num
  * const store = openSqliteStore('/var/lib/warden/warden.db');
  * store.saveBan({ jail: 'waf', key: '203.0.113.9', since: Date.now(), until: 0, count: 1, reason: 'manual' });
  */
-export function openSqliteStore(path: string, now: () => number = Date.now): Store {
+export function openSqliteStore(path: string, now: () => number = Date.now): Store & SeriesStore {
   let db: Database.Database;
   try {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -84,7 +95,19 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     loadColl: db.prepare('SELECT variables, expires FROM collections WHERE name = ? AND key = ?'),
     saveColl: db.prepare('INSERT OR REPLACE INTO collections (name, key, variables, expires) VALUES (?, ?, ?, ?)'),
     deleteColl: db.prepare('DELETE FROM collections WHERE name = ? AND key = ?'),
+    addSeries: db.prepare('INSERT INTO series (step, t, name, value) VALUES (?, ?, ?, ?) ON CONFLICT (step, t, name) DO UPDATE SET value = value + excluded.value'),
+    setSeries: db.prepare('INSERT OR REPLACE INTO series (step, t, name, value) VALUES (?, ?, ?, ?)'),
+    readSeries: db.prepare('SELECT name, t, value FROM series WHERE step = ? AND t >= ? AND t < ? AND name IN (SELECT value FROM json_each(?)) ORDER BY t, name'),
+    sumSeries: db.prepare(
+      'SELECT name, SUM(value) AS value FROM series WHERE step = ? AND t >= ? AND t < ? AND substr(name, 1, ?) = ? GROUP BY name ORDER BY value DESC, name LIMIT ?',
+    ),
+    purgeSeries: db.prepare('DELETE FROM series WHERE step = ? AND t < ?'),
   };
+
+  // One transaction per bucket written: a flush of every series costs one commit.
+  const writeSeries = db.transaction((stmt: Database.Statement, step: number, t: number, values: ReadonlyMap<string, number>) => {
+    for (const [name, value] of values) stmt.run(step, t, name, value);
+  });
 
   const saveBan = db.transaction((ban: BanRecord) => {
     q.endLive.run(ban.since, ban.jail, ban.key);
@@ -133,6 +156,11 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     purgeHistory: (before) => q.purge.run(before, before).changes,
     loadCollection: (collection, key): StoredCollection | null => load(collection, key),
     saveCollection: (collection, key, update) => void saveCollection(collection, key, update),
+    addSeries: (step, t, values) => void writeSeries(q.addSeries, step, t, values),
+    setSeries: (step, t, values) => void writeSeries(q.setSeries, step, t, values),
+    readSeries: (step, from, to, names) => q.readSeries.all(step, from, to, JSON.stringify(names)) as SeriesPoint[],
+    sumSeries: (step, from, to, prefix, limit) => q.sumSeries.all(step, from, to, prefix.length, prefix, limit) as SeriesTotal[],
+    purgeSeries: (step, before) => q.purgeSeries.run(step, before).changes,
     close: () => void db.close(),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { SeriesStore } from '../../src/store/series.js';
 import type { CollectionUpdate, Store, StoredVariable } from '../../src/store/types.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -73,6 +74,51 @@ export function storeContract(name: string, make: StoreFactory): void {
     assert.equal((await s.loadCollection('ip', '203.0.113.9'))?.get('flag'), undefined);
     time += 3_601_000;
     assert.equal(await s.loadCollection('ip', '203.0.113.9'), null);
+    await s.close();
+  });
+}
+
+/** Builds a fresh store that keeps counter series. */
+export type SeriesStoreFactory = () => MaybePromise<SeriesStore & { close(): MaybePromise<void> }>;
+
+/** The contract of stores that keep the dashboard's counter series (store/series). */
+export function seriesContract(name: string, make: SeriesStoreFactory): void {
+  const t0 = 1_800_000_000_000;
+  const step = 10_000;
+
+  test(`${name}: series buckets add up, are read by name and range, and are purged by age`, async () => {
+    const s = await make();
+    await s.addSeries(step, t0, new Map([['requests', 3], ['blocked', 1]]));
+    await s.addSeries(step, t0, new Map([['requests', 2]]));
+    await s.addSeries(step, t0 + step, new Map([['requests', 7]]));
+    // Another width is another series.
+    await s.addSeries(300_000, t0, new Map([['requests', 100]]));
+    assert.deepEqual(await s.readSeries(step, t0, t0 + 2 * step, ['requests', 'blocked']), [
+      { name: 'blocked', t: t0, value: 1 },
+      { name: 'requests', t: t0, value: 5 },
+      { name: 'requests', t: t0 + step, value: 7 },
+    ]);
+    assert.deepEqual(await s.readSeries(step, t0 + step, t0 + 2 * step, ['requests']), [{ name: 'requests', t: t0 + step, value: 7 }]);
+    assert.deepEqual(await s.readSeries(step, t0, t0 + 2 * step, ['nothing']), []);
+    assert.equal(await s.purgeSeries(step, t0 + step), 2);
+    assert.deepEqual(await s.readSeries(step, 0, t0 + 2 * step, ['requests', 'blocked']), [{ name: 'requests', t: t0 + step, value: 7 }]);
+    assert.deepEqual(await s.readSeries(300_000, 0, t0 + 1, ['requests']), [{ name: 'requests', t: t0, value: 100 }]);
+    await s.close();
+  });
+
+  test(`${name}: top lists: set replaces a bucket's value, sums rank by prefix over a range`, async () => {
+    const s = await make();
+    await s.setSeries(step, t0, new Map([['client:203.0.113.9', 4], ['client:198.51.100.1', 9], ['rule:942100', 2]]));
+    await s.setSeries(step, t0, new Map([['client:203.0.113.9', 6]]));
+    await s.setSeries(step, t0 + step, new Map([['client:203.0.113.9', 5], ['client:192.0.2.1', 1]]));
+    assert.deepEqual(await s.sumSeries(step, t0, t0 + 2 * step, 'client:', 10), [
+      { name: 'client:203.0.113.9', value: 11 },
+      { name: 'client:198.51.100.1', value: 9 },
+      { name: 'client:192.0.2.1', value: 1 },
+    ]);
+    assert.deepEqual(await s.sumSeries(step, t0, t0 + 2 * step, 'client:', 1), [{ name: 'client:203.0.113.9', value: 11 }]);
+    assert.deepEqual(await s.sumSeries(step, t0 + step, t0 + 2 * step, 'rule:', 10), []);
+    assert.deepEqual(await s.sumSeries(step, t0, t0 + step, 'rule:', 10), [{ name: 'rule:942100', value: 2 }]);
     await s.close();
   });
 }

@@ -10,10 +10,22 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import Database from 'better-sqlite3';
 import { createMemoryStore, openSqliteStore } from '../../src/store/index.js';
-import { storeContract } from './contract.js';
+import { seriesContract, storeContract } from './contract.js';
 
 storeContract('memory', (now) => createMemoryStore(now));
 storeContract('sqlite', (now) => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'warden-sqlite-')), 'warden.db'), now));
+seriesContract('memory', () => createMemoryStore());
+seriesContract('sqlite', () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'warden-sqlite-')), 'warden.db')));
+
+test('sqlite: counter series survive closing and reopening the database', () => {
+  const db = join(mkdtempSync(join(tmpdir(), 'warden-series-')), 'warden.db');
+  const a = openSqliteStore(db);
+  a.addSeries(10_000, 1_800_000_000_000, new Map([['requests', 12]]));
+  a.close();
+  const b = openSqliteStore(db);
+  assert.deepEqual(b.readSeries(10_000, 0, 2_000_000_000_000, ['requests']), [{ name: 'requests', t: 1_800_000_000_000, value: 12 }]);
+  b.close();
+});
 
 test('sqlite: bans written before a SIGKILL are all there after it', async () => {
   const db = join(mkdtempSync(join(tmpdir(), 'warden-kill-')), 'warden.db');
