@@ -70,10 +70,47 @@ export interface BanStore {
   banCount(key: string, jail: string | null, since: number): MaybePromise<number>;
   /** Forgets history that ended before `before`; returns how many records went. */
   purgeHistory(before: number): MaybePromise<number>;
+  /**
+   * Shared stores only (Redis): calls `listener` for every ban made or ended through another
+   * client of the same store (another node), so it is enforced here too; returns the
+   * unsubscribe. Local stores (memory, SQLite) have one writer and leave it out.
+   */
+  watchBans?(listener: (event: StoredBanEvent) => void): () => void;
+}
+
+/** A ban made or ended elsewhere, as a shared store learns of it. */
+export type StoredBanEvent =
+  | { readonly type: 'ban'; readonly ban: BanRecord }
+  /** `ban` is the record that ended, `at` when (Unix ms). */
+  | { readonly type: 'unban'; readonly ban: BanRecord; readonly at: number };
+
+/**
+ * How a store is doing, for `warden jail status` and the metrics. Local stores are always
+ * connected; a Redis store reports its connection and what waits to be written.
+ */
+export interface StoreHealth {
+  readonly backend: 'memory' | 'sqlite' | 'redis';
+  /** Where it is (a path, or a Redis URL without its password). */
+  readonly target: string;
+  /** connecting: before the first connection; disconnected: lost, reconnecting with backoff. */
+  readonly state: 'connected' | 'connecting' | 'disconnected';
+  /** Unix ms when `state` last changed. */
+  readonly since: number;
+  /** Ban writes (bans and unbans) kept locally until the store is back. */
+  readonly pendingBanWrites: number;
+  /** Collection records whose changes are kept locally until the store is back. */
+  readonly pendingCollections: number;
+  /** Collection writes that could not be kept (sent when the connection broke, or the local buffer full). */
+  readonly lostCollectionWrites: number;
+  /** Connections re-established after a loss. */
+  readonly reconnects: number;
+  readonly lastError: string | null;
 }
 
 /** Everything Warden keeps: one backend implements both. */
 export type Store = CollectionStore & BanStore & {
   /** Releases files and connections. */
   close(): MaybePromise<void>;
+  /** The store's connection state (shared stores; read it through `storeHealth`, which fills in local ones). */
+  health?(): StoreHealth;
 };

@@ -2,18 +2,27 @@
  * The store contract against every backend, and SQLite's promise: nothing acknowledged is
  * lost when the process is killed with SIGKILL, and a restart reads every live ban back.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import Database from 'better-sqlite3';
-import { createMemoryStore, openSqliteStore } from '../../src/store/index.js';
+import { createMemoryStore, openRedisStore, openSqliteStore } from '../../src/store/index.js';
+import { skipWithoutRedis, startRedis } from '../support/redis.js';
 import { seriesContract, storeContract } from './contract.js';
 
 storeContract('memory', (now) => createMemoryStore(now));
 storeContract('sqlite', (now) => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'warden-sqlite-')), 'warden.db'), now));
+// Redis: a real redis-server of its own (test/support/redis); each store gets its own key prefix.
+const noRedis = skipWithoutRedis();
+if (noRedis === false) {
+  const redis = startRedis();
+  after(async () => (await redis).stop());
+  let n = 0;
+  storeContract('redis', async (now) => openRedisStore({ url: (await redis).url, prefix: `contract${n++}:`, now }));
+} else test('redis: the store contract', { skip: noRedis }, () => {});
 seriesContract('memory', () => createMemoryStore());
 seriesContract('sqlite', () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'warden-sqlite-')), 'warden.db')));
 
