@@ -17,7 +17,7 @@ import { RuleLoadError, formatLocation } from '../seclang/errors.js';
 import { Waf } from '../engine/waf.js';
 import { snapshotSource, type RuleSnapshot } from './rule-snapshot.js';
 import { ProxyServer, type ListeningAddress, type PreparedReload, type ReloadReport } from './server.js';
-import type { BanList, ProxyLog } from './types.js';
+import type { BanList, ProxyLog, ProxyObserver } from './types.js';
 import type { CollectionStore } from '../store/types.js';
 
 /** What a worker needs to serve: the config and the rules (as the primary read them). */
@@ -77,6 +77,8 @@ export interface WorkerWiring {
   createLogs(config: WardenConfig, waf: Waf): WafLogs;
   readonly bans?: BanList | null;
   readonly log?: ProxyLog;
+  /** Where finished and refused requests are reported for metrics. */
+  readonly observer?: ProxyObserver | null;
   /** Where the Waf keeps persistent collections (IP, GLOBAL …), opened once for a config. */
   storeFor?(config: WardenConfig): CollectionStore;
   /** Messages the primary's wiring sends (ban lists and ban events). */
@@ -124,7 +126,7 @@ export function runWorker(wiring: WorkerWiring): void {
       case 'setup': {
         try {
           const waf = wafFromSetup(m.setup, wiring.storeFor?.(m.setup.config));
-          proxy = new ProxyServer(m.setup.config, waf, { logs: wiring.createLogs(m.setup.config, waf), bans: wiring.bans ?? null, log });
+          proxy = new ProxyServer(m.setup.config, waf, { logs: wiring.createLogs(m.setup.config, waf), bans: wiring.bans ?? null, log, observer: wiring.observer ?? null });
           proxy.listen().then(
             (addresses) => send({ type: 'ready', id: m.id, addresses, summary: { rules: waf.rules.length, warnings: waf.warnings.length } }),
             (err: unknown) => send({ type: 'failed', id: m.id, error: describeLoadError(err) }),
@@ -391,9 +393,16 @@ export class ClusterPrimary {
     return result;
   }
 
-  /** Sends a message to every worker's wiring (ban events). */
-  broadcast(payload: unknown): void {
-    for (const w of this.workers) if (this.listening.has(w) && w.isConnected()) w.send({ type: 'ext', payload } satisfies ToWorker);
+  /** Sends a message to every worker's wiring (ban events); returns how many workers it went to. */
+  broadcast(payload: unknown): number {
+    let sent = 0;
+    for (const w of this.workers) {
+      if (this.listening.has(w) && w.isConnected()) {
+        w.send({ type: 'ext', payload } satisfies ToWorker);
+        sent++;
+      }
+    }
+    return sent;
   }
 
   /** Every worker reopens its log files (after rotation). */

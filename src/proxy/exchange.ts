@@ -36,7 +36,7 @@ import { upstreamFailure, type UpstreamFailure } from './errors.js';
 import type { Generation } from './generation.js';
 import { clientResponseHeaders, upstreamRequestHeaders, type Hop } from './headers.js';
 import { hostName, matchRoute, type Route } from './routes.js';
-import type { ExchangeHost, ListenerInfo } from './types.js';
+import type { ExchangeHost, FinishedExchange, ListenerInfo } from './types.js';
 import type { Upstream } from './upstream.js';
 
 const kExchange = Symbol('warden.exchange');
@@ -143,21 +143,26 @@ export function handleRequest(host: ExchangeHost, gen: Generation, listener: Lis
   const conn = connectionOf(req.socket);
   const client = realClient(gen, req, conn);
   const where = admit(req);
-  if ('status' in where) return reject(host, gen, req, res, client, where.status, where.reason);
+  if ('status' in where) {
+    host.observer?.refused(listener.name, where.status, false, client);
+    return reject(host, gen, req, res, client, where.status, where.reason);
+  }
   if (host.bans !== null && host.bans.has(client)) {
     if (host.bans.answer === 'close') {
       // Refused before its body is read, at the cost of nothing but the close.
       host.stats.rejected++;
+      host.observer?.refused(listener.name, 0, true, client);
       req.socket.destroy();
       return;
     }
+    host.observer?.refused(listener.name, 403, true, client);
     return reject(host, gen, req, res, client, 403, 'client address is banned');
   }
   const ex = new Exchange(host, gen, listener, req, res, client, conn, where.path, where.host, expectContinue);
   void ex.run();
 }
 
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
   readonly host: ExchangeHost;
   readonly gen: Generation;
   readonly listener: ListenerInfo;
@@ -192,6 +197,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** The client got an answer of Warden's own (verdict, 404, 502/504), not the upstream's. */
   ownAnswer: boolean;
   finished: boolean;
+  // For metrics (FinishedExchange): one performance.now() on each side of a phase.
+  phase1Ms: number;
+  phase2Ms: number;
+  phase3Ms: number;
+  phase4Ms: number;
+  phase5Ms: number;
+  forwarded: boolean;
+  /** performance.now() when the request went upstream. */
+  upstreamAt: number;
+  upstreamMs: number;
+  sentStatus: number;
 
   constructor(
     host: ExchangeHost,
@@ -234,6 +250,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.failure = null;
     this.ownAnswer = false;
     this.finished = false;
+    this.phase1Ms = -1;
+    this.phase2Ms = -1;
+    this.phase3Ms = -1;
+    this.phase4Ms = -1;
+    this.phase5Ms = -1;
+    this.forwarded = false;
+    this.upstreamAt = 0;
+    this.upstreamMs = -1;
+    this.sentStatus = 0;
     (req as Carrier)[kExchange] = this;
     (res as Carrier)[kExchange] = this;
     res.on('close', onResClose);
@@ -243,18 +268,32 @@ export class Exchange implements Dispatcher.DispatchHandler {
     gen.acquire();
   }
 
+  get routeName(): string | null {
+    return this.route?.name ?? null;
+  }
+
+  get upstreamName(): string | null {
+    return this.route?.upstream.name ?? null;
+  }
+
   // ------------------------------------------------------------------ request side
 
   async run(): Promise<void> {
     try {
       const tx = this.tx;
+      let t = performance.now();
       let it = await tx.processRequestHeaders();
+      this.phase1Ms = performance.now() - t;
       if (this.isDone()) return;
       if (it === null && this.hasBody && tx.requestBodyAccess && tx.ruleEngine !== 'Off' && tx.allowed === 'none') {
         await this.readBody();
         if (this.isDone()) return;
       }
-      if (it === null) it = await tx.processRequestBody();
+      if (it === null) {
+        t = performance.now();
+        it = await tx.processRequestBody();
+        this.phase2Ms = performance.now() - t;
+      }
       if (this.isDone()) return;
       if (it !== null) return this.interrupt(it);
       if (this.route === null) return this.answer(404, 'no route for this host and path');
@@ -313,6 +352,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.heldBytes = 0;
     }
     this.state = State.Forwarding;
+    this.forwarded = true;
+    this.upstreamAt = performance.now();
     upstream.pool.dispatch(
       { method: req.method ?? 'GET', path: this.path, headers, body, headersTimeout: upstream.headersTimeout, bodyTimeout: upstream.bodyTimeout },
       this,
@@ -400,6 +441,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.state !== State.Forwarding) return;
     // 1xx (100 Continue, 103 Early Hints) are informational; the final answer follows.
     if (statusCode < 200) return;
+    this.upstreamMs = performance.now() - this.upstreamAt;
     controller.pause();
     this.state = State.Deciding;
     this.status = statusCode;
@@ -482,7 +524,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       tx.setResponseStatus(this.status, 'HTTP/1.1');
       const h = this.headers as string[];
       for (let i = 0; i + 1 < h.length; i += 2) tx.addResponseHeader(h[i] as string, h[i + 1] as string);
+      let t = performance.now();
       let it = await tx.processResponseHeaders();
+      this.phase3Ms = performance.now() - t;
       if (this.state !== State.Deciding) return;
       if (it === null) {
         if (tx.responseBodyInspected()) {
@@ -510,7 +554,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
           return;
         }
         // Nothing for phase 4 to read: it runs now, while the response can still be replaced.
+        t = performance.now();
         it = await tx.processResponseBody();
+        this.phase4Ms = performance.now() - t;
         if (this.state !== State.Deciding) return;
         if (it === null) return this.release();
       }
@@ -524,7 +570,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     try {
       const stats = this.host.stats;
       if (this.heldBytes > stats.responseBodyHeldMax) stats.responseBodyHeldMax = this.heldBytes;
+      const t = performance.now();
       const it = await this.tx.processResponseBody();
+      this.phase4Ms = performance.now() - t;
       if (this.state !== State.Deciding) return;
       if (it !== null) return this.interrupt(it);
       this.release();
@@ -586,10 +634,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private async log(aborted: boolean): Promise<void> {
     try {
+      const t = performance.now();
       await this.tx.processLogging();
+      this.phase5Ms = performance.now() - t;
       // A connection clientError answered (a framing error in the body) was logged there.
       if (this.host.rejectedSockets.has(this.req.socket)) return;
-      this.gen.logs.transactionDone(this.tx, this.summary(aborted));
+      const summary = this.summary(aborted);
+      this.gen.logs.transactionDone(this.tx, summary);
+      this.sentStatus = summary.aborted ? 0 : summary.status;
+      this.host.observer?.exchangeDone(this);
     } catch (err) {
       this.host.log('error', `logging request ${this.tx.id} failed: ${(err as Error)?.stack ?? String(err)}`);
     } finally {

@@ -10,6 +10,8 @@ import { ProxyError } from './errors.js';
 
 /** A route ready for matching, with its target resolved. */
 export interface Route<U> {
+  /** How metrics name it: the host pattern as configured (`*` for any) and the prefix. */
+  readonly name: string;
   /** Lowercased exact host, or null. */
   readonly host: string | null;
   /** Lowercased `.example.com` for `*.example.com`, or null. */
@@ -32,7 +34,7 @@ export function compileRoutes<U>(configs: readonly RouteConfig[], upstreams: Rea
     if (upstream === undefined) throw new ProxyError('WARDEN_PROXY_CONFIG', `route ${r.host ?? '*'}${r.pathPrefix} names unknown upstream "${r.upstream}"`);
     const host = r.host === null || r.host === '*' ? null : r.host.toLowerCase();
     const wildcard = host !== null && host.startsWith('*.');
-    return { host: wildcard ? null : host, suffix: wildcard ? (host as string).slice(1) : null, pathPrefix: r.pathPrefix, upstream };
+    return { name: `${r.host ?? '*'}${r.pathPrefix}`, host: wildcard ? null : host, suffix: wildcard ? (host as string).slice(1) : null, pathPrefix: r.pathPrefix, upstream };
   });
 }
 

@@ -22,7 +22,7 @@ import { handleRequest } from './exchange.js';
 import { Generation } from './generation.js';
 import { Listener, loadTls, type ListenerHost } from './listener.js';
 import { handleConnect, handleUpgrade, openTunnels } from './upgrade.js';
-import { newStats, type BanList, type ExchangeHost, type ProxyLog, type ProxyStats } from './types.js';
+import { newStats, type BanList, type ExchangeHost, type ProxyLog, type ProxyObserver, type ProxyStats } from './types.js';
 
 export interface ProxyServerOptions {
   /** Where transactions and refusals are logged. */
@@ -31,6 +31,8 @@ export interface ProxyServerOptions {
   readonly bans?: BanList | null;
   /** Operational messages; stderr when absent. */
   readonly log?: ProxyLog;
+  /** Where finished and refused requests are reported for metrics. */
+  readonly observer?: ProxyObserver | null;
 }
 
 /** Where a listener ended up listening. */
@@ -74,6 +76,7 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
   draining: boolean;
   bans: BanList | null;
   readonly log: ProxyLog;
+  readonly observer: ProxyObserver | null;
   readonly rejectedSockets: WeakSet<Socket>;
   readonly listeners: readonly Listener[];
   private current: Generation;
@@ -93,6 +96,7 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     this.draining = false;
     this.bans = options.bans ?? null;
     this.log = options.log ?? defaultLog;
+    this.observer = options.observer ?? null;
     this.rejectedSockets = new WeakSet();
     this.current = new Generation(config, waf, options.logs);
     this.listeners = config.listeners.map((l) => new Listener(this, l, config.proxy));
@@ -205,7 +209,7 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
    * Node's parser refused the bytes on a connection (or the connection failed): a defined
    * answer, `Connection: close`, a `rejected` record; the connection is not used again.
    */
-  onClientError(_listener: Listener, err: Error, duplex: Duplex): void {
+  onClientError(listener: Listener, err: Error, duplex: Duplex): void {
     const socket = duplex as Socket;
     if (this.rejectedSockets.has(socket)) return; // already answered; later parser errors are echoes
     const answer = clientErrorAnswer(err as ParserError);
@@ -229,6 +233,7 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     const gen = this.current;
     const peer = socket.remoteAddress ?? '';
     const client = gen.trusted.size === 0 ? canonicalAddress(peer) : clientAddress(peer, rawHeaderValues(head, gen.clientHeader), gen.trusted, gen.clientHeader);
+    this.observer?.refused(listener.name, answer.status, false, client);
     gen.logs.rejected({
       clientAddress: client,
       clientPort: socket.remotePort ?? 0,

@@ -4,6 +4,7 @@
  * and what a request needs from the process around it.
  */
 import type { Socket } from 'node:net';
+import type { Transaction } from '../engine/transaction.js';
 
 /** Counters of one proxy process (a worker), for tests, metrics and `warden start` output. */
 export interface ProxyStats {
@@ -47,9 +48,47 @@ export interface BanList {
 /** Operational messages (upstream failures, reloads, TLS); not the audit or access log. */
 export type ProxyLog = (level: 'error' | 'warn' | 'info', message: string) => void;
 
+/**
+ * What the proxy reports for metrics, once per request (`warden start` wires the admin's
+ * recorder here). Called on the request's own turn: it must be cheap and must not throw.
+ */
+export interface ProxyObserver {
+  /** A transaction is finished: phase 5 ran and its log record was written. */
+  exchangeDone(exchange: FinishedExchange): void;
+  /**
+   * A request refused before it became a transaction: by the ban list (`banned`), or for
+   * its framing. Status 0: the connection was closed unanswered. `client`: the real client.
+   */
+  refused(listener: string, status: number, banned: boolean, client: string): void;
+}
+
+/** A finished request as the observer sees it (the proxy's Exchange is one). */
+export interface FinishedExchange {
+  readonly tx: Transaction;
+  readonly listener: ListenerInfo;
+  /** The route that matched (`host/prefix`, `*` for any host), or null. */
+  readonly routeName: string | null;
+  /** Its upstream's name, or null. */
+  readonly upstreamName: string | null;
+  /** The status the client got; 0 when it got none (it went away, or a drop). */
+  readonly sentStatus: number;
+  /** Wall time of each WAF phase, ms (waiting for the store included); -1: the phase was not run. */
+  readonly phase1Ms: number;
+  readonly phase2Ms: number;
+  readonly phase3Ms: number;
+  readonly phase4Ms: number;
+  readonly phase5Ms: number;
+  /** The request was sent to the upstream (whatever came of it). */
+  readonly forwarded: boolean;
+  /** From sending it upstream to the upstream's response head, ms; -1: no head came. */
+  readonly upstreamMs: number;
+}
+
 /** What a request needs from the proxy process it runs in. */
 export interface ExchangeHost {
   readonly stats: ProxyStats;
+  /** Where finished and refused requests are reported for metrics, or null. */
+  readonly observer: ProxyObserver | null;
   /** True while shutting down: responses say `Connection: close`. */
   readonly draining: boolean;
   readonly bans: BanList | null;
