@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { readConfigFile } from '../config/load.js';
 import { DATA_DIR_DEFAULT } from '../config/defaults.js';
 import { controlRequest, controlSocketPath, type ControlRequest } from '../jail/control.js';
+import type { StoreHealth } from '../store/types.js';
 import type { Io } from './main.js';
 
 export const JAIL_USAGE = `usage:
@@ -23,6 +24,22 @@ export const JAIL_USAGE = `usage:
   warden jail unban [JAIL] ADDRESS     lift a ban (every jail when JAIL is not given)
   warden jail unban [JAIL] --all       lift every ban (of JAIL)
   (--data-dir DIR or --config FILE find the running Warden, as given to warden start)`;
+
+/** One line on the store: where it is, whether it answers, and what waits to be written. */
+export function describeStore(h: StoreHealth | null): string {
+  if (h === null) return 'store: SQLite in the data directory';
+  const since = new Date(h.since).toISOString();
+  const parts = [`store: ${h.backend} ${h.target} ${h.state} since ${since}`];
+  const waiting = [
+    h.pendingBanWrites > 0 ? `${h.pendingBanWrites} ban writes waiting` : '',
+    h.pendingCollections > 0 ? `${h.pendingCollections} collection records buffered` : '',
+    h.lostCollectionWrites > 0 ? `${h.lostCollectionWrites} collection writes lost` : '',
+    h.reconnects > 0 ? `${h.reconnects} reconnections` : '',
+  ].filter((p) => p !== '');
+  if (waiting.length > 0) parts.push(`(${waiting.join(', ')})`);
+  if (h.state !== 'connected' && h.lastError !== null) parts.push(`— ${h.lastError}`);
+  return parts.join(' ');
+}
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -125,6 +142,10 @@ export async function jailCommand(argv: string[], io: Io): Promise<number> {
   if (req.cmd === 'status') {
     const list = Array.isArray(r) ? r : [r];
     for (const line of table([['jail', 'failures', 'watched', 'banned'], ...list.map((s) => [String(s.jail), String(s.failures), String(s.watched), String(s.banned)])])) io.out(line);
+    if (req.jail === undefined) {
+      const store = await controlRequest(controlSocketPath(dataDir), { cmd: 'store' }).catch(() => null);
+      if (store?.ok === true) io.out(describeStore(store.result as StoreHealth | null));
+    }
   } else if (req.cmd === 'list') {
     const list = r as Array<Record<string, unknown>>;
     if (list.length === 0) io.out('no bans');

@@ -5,8 +5,12 @@
  * loses none; on start the live bans are read back and every action applies them again.
  * Actions that fail are retried with backoff and every failure is reported; a slow
  * firewall command never holds up the request path that reported the failure.
+ *
+ * With a shared store (Redis, a fleet of nodes) bans made or ended on other nodes arrive
+ * from the store (`watchBans`) and are enforced here like local ones (ban set, actions,
+ * expiry timer) without being written or published again. Failures are counted per node.
  */
-import type { BanStore } from '../store/types.js';
+import type { BanStore, StoredBanEvent, StoreHealth } from '../store/types.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { Jail, JailError } from './jail.js';
 import { jailSettings, type BanAction, type BanEvent, type BanRecord, type Failure, type JailSettings } from './types.js';
@@ -61,6 +65,7 @@ export class BanManager {
   private readonly attempts: number;
   private readonly onActionFailure: (f: ActionFailure) => void;
   private started = false;
+  private unwatch: (() => void) | null = null;
 
   constructor(options: BanManagerOptions) {
     this.store = options.store;
@@ -109,8 +114,37 @@ export class BanManager {
         this.onActionFailure({ action: action.name, operation: 'start', ban: null, error: err as Error, attempt: 1, final: true });
       }
     }
+    // Watching before reading: a ban made elsewhere meanwhile is not missed (duplicates are skipped).
+    this.unwatch = this.store.watchBans?.((e) => this.applyExternal(e)) ?? null;
     const now = this.clock.now();
-    for (const record of await this.store.activeBans(now)) this.enforce(record);
+    for (const record of await this.store.activeBans(now)) {
+      if (this.live.get(id(record.jail, record.key))?.record.since !== record.since) this.enforce(record);
+    }
+  }
+
+  /**
+   * A ban made or ended on another node (through the shared store): enforced or lifted here,
+   * not written again. An older record than the live one, or one already ended, changes nothing.
+   */
+  applyExternal(e: StoredBanEvent): void {
+    const r = e.ban;
+    const entry = this.live.get(id(r.jail, r.key));
+    if (e.type === 'ban') {
+      if (entry !== undefined && (entry.record.since > r.since || (entry.record.since === r.since && entry.record.until === r.until))) return;
+      if (r.until !== 0 && r.until <= this.clock.now()) return;
+      entry?.timer?.cancel();
+      this.enforce(r, true);
+      return;
+    }
+    if (entry === undefined || entry.record.since > r.since) return;
+    const expired = entry.record.until !== 0 && e.at >= entry.record.until;
+    if (!expired) this.jails.get(r.jail)?.forget(r.key);
+    void this.end(entry, expired ? 'expired' : 'manual', false);
+  }
+
+  /** The store's health (a shared store's connection; local stores are always connected), or null when it does not say. */
+  storeHealth(): StoreHealth | null {
+    return (this.store as { health?: () => StoreHealth }).health?.() ?? null;
   }
 
   /** Reports a failure to a jail; resolves with the ban it caused, if any. */
@@ -149,11 +183,11 @@ export class BanManager {
     return record;
   }
 
-  private enforce(record: BanRecord): void {
+  private enforce(record: BanRecord, external = false): void {
     const entry: LiveBan = { record, timer: null };
     this.live.set(id(record.jail, record.key), entry);
     if (record.until !== 0) entry.timer = this.clock.after(record.until - this.clock.now(), () => void this.expire(record));
-    this.emit({ type: 'ban', ban: record });
+    this.emit(external ? { type: 'ban', ban: record, external } : { type: 'ban', ban: record });
     for (const action of this.actionsOf(record.jail)) this.run(action, 'ban', record, 1);
   }
 
@@ -166,11 +200,12 @@ export class BanManager {
   /** Lifts the ban of an address (or key) in a jail; false when it was not banned there. */
   async unban(jailName: string, addressOrKey: string): Promise<boolean> {
     const jail = this.jails.get(jailName);
-    if (jail === undefined) throw new JailError(`no jail named ${jailName}`);
-    const key = jail.keyOf(addressOrKey) ?? addressOrKey;
+    // A jail only another node runs (its bans arrived through a shared store) can be unbanned here too.
+    if (jail === undefined && !this.jailNames().includes(jailName)) throw new JailError(`no jail named ${jailName}`);
+    const key = jail?.keyOf(addressOrKey) ?? addressOrKey;
     const entry = this.live.get(id(jailName, key)) ?? this.live.get(id(jailName, addressOrKey));
     if (entry === undefined) return false;
-    jail.forget(entry.record.key);
+    jail?.forget(entry.record.key);
     await this.end(entry, 'manual');
     return true;
   }
@@ -182,13 +217,20 @@ export class BanManager {
     return entries.length;
   }
 
-  private async end(entry: LiveBan, reason: 'expired' | 'manual'): Promise<void> {
+  private async end(entry: LiveBan, reason: 'expired' | 'manual', persist = true): Promise<void> {
     const r = entry.record;
     entry.timer?.cancel();
     this.live.delete(id(r.jail, r.key));
-    await this.store.endBan(r.jail, r.key, this.clock.now());
-    this.emit({ type: 'unban', ban: r, reason });
+    if (persist) await this.store.endBan(r.jail, r.key, this.clock.now());
+    this.emit(persist ? { type: 'unban', ban: r, reason } : { type: 'unban', ban: r, reason, external: true });
     for (const action of this.actionsOf(r.jail)) this.run(action, 'unban', r, 1);
+  }
+
+  /** The jails configured here and those only other nodes run whose bans are live here. */
+  jailNames(): string[] {
+    const names = new Set(this.jails.keys());
+    for (const e of this.live.values()) names.add(e.record.jail);
+    return [...names];
   }
 
   /** Live bans, oldest first. */
@@ -222,6 +264,8 @@ export class BanManager {
 
   /** Stops timers and the actions (bans stay in the store and come back at the next start). */
   async stop(): Promise<void> {
+    this.unwatch?.();
+    this.unwatch = null;
     for (const e of this.live.values()) e.timer?.cancel();
     for (const action of this.usedActions()) {
       if (action.stop === undefined) continue;

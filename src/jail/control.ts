@@ -13,6 +13,8 @@ import type { BanRecord } from './types.js';
 export type ControlRequest =
   | { readonly cmd: 'status'; readonly jail?: string }
   | { readonly cmd: 'list' }
+  /** The store's health (a Redis store's connection and what waits to be written). */
+  | { readonly cmd: 'store' }
   | { readonly cmd: 'ban'; readonly jail?: string; readonly address: string; readonly seconds?: number; readonly reason?: string }
   | { readonly cmd: 'unban'; readonly jail?: string; readonly address?: string; readonly all?: boolean };
 
@@ -41,6 +43,8 @@ export async function handleControl(manager: BanManager, req: ControlRequest): P
       }
       case 'list':
         return { ok: true, result: manager.activeBans().map(banView) };
+      case 'store':
+        return { ok: true, result: manager.storeHealth() };
       case 'ban': {
         const options: { jail?: string; duration?: number; reason?: string } = {};
         if (req.jail !== undefined) options.jail = req.jail;
@@ -51,7 +55,7 @@ export async function handleControl(manager: BanManager, req: ControlRequest): P
       case 'unban': {
         if (req.all === true) return { ok: true, result: { unbanned: await manager.unbanAll(req.jail) } };
         if (req.address === undefined) return { ok: false, error: 'unban needs an address or --all' };
-        const jails = req.jail !== undefined ? [req.jail] : manager.status().map((s) => s.name);
+        const jails = req.jail !== undefined ? [req.jail] : manager.jailNames();
         let n = 0;
         for (const j of jails) if (await manager.unban(j, req.address)) n++;
         return n > 0 ? { ok: true, result: { unbanned: n } } : { ok: false, error: `${req.address} is not banned${req.jail ? ` in ${req.jail}` : ''}` };

@@ -77,10 +77,13 @@ export interface Failure {
   readonly detail: string;
 }
 
-/** What the ban engine tells the rest of Warden. */
+/**
+ * What the ban engine tells the rest of Warden. `external`: made or ended on another node
+ * and learned through the shared store (recidive does not count those: each node counts its own).
+ */
 export type BanEvent =
-  | { readonly type: 'ban'; readonly ban: BanRecord }
-  | { readonly type: 'unban'; readonly ban: BanRecord; readonly reason: 'expired' | 'manual' };
+  | { readonly type: 'ban'; readonly ban: BanRecord; readonly external?: true }
+  | { readonly type: 'unban'; readonly ban: BanRecord; readonly reason: 'expired' | 'manual'; readonly external?: true };
 
 /** Something that enforces bans: the proxy's ban set, nftables, a command, a webhook. */
 export interface BanAction {

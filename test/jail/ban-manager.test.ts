@@ -16,7 +16,7 @@ import { Jail } from '../../src/jail/jail.js';
 import { recidive } from '../../src/jail/sources/bans.js';
 import { DEFAULT_INCREMENT, jailSettings, type BanAction, type BanEvent, type BanRecord } from '../../src/jail/types.js';
 import { createMemoryStore, openSqliteStore } from '../../src/store/index.js';
-import type { Store } from '../../src/store/types.js';
+import type { Store, StoredBanEvent } from '../../src/store/types.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -198,4 +198,80 @@ test('ignoreIp host names are resolved (localhost)', async () => {
   assert.equal(jail.isIgnored('127.0.0.1'), false);
   await jail.resolveIgnoredHosts();
   assert.equal(jail.isIgnored('127.0.0.1'), true);
+});
+
+/** A memory store that also tells its watchers of bans "made on another node" (as Redis does). */
+function sharedStore(now: () => number): Store & { other: (e: StoredBanEvent) => void; writes: string[] } {
+  const inner = createMemoryStore(now);
+  const watchers = new Set<(e: StoredBanEvent) => void>();
+  const writes: string[] = [];
+  return {
+    ...inner,
+    writes,
+    saveBan: (ban) => {
+      writes.push(`save ${ban.jail} ${ban.key}`);
+      return inner.saveBan(ban);
+    },
+    endBan: (jail, key, at) => {
+      writes.push(`end ${jail} ${key}`);
+      return inner.endBan(jail, key, at);
+    },
+    watchBans: (l) => {
+      watchers.add(l);
+      return () => void watchers.delete(l);
+    },
+    other: (e) => {
+      for (const w of watchers) w(e);
+    },
+  };
+}
+
+test('bans made on another node (through a shared store) are enforced here without being written again', async () => {
+  const { clock, manager, action, events, store } = setup({}, sharedStore);
+  const shared = store as ReturnType<typeof sharedStore>;
+  await manager.start();
+  const remote: BanRecord = { jail: 'waf', key: '198.51.100.7', since: clock.now(), until: clock.now() + 60 * MIN, count: 1, reason: 'node A' };
+  shared.other({ type: 'ban', ban: remote });
+  await settle();
+  assert.equal(manager.banOf('198.51.100.7')?.reason, 'node A');
+  assert.deepEqual(events.map((e) => [e.type, e.external]), [['ban', true]]);
+  assert.deepEqual(action.calls, ['start', 'ban 198.51.100.7'], 'this node\'s firewall actions enforce it too');
+  assert.deepEqual(shared.writes, [], 'nothing written back to the store');
+  // The same ban again (a resync) changes nothing; an older one neither.
+  shared.other({ type: 'ban', ban: remote });
+  shared.other({ type: 'ban', ban: { ...remote, since: remote.since - 1000, reason: 'older' } });
+  assert.equal(events.length, 1);
+  assert.equal(manager.banOf('198.51.100.7')?.reason, 'node A');
+  // A ban from a jail this node does not run is enforced and can be unbanned here by name.
+  shared.other({ type: 'ban', ban: { ...remote, jail: 'sshd', key: '192.0.2.5' } });
+  assert.ok(manager.jailNames().includes('sshd'));
+  assert.equal(await manager.unban('sshd', '192.0.2.5'), true);
+  assert.deepEqual(shared.writes, ['end sshd 192.0.2.5']);
+  // Unbanned elsewhere: lifted here, not written.
+  shared.other({ type: 'unban', ban: remote, at: clock.now() });
+  await settle();
+  assert.equal(manager.banOf('198.51.100.7'), null);
+  assert.deepEqual(events.slice(-1).map((e) => [e.type, e.external, e.type === 'unban' ? e.reason : '']), [['unban', true, 'manual']]);
+  assert.deepEqual(shared.writes, ['end sshd 192.0.2.5']);
+  assert.deepEqual(action.calls.slice(-1), ['unban 198.51.100.7']);
+  // An unban of an older ban does not lift a newer one made here.
+  const mine = await manager.ban('198.51.100.8', { jail: 'waf' });
+  shared.other({ type: 'unban', ban: { ...mine, since: mine.since - 1 }, at: clock.now() });
+  assert.ok(manager.banOf('198.51.100.8') !== null);
+  await manager.stop();
+});
+
+test('recidive counts only this node\'s bans, not those learned from other nodes', async () => {
+  const { clock, manager, store } = setup({ maxRetry: 1 }, sharedStore);
+  const shared = store as ReturnType<typeof sharedStore>;
+  manager.addJail(jailSettings('recidive', { maxRetry: 2, findTime: 24 * 60 * MIN, banTime: 7 * 24 * 60 * MIN, ignoreSelf: false }));
+  manager.subscribe(recidive('recidive', [], (jail, f) => void manager.reportFailure(jail, f)));
+  await manager.start();
+  for (let i = 0; i < 3; i++) {
+    shared.other({ type: 'ban', ban: { jail: 'waf', key: '203.0.113.50', since: clock.now(), until: clock.now() + MIN, count: i + 1, reason: 'elsewhere' } });
+    clock.advance(2 * MIN);
+    await settle();
+  }
+  assert.equal(manager.activeBans().find((b) => b.jail === 'recidive'), undefined);
+  await manager.stop();
 });

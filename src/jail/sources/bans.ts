@@ -14,7 +14,9 @@ import type { BanEvent, Failure } from '../types.js';
  */
 export function recidive(toJail: string, fromJails: readonly string[], report: (jail: string, failure: Failure) => void): (e: BanEvent) => void {
   return (e) => {
-    if (e.type !== 'ban' || e.ban.jail === toJail) return;
+    // A ban another node made counts there (its own recidive sees it): counting it on every
+    // node too would ban the same address once per node.
+    if (e.type !== 'ban' || e.external === true || e.ban.jail === toJail) return;
     if (fromJails.length > 0 && !fromJails.includes(e.ban.jail)) return;
     // The banned key is an address, or an IPv6 prefix whose network address stands for it.
     const address = e.ban.key.replace(/\/\d+$/, '');
