@@ -77,6 +77,12 @@ export const DEFAULT_WAF_JAIL = {
   banTimeIncrement: { ...INCREMENT_DEFAULTS, enabled: true, maxTime: 7 * 24 * 60 * MINUTE },
 } as const;
 
+/** SQLite in the data directory: one node needs nothing else. */
+export const STORE_DEFAULTS = {
+  type: 'sqlite',
+  prefix: 'warden:',
+} as const;
+
 export const BANS_DEFAULTS = {
   answer: 'forbidden',
   filterDirs: ['/etc/fail2ban/filter.d'],

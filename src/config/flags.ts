@@ -11,7 +11,7 @@ import { ConfigError } from './errors.js';
 import { readConfigFile } from './load.js';
 import { draftListener, draftUpstream, emptyDraft, finalizeConfig, type Draft } from './resolve.js';
 import type { WardenConfig } from './types.js';
-import { isInvalid, listenAddress, trustedProxy, upstreamUrl, type Invalid } from './values.js';
+import { isInvalid, listenAddress, redisUrl, trustedProxy, upstreamUrl, type Invalid } from './values.js';
 import { absolutePath, suggest } from './yaml-reader.js';
 import { ADMIN_DEFAULTS, LISTENER_DEFAULTS } from './defaults.js';
 
@@ -30,6 +30,7 @@ export const START_OPTIONS = {
   workers: { type: 'string' },
   'data-dir': { type: 'string' },
   admin: { type: 'string' },
+  store: { type: 'string' },
 } as const;
 
 /** One line per flag, for usage texts. */
@@ -45,7 +46,10 @@ export const START_USAGE = `  --config FILE            warden.yaml to read (or W
   --access-log PATH|-|off  access log (combined format)
   --workers N|auto         worker processes (default auto: one per core)
   --data-dir DIR           where state lives (default ./warden-data)
-  --admin HOST:PORT        admin API, metrics and dashboard (token: WARDEN_ADMIN_TOKEN)`;
+  --admin HOST:PORT        admin API, metrics and dashboard (token: WARDEN_ADMIN_TOKEN)
+  --store sqlite|URL       where bans and collections live: sqlite (default, in the data
+                           directory) or redis://HOST:PORT/DB shared by a fleet
+                           (rediss:// for TLS; password: WARDEN_REDIS_PASSWORD)`;
 
 export type StartConfigResult =
   | { readonly config: WardenConfig }
@@ -152,6 +156,25 @@ function applyFlags(d: Draft, v: Record<string, string | string[] | undefined>, 
     if (token.length < 16) flagError(errors, 'WARDEN_ADMIN_TOKEN', 'must be at least 16 characters (a long random string: openssl rand -hex 24)');
     else d.admin.token = token;
   }
+  const store = str('store');
+  if (store !== undefined) {
+    if (store === 'sqlite') {
+      d.store.type = 'sqlite';
+      d.store.url = null;
+    } else {
+      const url = redisUrl(store);
+      if (isInvalid(url)) flagError(errors, '--store', 'must be sqlite or a redis:// or rediss:// URL (redis://HOST:PORT/DB)');
+      else {
+        d.store.type = 'redis';
+        d.store.url = url;
+      }
+    }
+    setBy(d, 'store.type', '--store');
+    setBy(d, 'store.url', '--store');
+  }
+  // The password stays out of warden.yaml and the process list this way.
+  const redisPassword = env.WARDEN_REDIS_PASSWORD;
+  if (redisPassword !== undefined && redisPassword !== '') d.store.password = redisPassword;
   const admin = str('admin');
   if (admin !== undefined) {
     const a = check('--admin', listenAddress(admin, ADMIN_DEFAULTS.host));

@@ -10,11 +10,12 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, ConfigLoadError } from './errors.js';
 import { draftJail, draftListener, draftUpstream, emptyDraft, finalizeConfig, type Draft, type DraftListener, type DraftUpstream, type Mutable } from './resolve.js';
-import type { ActionConfig, BanTimeIncrementConfig, JailConfig, RouteConfig, TlsConfig, WafConditionConfig, WardenConfig } from './types.js';
+import type { ActionConfig, BanTimeIncrementConfig, JailConfig, RouteConfig, StoreTlsConfig, TlsConfig, WafConditionConfig, WardenConfig } from './types.js';
 import {
   bindHost,
   isInvalid,
   pathPrefix,
+  redisUrl,
   routeHost,
   trustedProxy,
   upstreamUrl,
@@ -38,7 +39,7 @@ import {
   type ReadContext,
 } from './yaml-reader.js';
 
-const TOP_KEYS = ['listeners', 'upstreams', 'proxy', 'rules', 'logs', 'dataDir', 'workers', 'admin', 'jails', 'actions', 'bans'] as const;
+const TOP_KEYS = ['listeners', 'upstreams', 'proxy', 'rules', 'logs', 'dataDir', 'workers', 'admin', 'jails', 'actions', 'bans', 'store'] as const;
 const JAIL_KEYS = [
   'enabled', 'source', 'when', 'files', 'fromStart', 'filter', 'filterOptions', 'journalMatch', 'fromJails',
   'maxRetry', 'findTime', 'banTime', 'banTimeIncrement', 'ignoreIp', 'ignoreSelf', 'ipv6Prefix', 'actions',
@@ -47,6 +48,8 @@ const WHEN_KEYS = ['blocked', 'ruleIds', 'tags', 'status', 'minScore', 'bodyErro
 const INCREMENT_KEYS = ['enabled', 'factor', 'multipliers', 'maxTime', 'overallJails', 'rndTime'] as const;
 const ACTION_KEYS = ['type', 'ports', 'verdict', 'url', 'headers', 'start', 'stop', 'ban', 'unban', 'file', 'options'] as const;
 const BANS_KEYS = ['answer', 'filterDirs'] as const;
+const STORE_KEYS = ['type', 'url', 'password', 'username', 'tls', 'prefix'] as const;
+const STORE_TLS_KEYS = ['ca', 'cert', 'key', 'serverName'] as const;
 const LISTENER_KEYS = ['name', 'host', 'port', 'tls', 'routes'] as const;
 const ROUTE_KEYS = ['host', 'pathPrefix', 'upstream'] as const;
 const TLS_KEYS = ['cert', 'key'] as const;
@@ -426,6 +429,37 @@ function readBans(ctx: ReadContext, field: Field, d: Draft): void {
   each(m, 'filterDirs', (f) => readPaths(ctx, f, 'directories of fail2ban filters'), (v) => (d.bans.filterDirs = v));
 }
 
+/** store.tls: true (the system's CAs), false/null (none), or { ca, cert, key, serverName }. */
+function readStoreTls(ctx: ReadContext, field: Field): StoreTlsConfig | null | undefined {
+  const v = field.node !== null && 'value' in field.node ? field.node.value : undefined;
+  if (v === true) return { ca: null, cert: null, key: null, serverName: null };
+  if (v === false) return null;
+  const m = readMap(ctx, field, STORE_TLS_KEYS);
+  if (m === null) return undefined;
+  const tls: Mutable<StoreTlsConfig> = { ca: null, cert: null, key: null, serverName: null };
+  nullable(m, 'ca', (f) => readPath(ctx, f, 'a PEM CA certificate file'), (p) => (tls.ca = p));
+  nullable(m, 'cert', (f) => readPath(ctx, f, 'a PEM client certificate file'), (p) => (tls.cert = p));
+  nullable(m, 'key', (f) => readPath(ctx, f, 'a PEM client key file'), (p) => (tls.key = p));
+  nullable(m, 'serverName', (f) => readString(ctx, f, 'a host name'), (s) => (tls.serverName = s));
+  if ((tls.cert === null) !== (tls.key === null)) return report(ctx, field.line, field.path, 'must give both cert and key (a client certificate), or neither');
+  return tls;
+}
+
+function readStore(ctx: ReadContext, field: Field, d: Draft): void {
+  const m = readMap(ctx, field, STORE_KEYS);
+  if (m === null) return;
+  each(m, 'type', (f) => readOneOf(ctx, f, ['sqlite', 'redis'] as const), (v) => (d.store.type = v));
+  nullable(m, 'url', (f) => readChecked(ctx, f, 'a redis:// or rediss:// URL', redisUrl), (v) => (d.store.url = v));
+  nullable(m, 'password', (f) => readString(ctx, f, 'a password (quote it)'), (v) => (d.store.password = v));
+  nullable(m, 'username', (f) => readString(ctx, f, 'a Redis user name'), (v) => (d.store.username = v));
+  const tls = m.get('tls');
+  if (tls !== undefined) {
+    const t = isNull(tls) ? null : readStoreTls(ctx, tls);
+    if (t !== undefined) d.store.tls = t;
+  }
+  each(m, 'prefix', (f) => readString(ctx, f, 'a key prefix (warden:)'), (v) => (d.store.prefix = v));
+}
+
 /**
  * Reads warden.yaml text into a draft (defaults where the file says nothing). `file` is how
  * errors name the file; relative paths resolve against `baseDir`.
@@ -470,6 +504,7 @@ export function readConfigText(text: string, file: string, baseDir: string): { d
   if (jails !== undefined) draft.jails = readJails(ctx, jails);
   each(top, 'actions', (f) => readActions(ctx, f), (v) => (draft.actions = v));
   readBans(ctx, section('bans'), draft);
+  readStore(ctx, section('store'), draft);
   each(top, 'workers', (f) => {
     if (f.node !== null && 'value' in f.node && f.node.value === 'auto') return 0;
     return readInteger(ctx, f, 0, 1024, 'a number of worker processes from 0 to 1024, or auto (one per core)');

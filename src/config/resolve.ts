@@ -18,6 +18,7 @@ import {
   ERROR_LOG_DEFAULT,
   LISTENER_DEFAULTS,
   PROXY_DEFAULTS,
+  STORE_DEFAULTS,
   UPSTREAM_DEFAULTS,
 } from './defaults.js';
 import { ConfigError } from './errors.js';
@@ -31,6 +32,7 @@ import type {
   ProxyBehaviour,
   RouteConfig,
   RulesConfig,
+  StoreConfig,
   TlsConfig,
   UpstreamConfig,
   WardenConfig,
@@ -70,6 +72,7 @@ export interface Draft {
   jails: JailConfig[] | null;
   actions: ActionConfig[];
   bans: Mutable<BansConfig> & { filterDirs: string[] };
+  store: Mutable<StoreConfig>;
   /** Line of each setting read from the file (path → line). */
   lines: Map<string, number>;
   /** Settings a flag or the environment set (path → `--flag`), so errors name the flag. */
@@ -110,6 +113,7 @@ export function emptyDraft(baseDir: string, file: string | null = null): Draft {
     jails: null,
     actions: [],
     bans: { answer: BANS_DEFAULTS.answer, filterDirs: [...BANS_DEFAULTS.filterDirs] },
+    store: { type: STORE_DEFAULTS.type, url: null, password: null, username: null, tls: null, prefix: STORE_DEFAULTS.prefix },
     lines: new Map(),
     origins: new Map(),
   };
@@ -273,6 +277,7 @@ export function finalizeConfig(draft: Draft): { config: WardenConfig } | { error
   checkCrs(draft, errors);
   const jails = draft.jails ?? [defaultWafJail()];
   checkJails(draft, errors, jails);
+  checkStore(draft, errors);
 
   if (errors.length > 0) return { errors: errors.sort((a, b) => a.line - b.line) };
   return {
@@ -289,6 +294,7 @@ export function finalizeConfig(draft: Draft): { config: WardenConfig } | { error
       jails,
       actions: draft.actions,
       bans: { ...draft.bans, filterDirs: [...draft.bans.filterDirs] },
+      store: { ...draft.store, tls: draft.store.tls === null ? null : { ...draft.store.tls } },
     },
   };
 }
@@ -321,6 +327,18 @@ export function draftJail(name: string): Mutable<JailConfig> {
 export function defaultWafJail(): JailConfig {
   const j = draftJail(DEFAULT_WAF_JAIL.name);
   return { ...j, when: { ...DEFAULT_WAF_JAIL.when }, maxRetry: DEFAULT_WAF_JAIL.maxRetry, findTime: DEFAULT_WAF_JAIL.findTime, banTime: DEFAULT_WAF_JAIL.banTime, banTimeIncrement: { ...DEFAULT_WAF_JAIL.banTimeIncrement } };
+}
+
+/** A Redis store needs its URL; its TLS files must exist. */
+function checkStore(draft: Draft, errors: ConfigError[]): void {
+  const s = draft.store;
+  if (s.type === 'redis' && s.url === null) problem(draft, errors, 'store.url', 'is needed by a redis store (url: redis://HOST:PORT/DB)');
+  if (s.type === 'sqlite' && s.url !== null) problem(draft, errors, 'store.url', 'is for type: redis (the SQLite store lives in dataDir)');
+  if (s.tls === null) return;
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const f = s.tls[k];
+    if (f !== null) checkFile(draft, errors, `store.tls.${k}`, f, k === 'ca' ? 'a PEM CA certificate' : k === 'cert' ? 'a PEM client certificate' : 'a PEM client key');
+  }
 }
 
 /** Checks across jails and actions: names used, what each source needs. */

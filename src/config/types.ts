@@ -134,6 +134,33 @@ export interface WardenConfig {
   readonly jails: readonly JailConfig[];
   readonly actions: readonly ActionConfig[];
   readonly bans: BansConfig;
+  /** Where bans, ban history and persistent collections live. */
+  readonly store: StoreConfig;
+}
+
+/** The store: SQLite in the data directory for one node, or one Redis a fleet of nodes shares. */
+export interface StoreConfig {
+  readonly type: 'sqlite' | 'redis';
+  /** redis: `redis://[user:password@]host[:port][/db]`, or `rediss://…` for TLS. */
+  readonly url: string | null;
+  /** Redis AUTH password (instead of one in the URL; also WARDEN_REDIS_PASSWORD). */
+  readonly password: string | null;
+  /** Redis ACL user (Redis 6+), or null for the default user. */
+  readonly username: string | null;
+  /** TLS towards Redis, or null (a rediss:// URL still uses TLS, with the system's CAs). */
+  readonly tls: StoreTlsConfig | null;
+  /** Start of every key and of the channel: fleets sharing one Redis use different prefixes. */
+  readonly prefix: string;
+}
+
+export interface StoreTlsConfig {
+  /** PEM file of the CA that signed Redis's certificate, or null for the system's CAs. */
+  readonly ca: string | null;
+  /** PEM client certificate and key, for a Redis that asks for them (tls-auth-clients). */
+  readonly cert: string | null;
+  readonly key: string | null;
+  /** The name Redis's certificate must carry, when not the URL's host. */
+  readonly serverName: string | null;
 }
 
 /** When a WAF event counts as a failure (jail source `waf`). Every field given must hold. */

@@ -131,6 +131,28 @@ export function trustedProxy(text: string): readonly string[] | Invalid {
   return parseIP(t) === null ? invalid(reason) : [t];
 }
 
+/**
+ * A Redis URL, as given (it may carry a password).
+ *
+ * @example
+ * redisUrl('redis://10.0.0.5:6379/0');  // 'redis://10.0.0.5:6379/0'
+ * redisUrl('http://x');                 // { error: 'must be a redis:// or rediss:// URL (redis://HOST:PORT/DB)' }
+ */
+export function redisUrl(text: string): string | Invalid {
+  const reason = 'must be a redis:// or rediss:// URL (redis://HOST:PORT/DB)';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return invalid(reason);
+  }
+  if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') return invalid(reason);
+  if (!/^(\/\d*)?$/.test(url.pathname) || url.search !== '' || url.hash !== '') {
+    return invalid(`${reason}: the path is the database number, "${url.pathname}${url.search}" is not one`);
+  }
+  return text;
+}
+
 /** True for addresses only this machine reaches (the admin listener may go without auth there). */
 export function isLoopbackHost(host: string): boolean {
   if (host === 'localhost') return true;

@@ -58,6 +58,7 @@ test('the minimal command line: `warden start --upstream URL` and every default'
     jails: [defaultWafJail()],
     actions: [],
     bans: { answer: 'forbidden', filterDirs: ['/etc/fail2ban/filter.d'] },
+    store: { type: 'sqlite', url: null, password: null, username: null, tls: null, prefix: 'warden:' },
   });
 });
 

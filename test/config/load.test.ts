@@ -85,6 +85,12 @@ actions:
   hook: { type: webhook, url: "https://hooks.example.com/bans", headers: { authorization: Bearer x } }
 bans:
   answer: close
+store:
+  type: redis
+  url: redis://10.0.0.7:6379/2
+  password: "s3cret"
+  tls: { ca: tls/cert.pem }
+  prefix: "site:"
 `,
   });
   const config = loadConfigFile(join(dir, 'warden.yaml'));
@@ -156,6 +162,7 @@ bans:
       { name: 'hook', type: 'webhook', ports: [], verdict: 'drop', url: 'https://hooks.example.com/bans', headers: { authorization: 'Bearer x' }, start: null, stop: null, ban: null, unban: null, file: null, options: {} },
     ],
     bans: { answer: 'close', filterDirs: ['/etc/fail2ban/filter.d'] },
+    store: { type: 'redis', url: 'redis://10.0.0.7:6379/2', password: 's3cret', username: null, tls: { ca: join(dir, 'tls/cert.pem'), cert: null, key: null, serverName: null }, prefix: 'site:' },
   });
 });
 

@@ -103,6 +103,7 @@ export function makeConfig(options: {
     jails: [],
     actions: [],
     bans: { answer: 'forbidden', filterDirs: [] },
+    store: { type: 'sqlite', url: null, password: null, username: null, tls: null, prefix: 'warden:' },
   };
 }
 
