@@ -434,7 +434,8 @@ export class RedisStore implements Store {
     const current = this.known.get(id);
     this.changedDuringResync?.add(id);
     if (m.t === 'ban') {
-      if (current !== undefined && current.since > ban.since) return;
+      // Older than what is live here, or the same ban again (written back after Redis lost its data).
+      if (current !== undefined && (current.since > ban.since || (current.since === ban.since && current.until === ban.until))) return;
       this.known.set(id, ban);
       this.emit({ type: 'ban', ban });
     } else if (m.t === 'unban') {
