@@ -12,6 +12,6 @@ export { ConfigError, ConfigLoadError } from './errors.js';
 export { loadConfigFile, readConfigFile, readConfigText } from './load.js';
 export { resolveStartConfig, START_OPTIONS, START_USAGE, type StartConfigResult } from './flags.js';
 export { finalizeConfig, emptyDraft, type Draft } from './resolve.js';
-export { ruleFilesFor, rulesTextFor, engineModeFor, BASELINE_RULES, RULES_TEXT_NAME } from './rules.js';
+export { ruleFilesFor, rulesTextFor, engineModeFor, loadsDefaultRules, BASELINE_RULES, DEFAULT_RULES, RULES_TEXT_NAME } from './rules.js';
 export { TRUSTED_PROXY_KEYWORDS } from './values.js';
 export * as defaults from './defaults.js';

@@ -65,7 +65,7 @@ const PROXY_KEYS = [
   'errorPageHtml',
   'errorPageJson',
 ] as const;
-const RULES_KEYS = ['files', 'crs', 'crsSetup', 'plugins', 'before', 'baseline', 'mode'] as const;
+const RULES_KEYS = ['files', 'crs', 'crsSetup', 'plugins', 'before', 'baseline', 'defaults', 'mode'] as const;
 const LOGS_KEYS = ['error', 'audit', 'auditFormat', 'auditType', 'auditStorageDir', 'access', 'rotateBytes'] as const;
 const ADMIN_KEYS = ['enabled', 'host', 'port', 'token', 'basicAuth', 'tls'] as const;
 const BASIC_AUTH_KEYS = ['user', 'password'] as const;
@@ -220,6 +220,13 @@ function readPaths(ctx: ReadContext, field: Field, what: string): string[] | und
   return out;
 }
 
+/** rules.defaults: true, false or auto. */
+function readDefaults(ctx: ReadContext, field: Field): boolean | 'auto' | undefined {
+  const v = field.node !== null && 'value' in field.node ? field.node.value : undefined;
+  if (typeof v === 'boolean' || v === 'auto') return v;
+  return report(ctx, field.line, field.path, 'must be auto (Warden\'s default rules only when no crs and no files are configured), true or false');
+}
+
 function readRules(ctx: ReadContext, field: Field, d: Draft): void {
   const m = readMap(ctx, field, RULES_KEYS);
   if (m === null) return;
@@ -229,6 +236,7 @@ function readRules(ctx: ReadContext, field: Field, d: Draft): void {
   nullable(m, 'crs', (f) => readPath(ctx, f, 'the path of a CRS directory'), (v) => (d.rules.crs = v));
   nullable(m, 'crsSetup', (f) => readPath(ctx, f, 'the path of a CRS setup file'), (v) => (d.rules.crsSetup = v));
   each(m, 'baseline', (f) => readBoolean(ctx, f), (v) => (d.rules.baseline = v));
+  each(m, 'defaults', (f) => readDefaults(ctx, f), (v) => (d.rules.defaults = v));
   nullable(m, 'mode', (f) => readOneOf(ctx, f, ['on', 'detection', 'off'] as const), (v) => (d.rules.mode = v));
 }
 

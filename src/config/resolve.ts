@@ -97,7 +97,7 @@ export function emptyDraft(baseDir: string, file: string | null = null): Draft {
       errorPageHtml: null,
       errorPageJson: null,
     },
-    rules: { files: [], crs: null, crsSetup: null, plugins: [], before: [], baseline: true, mode: null },
+    rules: { files: [], crs: null, crsSetup: null, plugins: [], before: [], baseline: true, defaults: 'auto', mode: null },
     logs: {
       error: ERROR_LOG_DEFAULT,
       audit: null,

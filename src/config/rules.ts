@@ -4,6 +4,10 @@
  * plugins/README.md of the plugin registry):
  *
  *   1. Warden's engine baseline, rules/baseline.conf (unless `rules.baseline: false`)
+ *   1b. Warden's default rule set, rules/default/ (`rules.defaults`: with `auto`, only
+ *       when neither CRS nor rule files are configured — the set is what protects a site
+ *       nobody wrote rules for, and steps aside for CRS, which covers the same ground with
+ *       its own scoring; the baseline stays, CRS expects it)
  *   2. the CRS setup: rules.crsSetup, else <crs>/crs-setup.conf, else crs-setup.conf.example
  *   3. plugins' *-config.conf   (<crs>/plugins, then rules.plugins directories)
  *   4. plugins' *-before.conf
@@ -26,6 +30,20 @@ import type { EngineModeSetting, WardenConfig } from './types.js';
  * package root, where rules/ lives.
  */
 export const BASELINE_RULES = fileURLToPath(new URL('../../rules/baseline.conf', import.meta.url));
+
+/**
+ * Warden's default rule set, in load order (each file documents its id range): protocol
+ * sanity 1001000–1001999, XML-RPC abuse 1002000–1002999, scanners 1003000–1003999,
+ * SQLi/XSS in arguments 1004000–1004999.
+ */
+export const DEFAULT_RULES: readonly string[] = ['protocol.conf', 'xmlrpc.conf', 'scanners.conf', 'injection.conf'].map((f) =>
+  fileURLToPath(new URL(`../../rules/default/${f}`, import.meta.url)),
+);
+
+/** Whether a config loads {@link DEFAULT_RULES}. */
+export function loadsDefaultRules(rules: Pick<WardenConfig['rules'], 'defaults' | 'crs' | 'files'>): boolean {
+  return rules.defaults === 'auto' ? rules.crs === null && rules.files.length === 0 : rules.defaults;
+}
 
 /** SecRuleEngine values for the config's mode. */
 const ENGINE_MODES: Readonly<Record<EngineModeSetting, string>> = { on: 'On', detection: 'DetectionOnly', off: 'Off' };
@@ -62,6 +80,9 @@ export function ruleFilesFor(config: Pick<WardenConfig, 'rules'>): string[] {
   const r = config.rules;
   const files: string[] = [];
   if (r.baseline) files.push(BASELINE_RULES);
+  // With CRS too (defaults: true) the set goes after it, beside the user's own files.
+  const defaults = loadsDefaultRules(r);
+  if (defaults && r.crs === null) files.push(...DEFAULT_RULES);
   if (r.crs !== null) {
     const pluginDirs = [join(r.crs, 'plugins'), ...r.plugins];
     files.push(crsSetupFile(r.crs, r.crsSetup));
@@ -70,6 +91,7 @@ export function ruleFilesFor(config: Pick<WardenConfig, 'rules'>): string[] {
     files.push(...r.before);
     files.push(...confFiles(join(r.crs, 'rules'), '.conf'));
     files.push(...pluginFiles(pluginDirs, '-after.conf'));
+    if (defaults) files.push(...DEFAULT_RULES);
   }
   files.push(...r.files);
   return files;

@@ -68,6 +68,12 @@ export interface RulesConfig {
   readonly before: readonly string[];
   /** Warden's engine baseline (body access, processors by Content-Type, 400 on body errors). */
   readonly baseline: boolean;
+  /**
+   * Warden's default rule set (rules/default: protocol sanity, XML-RPC abuse, scanners,
+   * SQLi/XSS in arguments). `auto`: loaded when neither `crs` nor `files` is set, so
+   * configuring rules of your own replaces it; true or false: always or never.
+   */
+  readonly defaults: boolean | 'auto';
   /** Overrides SecRuleEngine from the rule files when set. */
   readonly mode: EngineModeSetting | null;
 }

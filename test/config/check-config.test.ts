@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { main, type Io } from '../../src/cli/main.js';
-import { BASELINE_RULES } from '../../src/config/index.js';
+import { BASELINE_RULES, DEFAULT_RULES } from '../../src/config/index.js';
 import { writeTree } from './support.js';
 
 async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -43,7 +43,8 @@ test('check-config --json prints one JSON document', async () => {
   assert.equal(r.code, 0, r.err.join('\n'));
   const doc = JSON.parse(r.out.join('\n')) as { file: string | null; ruleFiles: string[]; config: { upstreams: { url: string }[] } };
   assert.equal(doc.file, null);
-  assert.deepEqual(doc.ruleFiles, [BASELINE_RULES]);
+  // No CRS and no rule files: the baseline and Warden's default rule set.
+  assert.deepEqual(doc.ruleFiles, [BASELINE_RULES, ...DEFAULT_RULES]);
   assert.equal(doc.config.upstreams[0]?.url, 'http://127.0.0.1:3000');
 });
 

@@ -50,7 +50,7 @@ test('the minimal command line: `warden start --upstream URL` and every default'
       errorPageHtml: null,
       errorPageJson: null,
     },
-    rules: { files: [], crs: null, crsSetup: null, plugins: [], before: [], baseline: true, mode: null },
+    rules: { files: [], crs: null, crsSetup: null, plugins: [], before: [], baseline: true, defaults: 'auto', mode: null },
     logs: { error: '-', audit: null, auditFormat: null, auditType: null, auditStorageDir: null, access: null, rotateBytes: 0 },
     dataDir: join(cwd, 'warden-data'),
     workers: 0,

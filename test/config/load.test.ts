@@ -124,7 +124,7 @@ store:
       errorPageHtml: '<h1>{{status}}</h1> {{id}}',
       errorPageJson: null,
     },
-    rules: { files: [join(dir, 'local.conf')], crs: CRS, crsSetup: null, plugins: [], before: [], baseline: true, mode: 'detection' },
+    rules: { files: [join(dir, 'local.conf')], crs: CRS, crsSetup: null, plugins: [], before: [], baseline: true, defaults: 'auto', mode: 'detection' },
     logs: {
       error: '/var/log/warden/error.log',
       audit: join(dir, 'logs/audit.log'),
@@ -288,7 +288,7 @@ listeners:
   {
     name: 'a section that is not a map',
     yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\nrules: /etc/warden/rules.conf\n',
-    errors: ['warden.yaml:2: rules must be a map of settings (files, crs, crsSetup, plugins, before, baseline, mode)'],
+    errors: ['warden.yaml:2: rules must be a map of settings (files, crs, crsSetup, plugins, before, baseline, defaults, mode)'],
   },
   {
     name: 'the same key twice',

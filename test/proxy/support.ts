@@ -95,7 +95,7 @@ export function makeConfig(options: {
     upstreams: options.upstreams,
     proxy: proxyBehaviour(options.proxy),
     // crsSetup/plugins/before arrive with config/load; the assertion accepts either shape.
-    rules: { files: [], crs: null, crsSetup: null, plugins: [], before: [], baseline: false, mode: null } as RulesConfig,
+    rules: { files: [], crs: null, crsSetup: null, plugins: [], before: [], baseline: false, defaults: false, mode: null } as RulesConfig,
     logs: { error: null, audit: null, auditFormat: null, auditType: null, auditStorageDir: null, access: null, rotateBytes: 0 },
     dataDir: '/tmp',
     workers: 1,
