@@ -12,6 +12,8 @@
  *   start [--config FILE] [flags]  the reverse proxy on all cores (cli/start)
  *   reload [--config FILE | --data-dir DIR]
  *                                  reload the running Warden's config and rules
+ *   replay FILE [rule flags]       recorded requests (HAR, JSON audit log) through the rules
+ *                                  offline: what would pass, what would be refused (cli/replay)
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,6 +24,7 @@ import { SEVERITY_NAMES } from '../engine/rule.js';
 import { parseRawRequest, RawRequestError } from '../http/raw-request.js';
 import { jailCommand } from './jail.js';
 import { filterCommand } from './filter.js';
+import { replayCommand, REPLAY_USAGE } from './replay.js';
 import { reloadCommand, RELOAD_USAGE, start } from './start.js';
 import { stringify as toYaml } from 'yaml';
 import { resolveStartConfig, ruleFilesFor, rulesTextFor, RULES_TEXT_NAME, START_USAGE, type WardenConfig } from '../config/index.js';
@@ -34,7 +37,8 @@ const USAGE = `usage:
   warden jail status|list|ban|unban …   (warden jail for details)
   warden start [--config FILE] [flags]   the reverse proxy; flags (also for check-config):
 ${START_USAGE}
-${RELOAD_USAGE}`;
+${RELOAD_USAGE}
+${REPLAY_USAGE}`;
 
 /** Output sinks, replaceable in tests. */
 export interface Io {
@@ -265,6 +269,8 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       return reloadCommand(rest, env, io);
     case 'eval':
       return evaluate(rest, io);
+    case 'replay':
+      return replayCommand(rest, io, env);
     case '--help':
     case '-h':
     case 'help':
