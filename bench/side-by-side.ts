@@ -626,7 +626,7 @@ async function runWrk(server: Server, s: Scenario, script: string, seconds: numb
   };
   sample();
   const sampler = setInterval(sample, 250);
-  const proc = spawn(WRK as string, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '--timeout', '5s', '-s', script, `http://127.0.0.1:${server.port}${s.path}`], {
+  const proc = spawn(WRK as string, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '--timeout', '10s', '-s', script, `http://127.0.0.1:${server.port}${s.path}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
