@@ -117,6 +117,29 @@ export class PersistentCollection extends KeyedCollection {
     this.deltas.set(lower, (this.deltas.get(lower) ?? 0) + delta);
   }
 
+  /**
+   * Applies what rules did to `placeholder` (the empty record that stood in while an async
+   * store was loading this one): counters changed with `=+`/`=-` move from the loaded value
+   * and keep their delta, values set outright and expiries are set, removals removed.
+   * Without it, `initcol:ip=…,setvar:ip.hits=+1` in one rule loses the increment whenever
+   * the record already exists.
+   */
+  replay(placeholder: PersistentCollection): void {
+    for (const name of placeholder.removed) this.delete(name);
+    for (const [lower, e] of placeholder.entries) {
+      if (isBuiltInCollectionVariable(e.key)) continue;
+      const delta = placeholder.deltas.get(lower);
+      if (delta === undefined) this.set(e.key, e.value);
+      else {
+        const old = parseInt(this.get(lower)?.value ?? '0', 10) || 0;
+        const next = Math.max(0, old + delta);
+        this.set(e.key, String(next));
+        this.addDelta(lower, next - old);
+      }
+    }
+    for (const [lower, at] of placeholder.expiries) this.expiries.set(lower, at);
+  }
+
   /** What to write back at the end of the transaction. */
   toUpdate(now: number): CollectionUpdate {
     const counter = (parseInt(this.get('UPDATE_COUNTER')?.value ?? '0', 10) || 0) + 1;

@@ -756,7 +756,11 @@ export class Transaction implements MatchContext {
       this.pendingLoads.push(
         loaded.then(
           (stored) => {
-            if (stored !== null) this.collections.set(name, new PersistentCollection(name.toUpperCase(), key, stored, timeout, this.timestamp));
+            if (stored === null) return;
+            // Rules after initcol (in the same rule, often) wrote to the placeholder meanwhile.
+            const record = new PersistentCollection(name.toUpperCase(), key, stored, timeout, this.timestamp);
+            record.replay(placeholder);
+            this.collections.set(name, record);
           },
           (err: Error) => this.debug(1, `Failed to load collection ${name}=${key}: ${err.message}`),
         ),
