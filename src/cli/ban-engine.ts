@@ -1,11 +1,10 @@
 /**
  * @module cli/ban-engine
  * The ban engine as `warden start` runs it in the primary process, assembled from
- * warden.yaml: the SQLite store in the data directory, the jails, their actions (nftables,
+ * warden.yaml: the store (SQLite, or a fleet's Redis), the jails, their actions (nftables,
  * ipset, webhook, commands, fail2ban action.d files), and their sources (Warden's own WAF
  * events, log files and the journal through fail2ban filters, other jails' bans).
  */
-import { join } from 'node:path';
 import type { ActionConfig, JailConfig, WardenConfig } from '../config/types.js';
 import type { WafEvent } from '../engine/events.js';
 import { BanManager } from '../jail/ban-manager.js';
@@ -20,8 +19,8 @@ import { FileSource } from '../jail/sources/file.js';
 import { JournalSource } from '../jail/sources/journal.js';
 import { WafSource } from '../jail/sources/waf.js';
 import { DEFAULT_INCREMENT, jailSettings, type BanAction, type JailSettings } from '../jail/types.js';
-import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
+import { openStore, storePath } from './store.js';
 
 /**
  * A jail's log lines, matched in batches by its filter in a worker thread (GuardedFilter):
@@ -36,7 +35,6 @@ class LineBatcher {
     readonly jail: JailConfig,
     private readonly report: (jail: string, failure: { address: string; time: number; detail: string }) => void,
     private readonly log: (level: 'info' | 'error', message: string) => void,
-    private readonly stats: JailSourceStats,
   ) {}
 
   async open(options: GuardedFilterOptions): Promise<void> {
@@ -46,7 +44,6 @@ class LineBatcher {
   }
 
   push(line: string): void {
-    this.stats.read++;
     this.queue.push(line);
     if (!this.running) void this.drain();
   }
@@ -58,7 +55,6 @@ class LineBatcher {
       try {
         for (const m of await this.filter.matchLines(batch)) {
           if (!m.isAddress) continue;
-          this.stats.matched++;
           this.report(this.jail.name, { address: m.host ?? m.id, time: m.time !== null ? m.time * 1000 : Date.now(), detail: (m.lines[m.lines.length - 1] ?? '').slice(0, 300) });
         }
       } catch (err) {
@@ -74,26 +70,11 @@ class LineBatcher {
   }
 }
 
-/** Where the store lives in a data directory. */
-export function storePath(dataDir: string): string {
-  return join(dataDir, 'warden.db');
-}
-
-/** What a jail's source has read and matched since start (metrics). */
-export interface JailSourceStats {
-  readonly jail: string;
-  readonly source: JailConfig['source'];
-  /** Lines read (file, journal), or WAF events received (waf: those some WAF jail may count). */
-  read: number;
-  /** Lines the filter matched with an address, or WAF events that met this jail's condition. */
-  matched: number;
-}
+export { storePath };
 
 export interface BanEngine {
   readonly manager: BanManager;
   readonly store: Store;
-  /** Per jail with a log or WAF source: lines read and matched. */
-  readonly sources: readonly JailSourceStats[];
   /** Counts a finished transaction against the WAF jails. */
   reportWafEvent(event: WafEvent): void;
   start(): Promise<void>;
@@ -140,7 +121,7 @@ function settingsOf(j: JailConfig, actionNames: string[]): JailSettings {
  * found here (a filter that does not exist or does not compile).
  */
 export function createBanEngine(config: WardenConfig, log: (level: 'info' | 'error', message: string) => void, store?: Store): BanEngine {
-  const db = store ?? openSqliteStore(storePath(config.dataDir));
+  const db = store ?? openStore(config, 'primary', log);
   const actions = new Map<string, BanAction>();
   const perJail = new Map<string, string[]>();
   for (const j of config.jails) {
@@ -170,11 +151,9 @@ export function createBanEngine(config: WardenConfig, log: (level: 'info' | 'err
   const files: FileSource[] = [];
   const journals: JournalSource[] = [];
   const wafJails: Array<{ jail: string; condition: JailConfig['when'] }> = [];
-  const sources: JailSourceStats[] = [];
   for (const j of config.jails) {
     manager.addJail(settingsOf(j, perJail.get(j.name) ?? []));
     if (!j.enabled) continue;
-    if (j.source !== 'bans') sources.push({ jail: j.name, source: j.source, read: 0, matched: 0 });
     if (j.source === 'waf') wafJails.push({ jail: j.name, condition: j.when });
     else if (j.source === 'bans') manager.subscribe(recidive(j.name, j.fromJails, report));
     else {
@@ -187,7 +166,7 @@ export function createBanEngine(config: WardenConfig, log: (level: 'info' | 'err
       } catch (err) {
         throw new Error(`jails.${j.name}.filter: ${(err as Error).message}`, { cause: err });
       }
-      const lines = new LineBatcher(j, report, log, sources[sources.length - 1] as JailSourceStats);
+      const lines = new LineBatcher(j, report, log);
       batchers.push(lines);
       if (j.source === 'file') {
         files.push(new FileSource(j.files, (line) => lines.push(line), { fromStart: j.fromStart, onError: (file, err) => log('error', `jail ${j.name}: ${file}: ${err.message}`) }));
@@ -198,24 +177,12 @@ export function createBanEngine(config: WardenConfig, log: (level: 'info' | 'err
       }
     }
   }
-  const wafStats = new Map(sources.filter((s) => s.source === 'waf').map((s) => [s.jail, s]));
-  const waf =
-    wafJails.length > 0
-      ? new WafSource(wafJails, (jail, failure) => {
-          const stats = wafStats.get(jail);
-          if (stats !== undefined) stats.matched++;
-          report(jail, failure);
-        })
-      : null;
+  const waf = wafJails.length > 0 ? new WafSource(wafJails, report) : null;
 
   return {
     manager,
     store: db,
-    sources,
-    reportWafEvent: (e) => {
-      for (const s of wafStats.values()) s.read++;
-      waf?.handle(e);
-    },
+    reportWafEvent: (e) => waf?.handle(e),
     async start() {
       for (const j of config.jails) await manager.jail(j.name)?.resolveIgnoredHosts((host, err) => log('error', `jail ${j.name}: ignoreIp ${host}: ${err.message}`));
       await manager.start();

@@ -33,11 +33,9 @@ import { BanSet } from '../jail/ban-set.js';
 import type { BanEvent, BanRecord } from '../jail/types.js';
 import { matchesWafCondition } from '../jail/sources/waf.js';
 import { wafEvent } from '../engine/events.js';
-import { openSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
-import { createBanEngine, storePath, type BanEngine } from './ban-engine.js';
-
-import { startPrimaryAdmin, workerAdmin, type PrimaryAdmin } from './admin-wiring.js';
+import { createBanEngine, type BanEngine } from './ban-engine.js';
+import { openStore } from './store.js';
 
 /** Output sinks (the same shape as cli/main's Io). */
 export interface StartIo {
@@ -88,34 +86,30 @@ type FromWorkerWiring = { readonly kind: 'waf-event'; readonly event: ReturnType
 /**
  * A worker's side of the ban engine: the ban set the proxy asks before reading a request
  * (kept current by the primary), the WAF events it sends back (only those some WAF jail's
- * condition can count, so benign traffic costs no IPC), and the SQLite store for the
- * engine's persistent collections.
+ * condition can count, so benign traffic costs no IPC), and the store (SQLite, or the
+ * fleet's Redis) for the engine's persistent collections.
  */
 function workerWiring(): Parameters<typeof runWorker>[0] {
   const set = new BanSet();
   const banList = { has: (address: string) => set.lookup(address, Date.now()) !== null, answer: 'forbidden' as 'forbidden' | 'close' };
   let conditions: Array<WardenConfig['jails'][number]['when']> = [];
   let store: Store | null = null;
-  const admin = workerAdmin(sendToPrimary);
   return {
     bans: banList,
     log: stderrLog,
-    observer: admin.observer,
     storeFor(config) {
       banList.answer = config.bans.answer;
       conditions = config.jails.filter((j) => j.enabled && j.source === 'waf').map((j) => j.when);
-      store ??= openSqliteStore(storePath(config.dataDir));
+      store ??= openStore(config, 'worker', stderrLog);
       return store;
     },
     onMessage(payload) {
-      if (admin.onMessage(payload)) return;
       const m = payload as ToWorkerWiring;
       if (m.kind === 'bans') for (const ban of m.bans) set.apply({ type: 'ban', ban });
       else if (m.kind === 'ban-event') set.apply(m.event);
     },
     createLogs(config, waf) {
       const logs = workerLogs(config, waf.config);
-      admin.configure(config, waf, logs);
       return {
         transactionDone(tx, response) {
           logs.transactionDone(tx, response);
@@ -180,8 +174,6 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     return 1;
   }
   let primaryRef: ClusterPrimary | null = null;
-  let admin: PrimaryAdmin | null = null;
-  let rules = 0;
   bans.manager.subscribe((event) => primaryRef?.broadcast({ kind: 'ban-event', event } satisfies ToWorkerWiring));
   const primary = new ClusterPrimary({
     workers,
@@ -191,38 +183,22 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     onMessage: (payload) => {
       const m = payload as FromWorkerWiring;
       if (m.kind === 'waf-event') bans.reportWafEvent(m.event);
-      else admin?.onMessage(payload);
     },
   });
   primaryRef = primary;
-  if (config.admin.enabled) {
-    try {
-      admin = await startPrimaryAdmin(config, { bans, primary: () => primaryRef, rules: () => rules, log: stderrLog });
-    } catch (err) {
-      await bans.stop();
-      io.err(`warden: could not start the admin listener: ${(err as Error).message}`);
-      return 1;
-    }
-  }
   let started;
   try {
     started = await primary.start(first.setup);
   } catch (err) {
-    await admin?.stop();
     await bans.stop();
     io.err(`warden: could not start:\n${(err as Error).message}`);
     return 1;
   }
-  rules = started.summary.rules;
   for (const a of started.addresses) {
     const host = a.address.includes(':') ? `[${a.address}]` : a.address;
     io.out(`warden: listening on ${a.proto}://${host}:${a.port} (${a.name})`);
   }
   io.out(`warden: ${workers} worker${workers === 1 ? '' : 's'}, ${started.summary.rules} rules${started.summary.warnings > 0 ? ` (${started.summary.warnings} warnings)` : ''}; pid ${process.pid}`);
-  if (admin !== null) {
-    const how = admin.server.auth === 'none' ? 'no authentication: this machine only' : admin.server.auth === 'token' ? 'token (Bearer, or as the Basic password)' : 'basic authentication';
-    io.out(`warden: admin on ${admin.server.url} (dashboard, /metrics, /api; ${how})`);
-  }
   writeFileSync(paths.pid, `${process.pid}\n`);
 
   return new Promise<number>((resolveExit) => {
@@ -233,7 +209,6 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
       stopping = true;
       io.out('warden: stopping (requests in flight may finish)');
       void primary.shutdown().then(async () => {
-        await admin?.stop();
         await bans.stop();
         control?.close();
         rmSync(paths.socket, { force: true });
