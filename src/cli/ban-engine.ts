@@ -35,6 +35,7 @@ class LineBatcher {
     readonly jail: JailConfig,
     private readonly report: (jail: string, failure: { address: string; time: number; detail: string }) => void,
     private readonly log: (level: 'info' | 'error', message: string) => void,
+    private readonly stats: JailSourceStats,
   ) {}
 
   async open(options: GuardedFilterOptions): Promise<void> {
@@ -44,6 +45,7 @@ class LineBatcher {
   }
 
   push(line: string): void {
+    this.stats.read++;
     this.queue.push(line);
     if (!this.running) void this.drain();
   }
@@ -55,6 +57,7 @@ class LineBatcher {
       try {
         for (const m of await this.filter.matchLines(batch)) {
           if (!m.isAddress) continue;
+          this.stats.matched++;
           this.report(this.jail.name, { address: m.host ?? m.id, time: m.time !== null ? m.time * 1000 : Date.now(), detail: (m.lines[m.lines.length - 1] ?? '').slice(0, 300) });
         }
       } catch (err) {
@@ -72,9 +75,21 @@ class LineBatcher {
 
 export { storePath };
 
+/** What a jail's source has read and matched since start (metrics). */
+export interface JailSourceStats {
+  readonly jail: string;
+  readonly source: JailConfig['source'];
+  /** Lines read (file, journal), or WAF events received (waf: those some WAF jail may count). */
+  read: number;
+  /** Lines the filter matched with an address, or WAF events that met this jail's condition. */
+  matched: number;
+}
+
 export interface BanEngine {
   readonly manager: BanManager;
   readonly store: Store;
+  /** Per jail with a log or WAF source: lines read and matched. */
+  readonly sources: readonly JailSourceStats[];
   /** Counts a finished transaction against the WAF jails. */
   reportWafEvent(event: WafEvent): void;
   start(): Promise<void>;
@@ -151,9 +166,11 @@ export function createBanEngine(config: WardenConfig, log: (level: 'info' | 'err
   const files: FileSource[] = [];
   const journals: JournalSource[] = [];
   const wafJails: Array<{ jail: string; condition: JailConfig['when'] }> = [];
+  const sources: JailSourceStats[] = [];
   for (const j of config.jails) {
     manager.addJail(settingsOf(j, perJail.get(j.name) ?? []));
     if (!j.enabled) continue;
+    if (j.source !== 'bans') sources.push({ jail: j.name, source: j.source, read: 0, matched: 0 });
     if (j.source === 'waf') wafJails.push({ jail: j.name, condition: j.when });
     else if (j.source === 'bans') manager.subscribe(recidive(j.name, j.fromJails, report));
     else {
@@ -166,7 +183,7 @@ export function createBanEngine(config: WardenConfig, log: (level: 'info' | 'err
       } catch (err) {
         throw new Error(`jails.${j.name}.filter: ${(err as Error).message}`, { cause: err });
       }
-      const lines = new LineBatcher(j, report, log);
+      const lines = new LineBatcher(j, report, log, sources[sources.length - 1] as JailSourceStats);
       batchers.push(lines);
       if (j.source === 'file') {
         files.push(new FileSource(j.files, (line) => lines.push(line), { fromStart: j.fromStart, onError: (file, err) => log('error', `jail ${j.name}: ${file}: ${err.message}`) }));
@@ -177,12 +194,24 @@ export function createBanEngine(config: WardenConfig, log: (level: 'info' | 'err
       }
     }
   }
-  const waf = wafJails.length > 0 ? new WafSource(wafJails, report) : null;
+  const wafStats = new Map(sources.filter((s) => s.source === 'waf').map((s) => [s.jail, s]));
+  const waf =
+    wafJails.length > 0
+      ? new WafSource(wafJails, (jail, failure) => {
+          const stats = wafStats.get(jail);
+          if (stats !== undefined) stats.matched++;
+          report(jail, failure);
+        })
+      : null;
 
   return {
     manager,
     store: db,
-    reportWafEvent: (e) => waf?.handle(e),
+    sources,
+    reportWafEvent: (e) => {
+      for (const s of wafStats.values()) s.read++;
+      waf?.handle(e);
+    },
     async start() {
       for (const j of config.jails) await manager.jail(j.name)?.resolveIgnoredHosts((host, err) => log('error', `jail ${j.name}: ignoreIp ${host}: ${err.message}`));
       await manager.start();

@@ -37,6 +37,8 @@ import type { Store } from '../store/types.js';
 import { createBanEngine, type BanEngine } from './ban-engine.js';
 import { openStore } from './store.js';
 
+import { startPrimaryAdmin, workerAdmin, type PrimaryAdmin } from './admin-wiring.js';
+
 /** Output sinks (the same shape as cli/main's Io). */
 export interface StartIo {
   out(line: string): void;
@@ -94,9 +96,11 @@ function workerWiring(): Parameters<typeof runWorker>[0] {
   const banList = { has: (address: string) => set.lookup(address, Date.now()) !== null, answer: 'forbidden' as 'forbidden' | 'close' };
   let conditions: Array<WardenConfig['jails'][number]['when']> = [];
   let store: Store | null = null;
+  const admin = workerAdmin(sendToPrimary);
   return {
     bans: banList,
     log: stderrLog,
+    observer: admin.observer,
     storeFor(config) {
       banList.answer = config.bans.answer;
       conditions = config.jails.filter((j) => j.enabled && j.source === 'waf').map((j) => j.when);
@@ -104,12 +108,14 @@ function workerWiring(): Parameters<typeof runWorker>[0] {
       return store;
     },
     onMessage(payload) {
+      if (admin.onMessage(payload)) return;
       const m = payload as ToWorkerWiring;
       if (m.kind === 'bans') for (const ban of m.bans) set.apply({ type: 'ban', ban });
       else if (m.kind === 'ban-event') set.apply(m.event);
     },
     createLogs(config, waf) {
       const logs = workerLogs(config, waf.config);
+      admin.configure(config, waf, logs);
       return {
         transactionDone(tx, response) {
           logs.transactionDone(tx, response);
@@ -174,6 +180,8 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     return 1;
   }
   let primaryRef: ClusterPrimary | null = null;
+  let admin: PrimaryAdmin | null = null;
+  let rules = 0;
   bans.manager.subscribe((event) => primaryRef?.broadcast({ kind: 'ban-event', event } satisfies ToWorkerWiring));
   const primary = new ClusterPrimary({
     workers,
@@ -183,22 +191,38 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     onMessage: (payload) => {
       const m = payload as FromWorkerWiring;
       if (m.kind === 'waf-event') bans.reportWafEvent(m.event);
+      else admin?.onMessage(payload);
     },
   });
   primaryRef = primary;
+  if (config.admin.enabled) {
+    try {
+      admin = await startPrimaryAdmin(config, { bans, primary: () => primaryRef, rules: () => rules, log: stderrLog });
+    } catch (err) {
+      await bans.stop();
+      io.err(`warden: could not start the admin listener: ${(err as Error).message}`);
+      return 1;
+    }
+  }
   let started;
   try {
     started = await primary.start(first.setup);
   } catch (err) {
+    await admin?.stop();
     await bans.stop();
     io.err(`warden: could not start:\n${(err as Error).message}`);
     return 1;
   }
+  rules = started.summary.rules;
   for (const a of started.addresses) {
     const host = a.address.includes(':') ? `[${a.address}]` : a.address;
     io.out(`warden: listening on ${a.proto}://${host}:${a.port} (${a.name})`);
   }
   io.out(`warden: ${workers} worker${workers === 1 ? '' : 's'}, ${started.summary.rules} rules${started.summary.warnings > 0 ? ` (${started.summary.warnings} warnings)` : ''}; pid ${process.pid}`);
+  if (admin !== null) {
+    const how = admin.server.auth === 'none' ? 'no authentication: this machine only' : admin.server.auth === 'token' ? 'token (Bearer, or as the Basic password)' : 'basic authentication';
+    io.out(`warden: admin on ${admin.server.url} (dashboard, /metrics, /api; ${how})`);
+  }
   writeFileSync(paths.pid, `${process.pid}\n`);
 
   return new Promise<number>((resolveExit) => {
@@ -209,6 +233,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
       stopping = true;
       io.out('warden: stopping (requests in flight may finish)');
       void primary.shutdown().then(async () => {
+        await admin?.stop();
         await bans.stop();
         control?.close();
         rmSync(paths.socket, { force: true });
