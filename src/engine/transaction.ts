@@ -458,7 +458,9 @@ export class Transaction implements MatchContext {
 
   /** Runs the rules of one phase; resolves with the interruption, if any. */
   private async runPhase(phase: number): Promise<Interruption | null> {
-    if (this.interruption !== null) return this.interruption;
+    // Phase 5 runs after an interruption too, as in v2 (modsecurity_process_phase skips only
+    // the others): logging-phase rules such as CRS's correlation see blocked requests.
+    if (this.interruption !== null && phase !== 5) return this.interruption;
     if (this.ruleEngine === 'Off') return null;
     if (phase < 5 && (this.allowed === 'transaction' || (this.allowed === 'request' && phase <= 2))) return null;
     this.phase = phase;
@@ -481,7 +483,7 @@ export class Transaction implements MatchContext {
       const matched = this.evaluateChain(item);
       this.matchedVars.length = 0;
       if (this.pendingLoads.length > 0) await this.settleLoads();
-      if (this.interruption !== null) return this.interruption;
+      if (this.interruption !== null && phase !== 5) return this.interruption;
       if (this.allowedPhase) {
         this.allowedPhase = false;
         break;

@@ -152,6 +152,18 @@ test('block takes the phase\'s SecDefaultAction; DetectionOnly logs without stop
   assert.equal(detection.tx.matches[0]?.intercepted, false);
 });
 
+test('phase 5 runs after a request was stopped, as in v2 (logging-phase rules see blocked requests)', async () => {
+  const rules = `
+    SecRule ARGS "@rx bad" "id:1,phase:1,deny,log"
+    SecRule ARGS "@rx ." "id:2,phase:2,log,pass"
+    SecAction "id:5,phase:5,log,pass"
+    SecAction "id:7,phase:5,log,pass"`;
+  const r = await tx(rules, { uri: '/?q=bad' });
+  assert.equal(r.interruption?.ruleId, 1);
+  assert.deepEqual(r.logged, [1, 5, 7], 'phase 2 is skipped, phase 5 runs whole');
+  assert.equal(r.tx.interruption?.ruleId, 1, 'the verdict stays the one that stopped the request');
+});
+
 test('allow skips the remaining request rules; allow:phase only the current phase', async () => {
   const rules = `
     SecRule REMOTE_ADDR "@ipMatch 192.0.2.0/24" "id:1,phase:1,allow:%{tx.scope},nolog"
