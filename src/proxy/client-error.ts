@@ -10,8 +10,13 @@
  * | chunk extensions too long                      | 413    |
  * | request (head) not received in time            | 408    |
  * | well-formed but unknown method (`FOO / …`)     | 501    |
- * | well-formed version other than 1.0/1.1 (`HTTP/1.2`), HTTP/2 preface | 505 |
- * | everything else (smuggling, bad chunk size, bare LF, duplicate Content-Length, bad characters …) | 400 |
+ * | well-formed version other than 1.0/1.1 (`HTTP/1.2`, `HTTP/4.0`), HTTP/2 preface | 505 |
+ * | everything else (smuggling, bad chunk size, bare LF, duplicate Content-Length, bad characters, `HTTP/0.8` …) | 400 |
+ *
+ * A version below 1.0 named in a request line is malformed rather than unsupported: the only
+ * one there ever was, HTTP/0.9, carries no version (RFC 9112 §2.3 and Apache's 400 for it).
+ * A request line without a version is an HTTP/0.9 request, answered as 0.9 is: the body
+ * alone, no status line, no headers.
  *
  * Errors of the connection itself (reset, broken pipe) are not requests: no answer, no record.
  */
@@ -66,8 +71,8 @@ export function clientErrorAnswer(err: ParserError): ClientErrorAnswer | null {
       return TOKEN.test(method) && firstLine(err.rawPacket).includes(' ') ? { status: 501, reason: `method "${method}" not supported` } : { status: 400, reason };
     }
     case 'HPE_INVALID_VERSION': {
-      const m = VERSION.exec(firstLine(err.rawPacket));
-      return m !== null && m[1] !== '1.0' && m[1] !== '1.1' ? { status: 505, reason: `HTTP/${m[1]} is not supported` } : { status: 400, reason };
+      const version = VERSION.exec(firstLine(err.rawPacket))?.[1];
+      return version !== undefined && version !== '1.0' && version !== '1.1' && !version.startsWith('0') ? { status: 505, reason: `HTTP/${version} is not supported` } : { status: 400, reason };
     }
     case 'HPE_PAUSED_H2_UPGRADE': {
       // The HTTP/2 connection preface (PRI * HTTP/2.0): prior-knowledge HTTP/2 is not spoken here.
@@ -78,15 +83,31 @@ export function clientErrorAnswer(err: ParserError): ClientErrorAnswer | null {
   }
 }
 
-/** The complete response for a refused request; the connection is closed after it. */
-export function clientErrorResponse(answer: ClientErrorAnswer): Buffer {
+/** A refusal as sent: the bytes, and the headers and body length for the log record. */
+export interface ClientErrorResponse {
+  readonly bytes: Buffer;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly bodyLength: number;
+}
+
+/**
+ * The complete response for a refused request; the connection is closed after it. For an
+ * HTTP/0.9 request (`http09`) only the body is sent, as 0.9 has no status line.
+ */
+export function clientErrorResponse(answer: ClientErrorAnswer, http09 = false): ClientErrorResponse {
   const text = STATUS_CODES[answer.status] ?? 'Error';
   const body = `${answer.status} ${text}: ${answer.reason}\n`;
-  return Buffer.from(
-    `HTTP/1.1 ${answer.status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Cache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    'latin1',
-  );
+  const bodyLength = Buffer.byteLength(body);
+  if (http09) return { bytes: Buffer.from(body, 'latin1'), headers: [], bodyLength };
+  const headers: Array<readonly [string, string]> = [
+    ['Connection', 'close'],
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Cache-Control', 'no-store'],
+    ['Content-Length', String(bodyLength)],
+  ];
+  let head = `HTTP/1.1 ${answer.status} ${text}\r\n`;
+  for (const [k, v] of headers) head += `${k}: ${v}\r\n`;
+  return { bytes: Buffer.from(`${head}\r\n${body}`, 'latin1'), headers, bodyLength };
 }
 
 /**

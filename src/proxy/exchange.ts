@@ -2,9 +2,9 @@
  * @module proxy/exchange
  * One request through the proxy, from Node's parsed head to the last byte of the response:
  *
- * 1. admission (`handleRequest`): the real client address (trusted proxies), the framing
- *    checks Node leaves to the application (Host present and single, no Transfer-Encoding
- *    on HTTP/1.0, an absolute-form target agreeing with Host), the ban list;
+ * 1. admission (`handleRequest`): the real client address (trusted proxies), the ban list,
+ *    then the checks Node leaves to the application (front-end.ts: version, Host, fragment,
+ *    framing, target form) — a request refused there still runs phases 1, 2 and 5;
  * 2. phase 1 on the head;
  * 3. the request body, when the rules may read it, is held (and handed to the engine) until
  *    it ends or passes SecRequestBodyLimit — never more than the limit plus the one socket
@@ -33,6 +33,7 @@ import { sendInterruption } from '../http/error-page.js';
 import { beginTransaction } from '../http/request-model.js';
 import { connectionOf, peerTrusted, realClient, type Connection } from './connection.js';
 import { upstreamFailure, type UpstreamFailure } from './errors.js';
+import { admit, logRefused } from './front-end.js';
 import type { Generation } from './generation.js';
 import { clientResponseHeaders, upstreamRequestHeaders, type Hop } from './headers.js';
 import { hostName, matchRoute, type Route } from './routes.js';
@@ -66,9 +67,6 @@ const enum State {
 
 const VALID_REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** An absolute-form target's authority and path (`http://host:8080/p?q` → host:8080, /p?q). */
-const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)(.*)$/;
-
 /** The whole head as received, for a rejected request's log record. */
 function headOf(req: IncomingMessage): string {
   let head = `${req.method ?? ''} ${req.url ?? ''} HTTP/${req.httpVersion}\r\n`;
@@ -77,14 +75,27 @@ function headOf(req: IncomingMessage): string {
   return `${head}\r\n`;
 }
 
-/** Answers a request Warden refuses before the engine sees it, and logs it. */
-function reject(host: ExchangeHost, gen: Generation, req: IncomingMessage, res: ServerResponse, client: string, status: number, reason: string): void {
+/**
+ * Answers a request Warden refuses before it may reach an upstream. A refusal of the
+ * front end (`admit`) still runs phases 1, 2 (without a body) and 5 and is logged as a
+ * transaction (front-end.ts); a banned client is refused at the cost of a `rejected` record.
+ */
+function reject(host: ExchangeHost, gen: Generation, req: IncomingMessage, res: ServerResponse, client: string, status: number, reason: string, inspect: boolean): void {
   host.stats.rejected++;
   const body = `${status} ${reason}\n`;
+  const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store'];
   res.shouldKeepAlive = false;
-  res.writeHead(status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store']);
+  res.writeHead(status, headers);
   res.end(body);
   const c = connectionOf(req.socket);
+  if (inspect) {
+    const tx = beginTransaction(gen.waf, req, { address: client, port: c.peerPort, localAddress: c.local, localPort: c.localPort });
+    const sent: Array<readonly [string, string]> = [];
+    for (let i = 0; i + 1 < headers.length; i += 2) sent.push([headers[i] as string, headers[i + 1] as string]);
+    sent.push(['Connection', 'close']);
+    logRefused(host, gen, tx, { status, protocol: `HTTP/${req.httpVersion}`, headers: sent, bytesSent: Buffer.byteLength(body), aborted: false });
+    return;
+  }
   gen.logs.rejected({
     clientAddress: client,
     clientPort: c.peerPort,
@@ -98,55 +109,12 @@ function reject(host: ExchangeHost, gen: Generation, req: IncomingMessage, res: 
 }
 
 /**
- * Where a request goes, after the checks that make it unambiguous. Returns the origin-form
- * path, or a refusal.
- */
-export function admit(req: IncomingMessage): { path: string; host: string } | { status: number; reason: string } {
-  const raw = req.rawHeaders;
-  let host: string | null = null;
-  let hosts = 0;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') {
-      hosts++;
-      host ??= raw[i + 1] as string;
-    }
-  }
-  if (req.httpVersionMajor !== 1) {
-    // llhttp lets `HTTP/2.0` and `HTTP/0.9` request lines through in HTTP/1 framing.
-    return { status: 505, reason: `HTTP/${req.httpVersion} is not supported` };
-  }
-  if (hosts > 1) return { status: 400, reason: 'more than one Host header' };
-  if (req.httpVersionMinor === 0 && req.headers['transfer-encoding'] !== undefined) {
-    // RFC 9112 §6.1: an HTTP/1.0 hop may not have understood the chunking; the framing is
-    // ambiguous, so the request is not forwarded.
-    return { status: 400, reason: 'Transfer-Encoding in an HTTP/1.0 request' };
-  }
-  if (host === null && req.httpVersionMinor >= 1) return { status: 400, reason: 'HTTP/1.1 request without Host' };
-  const url = req.url ?? '/';
-  if (url.charCodeAt(0) === 0x2f /* / */) return { path: url, host: host ?? '' };
-  const abs = ABSOLUTE.exec(url);
-  if (abs !== null) {
-    const authority = abs[1] as string;
-    if (host !== null && hostName(authority) !== hostName(host)) return { status: 400, reason: 'absolute-form target and Host disagree' };
-    const path = abs[2] as string;
-    return { path: path === '' ? '/' : path.charCodeAt(0) === 0x3f /* ? */ ? `/${path}` : path, host: host ?? authority };
-  }
-  return { status: 400, reason: url === '*' ? 'asterisk-form target (OPTIONS *) is not forwarded' : 'request target is neither origin-form nor absolute-form' };
-}
-
-/**
  * The `request` handler of a listener: admits the request and runs its exchange.
  * `gen` is the generation current when the request arrived.
  */
 export function handleRequest(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
   const conn = connectionOf(req.socket);
   const client = realClient(gen, req, conn);
-  const where = admit(req);
-  if ('status' in where) {
-    host.observer?.refused(listener.name, where.status, false, client);
-    return reject(host, gen, req, res, client, where.status, where.reason);
-  }
   if (host.bans !== null && host.bans.has(client)) {
     if (host.bans.answer === 'close') {
       // Refused before its body is read, at the cost of nothing but the close.
@@ -156,7 +124,12 @@ export function handleRequest(host: ExchangeHost, gen: Generation, listener: Lis
       return;
     }
     host.observer?.refused(listener.name, 403, true, client);
-    return reject(host, gen, req, res, client, 403, 'client address is banned');
+    return reject(host, gen, req, res, client, 403, 'client address is banned', false);
+  }
+  const where = admit(req);
+  if ('status' in where) {
+    host.observer?.refused(listener.name, where.status, false, client);
+    return reject(host, gen, req, res, client, where.status, where.reason, true);
   }
   const ex = new Exchange(host, gen, listener, req, res, client, conn, where.path, where.host, expectContinue);
   void ex.run();

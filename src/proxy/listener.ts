@@ -20,7 +20,7 @@ export interface ListenerHost {
   /** `expectContinue`: the client waits for 100 Continue before it sends the body. */
   onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void;
   onUpgrade(listener: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  onConnect(listener: Listener, req: IncomingMessage, socket: Duplex): void;
+  onConnect(listener: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void;
   onClientError(listener: Listener, err: Error, socket: Duplex): void;
 }
 
@@ -136,9 +136,9 @@ function onUpgrade(this: Server, req: IncomingMessage, socket: Duplex, head: Buf
   l.host.onUpgrade(l, req, socket, head);
 }
 
-function onConnect(this: Server, req: IncomingMessage, socket: Duplex): void {
+function onConnect(this: Server, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const l = listenerOf(this);
-  l.host.onConnect(l, req, socket);
+  l.host.onConnect(l, req, socket, head);
 }
 
 function onClientError(this: Server, err: Error, socket: Duplex): void {

@@ -19,6 +19,7 @@ import type { Waf } from '../engine/waf.js';
 import { canonicalAddress, clientAddress } from '../http/client-address.js';
 import { clientErrorAnswer, clientErrorResponse, rawHeaderValues, receivedHead, type ParserError } from './client-error.js';
 import { handleRequest } from './exchange.js';
+import { logRefused, readHead, refusedTransaction } from './front-end.js';
 import { Generation } from './generation.js';
 import { Listener, loadTls, type ListenerHost } from './listener.js';
 import { handleConnect, handleUpgrade, openTunnels } from './upgrade.js';
@@ -201,13 +202,16 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     handleUpgrade(this, this.current, listener, req, socket, head);
   }
 
-  onConnect(_listener: Listener, req: IncomingMessage, socket: Duplex): void {
-    handleConnect(this, this.current, req, socket);
+  onConnect(listener: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    handleConnect(this, this.current, listener, req, socket, head);
   }
 
   /**
    * Node's parser refused the bytes on a connection (or the connection failed): a defined
-   * answer, `Connection: close`, a `rejected` record; the connection is not used again.
+   * answer, `Connection: close`; the connection is not used again. When the refused bytes
+   * are the connection's first and hold a readable head, the request still runs phases 1,
+   * 2 (without a body) and 5 and is logged as a transaction (front-end.ts); otherwise a
+   * `rejected` record is written.
    */
   onClientError(listener: Listener, err: Error, duplex: Duplex): void {
     const socket = duplex as Socket;
@@ -219,9 +223,16 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     }
     this.rejectedSockets.add(socket);
     this.stats.rejected++;
+    const raw = (err as ParserError).rawPacket;
     const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) {
-      socket.end(clientErrorResponse(answer));
+    const idle = inFlight === undefined || inFlight === null;
+    // Where the refused request starts is known only when the packet is all the connection
+    // has sent: after an earlier request, or a head that came in several reads, it is not,
+    // and no transaction is made of bytes that may not be the refused request's.
+    const head = idle && raw !== undefined && socket.bytesRead === raw.length ? readHead(raw.toString('latin1')) : null;
+    const response = clientErrorResponse(answer, head?.protocol === 'HTTP/0.9');
+    if (socket.writable && (idle || !(inFlight as ServerResponse).headersSent)) {
+      socket.end(response.bytes);
       // Keep reading (and dropping) what the client still sends for a moment, so that it is
       // not reset before it has read the answer.
       socket.resume();
@@ -229,17 +240,23 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     } else {
       socket.destroy();
     }
-    const head = receivedHead((err as ParserError).rawPacket);
+    const received = receivedHead(raw);
     const gen = this.current;
     const peer = socket.remoteAddress ?? '';
-    const client = gen.trusted.size === 0 ? canonicalAddress(peer) : clientAddress(peer, rawHeaderValues(head, gen.clientHeader), gen.trusted, gen.clientHeader);
+    const client = gen.trusted.size === 0 ? canonicalAddress(peer) : clientAddress(peer, rawHeaderValues(received, gen.clientHeader), gen.trusted, gen.clientHeader);
+    const where = { address: client, port: socket.remotePort ?? 0, localAddress: canonicalAddress(socket.localAddress ?? ''), localPort: socket.localPort ?? 0 };
     this.observer?.refused(listener.name, answer.status, false, client);
+    if (head !== null) {
+      const tx = refusedTransaction(gen.waf, head, where);
+      logRefused(this, gen, tx, { status: answer.status, protocol: head.protocol, headers: response.headers, bytesSent: response.bodyLength, aborted: false });
+      return;
+    }
     gen.logs.rejected({
-      clientAddress: client,
-      clientPort: socket.remotePort ?? 0,
-      localAddress: canonicalAddress(socket.localAddress ?? ''),
-      localPort: socket.localPort ?? 0,
-      rawHead: head,
+      clientAddress: where.address,
+      clientPort: where.port,
+      localAddress: where.localAddress,
+      localPort: where.localPort,
+      rawHead: received,
       status: answer.status,
       reason: answer.reason,
       timestamp: Date.now(),

@@ -5,7 +5,8 @@
  * then a connection to the upstream is opened, the request head written to it (forwarding
  * headers set, hop-by-hop ones removed, Upgrade kept) and the two sockets joined. The
  * upstream's answer (101 or a refusal) reaches the client verbatim; after it the frames are
- * not inspected. The log record is written when the tunnel closes.
+ * not inspected. The log record is written when the tunnel closes. CONNECT goes the same way
+ * (`handleConnect`). Refusals of the front end still run the rules (front-end.ts).
  */
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -16,7 +17,7 @@ import { sendInterruption } from '../http/error-page.js';
 import { beginTransaction } from '../http/request-model.js';
 import { upstreamFailure } from './errors.js';
 import { connectionOf, peerTrusted, realClient, type Connection } from './connection.js';
-import { admit } from './exchange.js';
+import { admit, logRefused, type Refusal } from './front-end.js';
 import type { Generation } from './generation.js';
 import { upstreamRequestHeaders, type Hop } from './headers.js';
 import { hostName, matchRoute } from './routes.js';
@@ -48,33 +49,48 @@ export function handleUpgrade(host: ExchangeHost, gen: Generation, listener: Lis
   socket.on('error', ignore);
   const conn = connectionOf(req.socket);
   const client = realClient(gen, req, conn);
+  if (host.bans !== null && host.bans.has(client)) return refuse(host, gen, req, socket, client, conn, { status: 403, reason: 'client address is banned' }, false);
   const where = admit(req);
-  let refusal: { status: number; reason: string } | null = 'status' in where ? where : null;
-  if (refusal === null && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0')) {
-    refusal = { status: 400, reason: 'upgrade request with a body' };
+  if ('status' in where) return refuse(host, gen, req, socket, client, conn, where, true);
+  if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') {
+    return refuse(host, gen, req, socket, client, conn, { status: 400, reason: 'upgrade request with a body' }, true);
   }
-  if (refusal === null && host.bans !== null && host.bans.has(client)) refusal = { status: 403, reason: 'client address is banned' };
-  if (refusal !== null) {
-    host.stats.rejected++;
-    const res = socketResponse(req, socket);
-    res.writeHead(refusal.status, ['Content-Type', 'text/plain; charset=utf-8', 'Connection', 'close']);
-    res.end(`${refusal.status} ${refusal.reason}\n`);
-    gen.logs.rejected({
-      clientAddress: client,
-      clientPort: conn.peerPort,
-      localAddress: conn.local,
-      localPort: conn.localPort,
-      rawHead: `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`,
-      status: refusal.status,
-      reason: refusal.reason,
-      timestamp: Date.now(),
-    });
+  const route = matchRoute(gen.routes.get(listener.name) ?? [], hostName(where.host), where.path);
+  const tunnel = new Tunnel(host, gen, listener, req, socket, head, client, conn, where.path, route?.upstream ?? null);
+  void tunnel.run();
+}
+
+/**
+ * Answers an upgrade or CONNECT request Warden refuses, on its socket. A refusal of the
+ * front end still runs phases 1, 2 (without a body) and 5 (front-end.ts); a ban is
+ * refused at the cost of a `rejected` record.
+ */
+function refuse(host: ExchangeHost, gen: Generation, req: IncomingMessage, socket: Duplex, client: string, conn: Connection, refusal: Refusal, inspect: boolean): void {
+  host.stats.rejected++;
+  const res = socketResponse(req, socket);
+  const body = `${refusal.status} ${refusal.reason}\n`;
+  res.writeHead(refusal.status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Connection', 'close']);
+  res.end(body);
+  if (inspect) {
+    const tx = beginTransaction(gen.waf, req, { address: client, port: conn.peerPort, localAddress: conn.local, localPort: conn.localPort });
+    const headers: Array<readonly [string, string]> = [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(Buffer.byteLength(body))],
+      ['Connection', 'close'],
+    ];
+    logRefused(host, gen, tx, { status: refusal.status, protocol: `HTTP/${req.httpVersion}`, headers, bytesSent: Buffer.byteLength(body), aborted: false });
     return;
   }
-  const path = (where as { path: string }).path;
-  const route = matchRoute(gen.routes.get(listener.name) ?? [], hostName((where as { host: string }).host), path);
-  const tunnel = new Tunnel(host, gen, listener, req, socket, head, client, conn, path, route?.upstream ?? null);
-  void tunnel.run();
+  gen.logs.rejected({
+    clientAddress: client,
+    clientPort: conn.peerPort,
+    localAddress: conn.local,
+    localPort: conn.localPort,
+    rawHead: `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`,
+    status: refusal.status,
+    reason: refusal.reason,
+    timestamp: Date.now(),
+  });
 }
 
 function ignore(): void {}
@@ -87,6 +103,7 @@ export class Tunnel {
   readonly head: Buffer;
   readonly tx: Transaction;
   readonly hop: Hop;
+  /** The target sent upstream: origin-form, or the authority of a CONNECT. */
   readonly path: string;
   readonly upstream: Upstream | null;
   upstreamSocket: Socket | null;
@@ -165,7 +182,7 @@ export class Tunnel {
     for (let i = 0; i + 1 < h.length; i += 2) text += `${h[i] as string}: ${h[i + 1] as string}\r\n`;
     up.write(`${text}\r\n`, 'latin1');
     if (this.head.length > 0) up.write(this.head);
-    this.host.stats.websockets++;
+    if (this.req.method !== 'CONNECT') this.host.stats.websockets++;
     up.once('data', (chunk: Buffer) => {
       // The status of the upstream's answer, for the log: "HTTP/1.1 101 …".
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(chunk.subarray(0, 16).toString('latin1'));
@@ -217,24 +234,20 @@ export class Tunnel {
 }
 
 /**
- * The `connect` handler: a reverse proxy does not open tunnels to arbitrary hosts, so
- * CONNECT is answered 405 and the connection closed.
+ * The `connect` handler. Warden opens no tunnels of its own: a CONNECT request is admitted
+ * like any other (its target must be `host:port`), phases 1 and 2 run on its head, and it
+ * is then passed to the upstream of the route for its Host, as a reverse proxy passes every
+ * method; the upstream answers it (an origin server refuses it; a 2xx would make the
+ * connection a tunnel to that upstream, not to the host the client named).
  */
-export function handleConnect(host: ExchangeHost, gen: Generation, req: IncomingMessage, socket: Duplex): void {
+export function handleConnect(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on('error', ignore);
-  host.stats.rejected++;
-  const res = socketResponse(req, socket);
-  res.writeHead(405, ['Content-Type', 'text/plain; charset=utf-8', 'Allow', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']);
-  res.end('405 CONNECT is not supported by this server\n');
   const conn = connectionOf(req.socket);
-  gen.logs.rejected({
-    clientAddress: realClient(gen, req, conn),
-    clientPort: conn.peerPort,
-    localAddress: conn.local,
-    localPort: conn.localPort,
-    rawHead: `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`,
-    status: 405,
-    reason: 'CONNECT method',
-    timestamp: Date.now(),
-  });
+  const client = realClient(gen, req, conn);
+  if (host.bans !== null && host.bans.has(client)) return refuse(host, gen, req, socket, client, conn, { status: 403, reason: 'client address is banned' }, false);
+  const where = admit(req);
+  if ('status' in where) return refuse(host, gen, req, socket, client, conn, where, true);
+  const route = matchRoute(gen.routes.get(listener.name) ?? [], hostName(where.host), where.path);
+  const tunnel = new Tunnel(host, gen, listener, req, socket, head, client, conn, req.url ?? '', route?.upstream ?? null);
+  void tunnel.run();
 }

@@ -1,8 +1,9 @@
 /**
  * Requests that are malformed or ambiguous, sent as raw TCP bytes: each gets a defined status
- * with `Connection: close`, the connection is closed, a `rejected` record is written, and
- * nothing reaches the upstream — Warden never forwards a request two parsers could read
- * differently.
+ * with `Connection: close`, the connection is closed, and nothing reaches the upstream —
+ * Warden never forwards a request two parsers could read differently. When the refused
+ * request's head can be read it still runs phases 1, 2 and 5 and is logged as a transaction
+ * (the rules see it, with the real client); otherwise a `rejected` record is written.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,18 +17,24 @@ interface Case {
   readonly name: string;
   readonly bytes: string;
   readonly status: number;
-  /** The reason the log record gives. */
+  /** The reason the answer (and a `rejected` record) gives. */
   readonly reason: RegExp;
+  /** False when no head can be read from the bytes: a `rejected` record, no transaction. */
+  readonly inspected?: false;
 }
 
 const cases: Case[] = [
   // Request line
-  { name: 'extra token after the version', bytes: 'GET / HTTP/1.1 extra\r\nHost: a\r\n\r\n', status: 400, reason: /CRLF after version/ },
-  { name: 'invalid character in the method', bytes: 'G@T / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /Invalid method/ },
+  { name: 'extra token after the version', bytes: 'GET / HTTP/1.1 extra\r\nHost: a\r\n\r\n', status: 400, reason: /CRLF after version/, inspected: false },
+  { name: 'invalid character in the method', bytes: 'G@T / HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /Invalid method/, inspected: false },
   { name: 'unknown method', bytes: 'FOO / HTTP/1.1\r\nHost: a\r\n\r\n', status: 501, reason: /method "FOO" not supported/ },
   { name: 'HTTP/1.2', bytes: 'GET / HTTP/1.2\r\nHost: a\r\n\r\n', status: 505, reason: /HTTP\/1\.2 is not supported/ },
   { name: 'HTTP/2.0 request line in HTTP/1 framing', bytes: 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', status: 505, reason: /HTTP\/2\.0 is not supported/ },
-  { name: 'HTTP/2 connection preface', bytes: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', status: 505, reason: /HTTP\/2 is not supported/ },
+  { name: 'HTTP/4.0', bytes: 'GET / HTTP/4.0\r\nHost: a\r\n\r\n', status: 505, reason: /HTTP\/4\.0 is not supported/ },
+  { name: 'HTTP/0.9 named in the request line', bytes: 'GET / HTTP/0.9\r\nHost: a\r\n\r\n', status: 400, reason: /naming HTTP\/0\.9/ },
+  { name: 'HTTP/0.8', bytes: 'GET / HTTP/0.8\r\nHost: a\r\n\r\n', status: 400, reason: /version/ },
+  { name: 'fragment in the target', bytes: 'GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /fragment/ },
+  { name: 'HTTP/2 connection preface', bytes: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', status: 505, reason: /HTTP\/2 is not supported/, inspected: false },
   { name: 'control character in the target', bytes: 'GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /Invalid char in url/ },
   { name: 'bare LF after the request line', bytes: 'GET / HTTP/1.1\nHost: a\r\n\r\n', status: 400, reason: /CRLF/ },
   // Headers
@@ -35,13 +42,15 @@ const cases: Case[] = [
   { name: 'space before the colon', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n', status: 400, reason: /Invalid header field char/ },
   { name: 'obsolete line folding', bytes: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n', status: 400, reason: /whitespace/ },
   { name: 'NUL in a header value', bytes: 'GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n', status: 400, reason: /Invalid header value char/ },
-  { name: 'space before the first header', bytes: 'GET / HTTP/1.1\r\n Host: a\r\n\r\n', status: 400, reason: /space/ },
+  { name: 'space before the first header', bytes: 'GET / HTTP/1.1\r\n Host: a\r\n\r\n', status: 400, reason: /space/, inspected: false },
   { name: 'over-long head', bytes: `GET / HTTP/1.1\r\nHost: a\r\nX: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, reason: /maxHeaderSize/ },
   { name: 'HTTP/1.1 without Host', bytes: 'GET / HTTP/1.1\r\nX: y\r\n\r\n', status: 400, reason: /without Host/ },
   { name: 'two Host headers', bytes: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', status: 400, reason: /more than one Host/ },
+  { name: 'empty Host in HTTP/1.1', bytes: 'GET / HTTP/1.1\r\nHost: \r\n\r\n', status: 400, reason: /without Host/ },
+  { name: 'Host that is not a host name', bytes: 'GET / HTTP/1.1\r\nHost: localhost%00\r\n\r\n', status: 400, reason: /invalid Host/ },
   { name: 'absolute-form target disagreeing with Host', bytes: 'GET http://evil.example/ HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /disagree/ },
   { name: 'asterisk-form target', bytes: 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /asterisk-form/ },
-  { name: 'CONNECT', bytes: 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n', status: 405, reason: /CONNECT/ },
+  { name: 'CONNECT target without a port', bytes: 'CONNECT a HTTP/1.1\r\nHost: a\r\n\r\n', status: 400, reason: /host:port/ },
   // Framing (request smuggling)
   { name: 'Content-Length then Transfer-Encoding', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', status: 400, reason: /Transfer-Encoding can't be present with Content-Length/ },
   { name: 'Transfer-Encoding then Content-Length', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n', status: 400, reason: /Content-Length can't be present with Transfer-Encoding/ },
@@ -49,16 +58,16 @@ const cases: Case[] = [
   { name: 'duplicate Content-Length (same)', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello', status: 400, reason: /Duplicate Content-Length/ },
   { name: 'Content-Length list', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello', status: 400, reason: /Invalid character in Content-Length/ },
   { name: 'signed Content-Length', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello', status: 400, reason: /Invalid character in Content-Length/ },
-  { name: 'Transfer-Encoding not ending in chunked', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc', status: 400, reason: /invalid `Transfer-Encoding`/ },
+  { name: 'Transfer-Encoding not ending in chunked', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nabc', status: 400, reason: /invalid `Transfer-Encoding`/, inspected: false },
   { name: 'Transfer-Encoding chunked, identity', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n', status: 400, reason: /Transfer-Encoding/ },
   { name: 'Transfer-Encoding twice', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', status: 400, reason: /Transfer-Encoding/ },
   { name: 'Transfer-Encoding in HTTP/1.0', bytes: 'POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', status: 400, reason: /HTTP\/1\.0/ },
   // Chunked bodies
-  { name: 'bad chunk size', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n', status: 400, reason: /Invalid character in chunk size/ },
-  { name: 'chunk size overflow', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nhello\r\n0\r\n\r\n', status: 400, reason: /Chunk size overflow/ },
-  { name: 'chunk longer than its size', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n', status: 400, reason: /LF after chunk data/ },
-  { name: 'bare LF after a chunk size', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n', status: 400, reason: /CR/ },
-  { name: 'over-long chunk extension', bytes: `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;${'x'.repeat(20_000)}\r\nhello\r\n0\r\n\r\n`, status: 413, reason: /Chunk extensions overflow/ },
+  { name: 'bad chunk size', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n', status: 400, reason: /Invalid character in chunk size/, inspected: false },
+  { name: 'chunk size overflow', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nhello\r\n0\r\n\r\n', status: 400, reason: /Chunk size overflow/, inspected: false },
+  { name: 'chunk longer than its size', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\n', status: 400, reason: /LF after chunk data/, inspected: false },
+  { name: 'bare LF after a chunk size', bytes: 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n', status: 400, reason: /CR/, inspected: false },
+  { name: 'over-long chunk extension', bytes: `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;${'x'.repeat(20_000)}\r\nhello\r\n0\r\n\r\n`, status: 413, reason: /Chunk extensions overflow/, inspected: false },
 ];
 
 let up: Upstream;
@@ -81,14 +90,25 @@ after(async () => {
 for (const c of cases) {
   test(`${c.name}: ${c.status}`, async () => {
     const refused = p.logs.refused.length;
+    const done = p.logs.done.length;
     const r = await rawExchange(p.port, c.bytes);
     assert.equal(r.status, c.status, r.raw.slice(0, 200));
     assert.equal(r.headers.get('connection')?.toLowerCase(), 'close');
-    await p.logs.until(() => p.logs.refused.length > refused, 'the rejected record');
-    const record = p.logs.refused[refused];
-    assert.equal(record?.status, c.status);
-    assert.match(record?.reason ?? '', c.reason);
-    assert.equal(record?.clientAddress, '127.0.0.1');
+    assert.match(r.body, c.reason);
+    if (c.inspected === false) {
+      await p.logs.until(() => p.logs.refused.length > refused, 'the rejected record');
+      const record = p.logs.refused[refused];
+      assert.equal(record?.status, c.status);
+      assert.match(record?.reason ?? '', c.reason);
+      assert.equal(record?.clientAddress, '127.0.0.1');
+    } else {
+      await p.logs.until(() => p.logs.done.length > done, 'the transaction record');
+      const record = p.logs.done[done];
+      assert.equal(record?.response.status, c.status);
+      assert.equal(record?.tx.remoteAddr?.value, '127.0.0.1');
+      assert.equal(record?.tx.requestLine?.value, c.bytes.slice(0, c.bytes.search(/\r?\n/)));
+      assert.equal(p.logs.refused.length, refused, 'one record per request');
+    }
     assert.equal(seen, 0, 'the upstream received a request');
   });
 }
@@ -149,5 +169,65 @@ test('a request head not received in time gets 408', async () => {
     assert.equal(p3.logs.refused[0]?.status, 408);
   } finally {
     await p3.close();
+  }
+});
+
+test('a refused request is seen by the rules (phases 1, 2 and 5) and keeps its refusal whatever they decide', async () => {
+  const rules = [
+    'SecRuleEngine On',
+    'SecRule REQUEST_PROTOCOL "@streq HTTP/0.9" "id:10,phase:1,log,pass,msg:\'old protocol\'"',
+    'SecRule REQUEST_METHOD "@streq FOO" "id:11,phase:1,log,deny,status:403,msg:\'odd method\'"',
+    'SecRule REQUEST_HEADERS:Host "@contains %" "id:12,phase:1,log,pass,msg:\'odd host\'"',
+    'SecAction "id:20,phase:2,log,pass,msg:\'phase 2 ran\'"',
+    'SecAction "id:50,phase:5,log,pass,msg:\'phase 5 ran\'"',
+  ].join('\n');
+  const p4 = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)] }), rules);
+  try {
+    const exchange = async (bytes: string): Promise<{ raw: string; ids: string[] }> => {
+      const done = p4.logs.done.length;
+      const r = await rawExchange(p4.port, bytes);
+      await p4.logs.until(() => p4.logs.done.length > done, 'the transaction record');
+      const tx = p4.logs.done[done]?.tx;
+      return { raw: r.raw, ids: (tx?.matches ?? []).map((m) => String(m.ruleId)) };
+    };
+    // Named HTTP/0.9 (Node accepts it; Warden refuses it): phases 1, 2 and 5 ran.
+    let r = await exchange('GET / HTTP/0.9\r\nHost: a\r\n\r\n');
+    assert.match(r.raw, /^HTTP\/1\.1 400 /);
+    assert.deepEqual(r.ids, ['10', '20', '50']);
+    // An unknown method (Node refuses it): a deny in phase 1 is logged; the answer stays 501.
+    r = await exchange('FOO / HTTP/1.1\r\nHost: a\r\n\r\n');
+    assert.match(r.raw, /^HTTP\/1\.1 501 /);
+    assert.deepEqual(r.ids, ['11', '50']);
+    r = await exchange('GET / HTTP/1.1\r\nHost: a%00\r\n\r\n');
+    assert.match(r.raw, /^HTTP\/1\.1 400 /);
+    assert.deepEqual(r.ids, ['12', '20', '50']);
+    // A request line without a version is an HTTP/0.9 request: the answer is a body alone.
+    r = await exchange('GET /x \r\n\r\n');
+    assert.match(r.raw, /^400 Bad Request: /);
+    assert.deepEqual(r.ids, ['10', '20', '50']);
+    assert.equal(p4.logs.refused.length, 0);
+    assert.equal(seen, 0, 'the upstream received a request');
+  } finally {
+    await p4.close();
+  }
+});
+
+test('CONNECT host:port is inspected and passed to the upstream, which answers it', async () => {
+  const heads: string[] = [];
+  const up5 = await startUpstream(echoHandler);
+  up5.server.on('connect', (req: { method?: string; url?: string }, socket: import('node:net').Socket) => {
+    heads.push(`${req.method} ${req.url}`);
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  });
+  const p5 = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up5.url)] }), 'SecRuleEngine On\nSecRule REQUEST_METHOD "@streq CONNECT" "id:1,phase:1,log,pass"\n');
+  try {
+    const r = await rawExchange(p5.port, 'CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n');
+    assert.equal(r.status, 405);
+    assert.deepEqual(heads, ['CONNECT example.org:443']);
+    await p5.logs.until(() => p5.logs.done.length === 1);
+    assert.deepEqual(p5.logs.done[0]?.tx.matches.map((m) => m.ruleId), [1]);
+  } finally {
+    await p5.close();
+    await up5.close();
   }
 });

@@ -1,15 +1,13 @@
 /**
- * The CRS harness's own pieces: request bytes as go-ftw builds them, the front end's reading
- * of refused heads and its refusals, albedo's content sniffing, and overrides.
+ * The CRS harness's own pieces: request bytes as go-ftw builds them, albedo's content
+ * sniffing, and overrides. (The front end's refusals are the proxy's: test/proxy/front-end.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IncomingMessage } from 'node:http';
 import { buildRequest, expandTemplate } from './request.js';
-import { readHead, refusalOf } from './front-end.js';
 import { detectContentType } from './albedo.js';
 import { applyOverrides, readOverrides, readTestFile, type StageInput } from './suite.js';
 
@@ -50,31 +48,6 @@ test('go-ftw request bytes: multipart gets CRLF, text is UTF-8, encoded_request 
   assert.equal(buildRequest(input({ encodedRequest: Buffer.from('GET /\xff HTTP/1.0\r\n\r\n', 'latin1').toString('base64') })), 'GET /\xff HTTP/1.0\r\n\r\n');
   assert.equal(expandTemplate('a{{ "1" | repeat 3 }}b'), 'a111b');
   assert.throws(() => expandTemplate('{{ now }}'), /unsupported template/);
-});
-
-test('a refused head is read: HTTP/0.9 without headers, bare CR as a space, folded lines joined', () => {
-  assert.deepEqual(readHead('GET / \r\nHost: a\r\n\r\n'), { method: 'GET', target: '/', protocol: 'HTTP/0.9', headers: [] });
-  assert.deepEqual(readHead('TEST /x HTTP/4.0\r\nA: 1\rB: 2\r\nC: 3\r\n 4\r\n\r\nbody'), {
-    method: 'TEST',
-    target: '/x',
-    protocol: 'HTTP/4.0',
-    headers: [['A', '1 B: 2'], ['C', '3 4']],
-  });
-  assert.equal(readHead('GET / HTTP/1.1\r\nHost: a\r\n'), null, 'no blank line: no head');
-  assert.equal(readHead('{"id":1}'), null);
-});
-
-test('the front end refuses what RFC 9112 lets it refuse and Node lets through', () => {
-  const req = (method: string, url: string, httpVersion: string, rawHeaders: string[]) => ({ method, url, httpVersion, rawHeaders }) as unknown as IncomingMessage;
-  assert.equal(refusalOf(req('GET', '/', '1.1', ['Host', 'localhost:8080'])), null);
-  assert.equal(refusalOf(req('GET', '/', '1.0', [])), null);
-  assert.match(refusalOf(req('GET', '/', '0.9', ['Host', 'a'])) ?? '', /HTTP\/0\.9/);
-  assert.match(refusalOf(req('GET', '/#frag', '1.1', ['Host', 'a'])) ?? '', /fragment/);
-  assert.match(refusalOf(req('GET', '/', '1.1', ['Host', 'localhost%00'])) ?? '', /invalid Host/);
-  assert.match(refusalOf(req('GET', '/', '1.1', ['Host', ''])) ?? '', /without a host/);
-  assert.match(refusalOf(req('GET', '/', '1.1', ['Host', 'a', 'host', 'b'])) ?? '', /more than one/);
-  assert.equal(refusalOf(req('CONNECT', 'www.example.org:443', '1.1', ['Host', 'a'])), null);
-  assert.match(refusalOf(req('CONNECT', 'www.example.org', '1.1', ['Host', 'a'])) ?? '', /host:port/);
 });
 
 test('albedo sniffs a reflected body as Go does', () => {

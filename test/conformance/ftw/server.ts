@@ -5,11 +5,13 @@
  * (src/http/request-model, the client address being the socket peer), runs phases 1 and 2,
  * answers an interruption with Warden's error page, and otherwise plays the backend itself
  * so that phases 3 and 4 run on its response; phase 5 runs after the response is sent.
- * Requests the front end refuses (front-end.ts) are answered 400 after phases 1, 2 and 5
- * have seen what can be read of them. The error-log lines of each finished transaction
+ * What the front end refuses is decided by the proxy's own code (src/proxy/front-end and
+ * client-error): the same refusals, with the same statuses, after phases 1, 2 and 5 have
+ * seen what can be read of the request. The error-log lines of each finished transaction
  * are appended to `errorLog`, where the runner reads them as go-ftw reads Apache's log.
  *
- * A temporary harness for the in-process mode; the proxy (src/proxy) replaces it.
+ * The in-process mode, for development: the over-HTTP mode (../crs-http.ts) runs the same
+ * suite through `warden start` itself.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -19,7 +21,8 @@ import { sendInterruption } from '../../../src/http/error-page.js';
 import { beginTransaction, type ClientInfo } from '../../../src/http/request-model.js';
 import { albedo, type BackendResponse } from './albedo.js';
 import { errorLogLines } from './error-log.js';
-import { readHead, refusalOf, type RefusedHead } from './front-end.js';
+import { clientErrorAnswer, clientErrorResponse, type ParserError } from '../../../src/proxy/client-error.js';
+import { admit, inspectRefused, readHead, refusedTransaction, type Refusal, type RequestHead } from '../../../src/proxy/front-end.js';
 
 export interface InProcessServer {
   readonly port: number;
@@ -50,12 +53,10 @@ async function readBody(req: IncomingMessage, onChunk: (chunk: Buffer) => void):
   }
 }
 
-const REFUSAL_BODY = '<!doctype html>\n<html><head><title>400 Bad Request</title></head><body><h1>400 Bad Request</h1></body></html>\n';
-
-/** The 400 for a refused request; an HTTP/0.9 request gets the body alone, as 0.9 has no status line. */
-function refusalBytes(protocol: string): string {
-  if (protocol === 'HTTP/0.9') return REFUSAL_BODY;
-  return `HTTP/1.1 400 Bad Request\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${REFUSAL_BODY.length}\r\nConnection: close\r\n\r\n${REFUSAL_BODY}`;
+/** The proxy's answer to a request its front end refuses (src/proxy/exchange `reject`). */
+function refusalBytes(r: Refusal): string {
+  const body = `${r.status} ${r.reason}\n`;
+  return `HTTP/1.1 ${r.status} Refused\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
 }
 
 /** The raw bytes of a response, for CONNECT, where Node leaves the socket to the handler. */
@@ -100,9 +101,9 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
   }
 
   /** Phases 1 and 2 (without a body) and 5 for a request the front end refuses. */
-  async function inspectRefused(tx: Transaction): Promise<void> {
-    if ((await tx.processRequestHeaders()) === null) await tx.processRequestBody();
-    await finish(tx);
+  async function inspect(tx: Transaction): Promise<void> {
+    await inspectRefused(tx);
+    errorLog.push(...errorLogLines(tx));
   }
 
   /** Phases 1–4 around the backend; resolves with what to send (an interruption or the backend's answer). */
@@ -131,12 +132,14 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const tx = beginTransaction(waf, req, clientOf(req.socket));
-    if (refusalOf(req) !== null) {
+    const where = admit(req);
+    if ('status' in where) {
+      const body = `${where.status} ${where.reason}\n`;
       res.shouldKeepAlive = false;
-      res.writeHead(400, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': REFUSAL_BODY.length, Connection: 'close' });
-      res.end(REFUSAL_BODY);
+      res.writeHead(where.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, Connection: 'close' });
+      res.end(body);
       req.resume();
-      await inspectRefused(tx);
+      await inspect(tx);
       return;
     }
     const out = await exchange(tx, req);
@@ -158,9 +161,10 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
   /** CONNECT: Node hands over the socket; the backend answers it like any request. */
   async function handleConnect(req: IncomingMessage, socket: Socket): Promise<void> {
     const tx = beginTransaction(waf, req, clientOf(socket));
-    if (refusalOf(req) !== null) {
-      socket.end(refusalBytes(`HTTP/${req.httpVersion}`), 'latin1');
-      await inspectRefused(tx);
+    const where = admit(req);
+    if ('status' in where) {
+      socket.end(refusalBytes(where), 'latin1');
+      await inspect(tx);
       return;
     }
     const out = await exchange(tx, req);
@@ -169,27 +173,24 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
     await finish(tx);
   }
 
-  /** Node's parser refused the request: 400, after the rules have seen what can be read. */
-  async function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): Promise<void> {
+  /** Node's parser refused the request: the proxy's answer, after the rules have seen what can be read. */
+  async function handleClientError(err: ParserError, socket: Socket): Promise<void> {
+    const answer = clientErrorAnswer(err) ?? { status: 400, reason: err.message };
     const previous = inFlight.get(socket);
     if (previous !== undefined) {
       // A request came before this one on the connection (pipelined, or a body its length
       // did not cover): it is answered first, then what followed is refused. Where the
       // refused request starts in the packet is unknown, so no transaction is made of it.
       await previous;
-      if (socket.writable) socket.end(refusalBytes('HTTP/1.1'), 'latin1');
+      if (socket.writable) socket.end(clientErrorResponse(answer).bytes);
       return;
     }
-    const head: RefusedHead | null = err.rawPacket === undefined ? null : readHead(err.rawPacket.toString('latin1'));
-    if (socket.writable) socket.end(refusalBytes(head?.protocol ?? 'HTTP/1.1'), 'latin1');
+    const raw = err.rawPacket;
+    const head: RequestHead | null = raw !== undefined && socket.bytesRead === raw.length ? readHead(raw.toString('latin1')) : null;
+    if (socket.writable) socket.end(clientErrorResponse(answer, head?.protocol === 'HTTP/0.9').bytes);
     else socket.destroy();
     if (head === null) return;
-    const client = clientOf(socket);
-    const tx = waf.newTransaction();
-    tx.processConnection(client.address, client.port, client.localAddress, client.localPort);
-    tx.processRequestLine(head.method, head.target, head.protocol);
-    for (const [k, v] of head.headers) tx.addRequestHeader(k, v);
-    await inspectRefused(tx);
+    await inspect(refusedTransaction(waf, head, clientOf(socket)));
   }
 
   const server: Server = createServer((req, res) => {
@@ -213,7 +214,7 @@ export async function startServer(waf: Waf): Promise<InProcessServer> {
       wake();
     });
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+  server.on('clientError', (err: ParserError, socket: Socket) => {
     void track(`clientError ${err.code ?? ''}`, () => handleClientError(err, socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
