@@ -219,7 +219,17 @@ function printable(config: WardenConfig): Record<string, unknown> {
       token: hide(rest.admin.token),
       basicAuth: rest.admin.basicAuth === null ? null : { user: rest.admin.basicAuth.user, password: hide(rest.admin.basicAuth.password) },
     },
+    store: { ...rest.store, url: hideUrlPassword(rest.store.url), password: hide(rest.store.password) },
   };
+}
+
+/** A Redis URL with its password (if any) replaced. */
+function hideUrlPassword(url: string | null): string | null {
+  if (url === null) return null;
+  const u = new URL(url);
+  if (u.password === '') return url;
+  u.password = 'hidden';
+  return u.href;
 }
 
 function checkConfig(argv: string[], io: Io, env: NodeJS.ProcessEnv): number {

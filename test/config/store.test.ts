@@ -80,3 +80,15 @@ test('a missing TLS file of the store is named with its line and absolute path',
   const { dir, result } = resolveYaml(`${UP}store:\n  type: redis\n  url: rediss://x:6379\n  tls:\n    ca: missing-ca.pem\n`);
   assert.deepEqual(errorsOf(result), [`warden.yaml:6: store.tls.ca names ${join(dir, 'missing-ca.pem')}, which does not exist (a PEM CA certificate)`]);
 });
+
+test('warden check-config hides the Redis password, in the file and in the URL', async () => {
+  const { main } = await import('../../src/cli/main.js');
+  const dir = writeTree({ 'warden.yaml': `${UP}store: { type: redis, url: "redis://:in-url-secret@10.0.0.5:6379/0", password: "file-secret" }\n` });
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['check-config', '--config', join(dir, 'warden.yaml'), '--json'], { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: () => '' }, {});
+  assert.equal(code, 0, err.join('\n'));
+  const store = (JSON.parse(out.join('\n')) as { config: { store: { url: string; password: string } } }).config.store;
+  assert.deepEqual([store.url, store.password], ['redis://:hidden@10.0.0.5:6379/0', '(11 characters, hidden)']);
+  assert.doesNotMatch(`${out.join('\n')}${err.join('\n')}`, /secret/);
+});

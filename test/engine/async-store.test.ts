@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Waf } from '../../src/engine/index.js';
 import { createMemoryStore } from '../../src/store/index.js';
-import type { Store } from '../../src/store/types.js';
+import type { Store, StoredCollection } from '../../src/store/types.js';
 import { runRequest } from '../support/request.js';
 
 /** The memory store behind Promises that settle on a later turn of the event loop. */
@@ -16,7 +16,7 @@ function asyncStore(): Store {
   const later = <T>(v: T): Promise<T> => new Promise((r) => setImmediate(() => r(v)));
   return {
     ...inner,
-    loadCollection: (c, k) => later(inner.loadCollection(c, k) as ReturnType<typeof inner.loadCollection>),
+    loadCollection: (c, k) => later(inner.loadCollection(c, k) as StoredCollection | null),
     saveCollection: (c, k, u) => later(inner.saveCollection(c, k, u) as void),
   };
 }
