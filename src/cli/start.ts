@@ -101,6 +101,7 @@ function workerWiring(): Parameters<typeof runWorker>[0] {
     bans: banList,
     log: stderrLog,
     observer: admin.observer,
+    beforeExit: () => admin.beforeExit(),
     storeFor(config) {
       banList.answer = config.bans.answer;
       conditions = config.jails.filter((j) => j.enabled && j.source === 'waf').map((j) => j.when);
