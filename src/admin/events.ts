@@ -19,10 +19,15 @@ export class RecentEvents {
   }
 
   add(events: readonly RecentEvent[]): void {
+    let ordered = true;
     for (const e of events) {
+      const last = this.items[this.items.length - 1];
+      if (last !== undefined && e.time < last.time) ordered = false;
       this.items.push(e);
       this.added++;
     }
+    // Workers report every second, each in its own order: the list is kept in time order.
+    if (!ordered) this.items.sort((a, b) => a.time - b.time);
     if (this.items.length > this.max) this.items.splice(0, this.items.length - this.max);
   }
 

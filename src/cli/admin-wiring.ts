@@ -48,10 +48,12 @@ export interface WorkerAdmin {
   configure(config: WardenConfig, waf: Waf, logs: Pick<Logs, 'writeErrors' | 'dropped'>): void;
   /** Handles a message of the primary's admin; false when the message is not one. */
   onMessage(payload: unknown): boolean;
+  /** The last report, before the worker exits (resolves once it is handed to the channel). */
+  beforeExit(): Promise<void>;
 }
 
 /** A worker's side. `send` reaches the primary's wiring (cluster's sendToPrimary). */
-export function workerAdmin(send: (payload: FromWorkerAdmin) => void): WorkerAdmin {
+export function workerAdmin(send: (payload: FromWorkerAdmin, sent?: () => void) => void): WorkerAdmin {
   const recorder = new WorkerRecorder();
   recorder.enabled = false;
   // Every logs object this worker made: their counters only grow, so the sum does too.
@@ -59,7 +61,7 @@ export function workerAdmin(send: (payload: FromWorkerAdmin) => void): WorkerAdm
   let sent = { writeErrors: 0, dropped: 0 };
   let current: Waf | null = null;
   let timer: ReturnType<typeof setInterval> | null = null;
-  const report = (): void => {
+  const report = (whenSent?: () => void): void => {
     let writeErrors = 0;
     let dropped = 0;
     for (const l of logs) {
@@ -68,7 +70,8 @@ export function workerAdmin(send: (payload: FromWorkerAdmin) => void): WorkerAdm
     }
     const delta = recorder.take({ writeErrors: writeErrors - sent.writeErrors, dropped: dropped - sent.dropped });
     sent = { writeErrors, dropped };
-    if (delta !== null) send({ kind: 'admin-metrics', delta });
+    if (delta !== null) send({ kind: 'admin-metrics', delta }, whenSent);
+    else whenSent?.();
   };
   return {
     observer: recorder,
@@ -77,7 +80,7 @@ export function workerAdmin(send: (payload: FromWorkerAdmin) => void): WorkerAdm
       logs.push(l);
       recorder.enabled = config.admin.enabled;
       if (config.admin.enabled && timer === null) {
-        timer = setInterval(report, REPORT_MS);
+        timer = setInterval(() => report(), REPORT_MS);
         timer.unref();
       }
     },
@@ -89,6 +92,11 @@ export function workerAdmin(send: (payload: FromWorkerAdmin) => void): WorkerAdm
         (err: unknown) => send({ kind: 'admin-explained', request: m.request, result: { error: (err as Error).message } }),
       );
       return true;
+    },
+    beforeExit() {
+      if (timer === null) return Promise.resolve();
+      clearInterval(timer);
+      return new Promise((resolve) => report(resolve));
     },
   };
 }

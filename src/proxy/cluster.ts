@@ -83,15 +83,18 @@ export interface WorkerWiring {
   storeFor?(config: WardenConfig): CollectionStore;
   /** Messages the primary's wiring sends (ban lists and ban events). */
   onMessage?(payload: unknown): void;
+  /** Last words before the worker exits (its last metrics report), after requests in flight are done. */
+  beforeExit?(): Promise<void>;
 }
 
 function send(message: FromWorker): void {
   process.send?.(message);
 }
 
-/** Sends a message to the primary's wiring (a worker's WAF events). */
-export function sendToPrimary(payload: unknown): void {
-  send({ type: 'ext', id: 0, payload });
+/** Sends a message to the primary's wiring (a worker's WAF events); `sent` is called once it is handed to the channel. */
+export function sendToPrimary(payload: unknown, sent?: () => void): void {
+  if (process.send === undefined || !process.connected) return sent?.();
+  process.send({ type: 'ext', id: 0, payload } satisfies FromWorker, () => sent?.());
 }
 
 /**
@@ -107,7 +110,9 @@ export function runWorker(wiring: WorkerWiring): void {
   const shutdown = (graceMs: number): void => {
     if (shuttingDown) return;
     shuttingDown = true;
-    const done = (): void => process.exit(0);
+    const exit = (): void => process.exit(0);
+    // At most a second for the last words: a stuck channel must not keep the worker alive.
+    const done = (): void => void Promise.race([wiring.beforeExit?.(), new Promise((r) => setTimeout(r, 1000))]).finally(exit);
     if (proxy === null) return done();
     void proxy.close(graceMs).then(done, done);
   };
