@@ -44,11 +44,44 @@ function onSocketResponseFinish(this: ServerResponse): void {
   }
 }
 
+/** The response still being sent on a connection, if any (Node's own bookkeeping). */
+function inFlight(socket: Duplex): ServerResponse | null {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+}
+
+/** Runs `then` once no earlier response of the connection is being sent any more. */
+function whenAnswered(socket: Duplex, then: () => void): void {
+  const res = inFlight(socket);
+  if (res === null || socket.destroyed) return then();
+  const next = (): void => {
+    res.removeListener('finish', next);
+    res.removeListener('close', next);
+    // Node assigns the socket to the next queued response on 'finish': look again after it.
+    setImmediate(() => whenAnswered(socket, then));
+  };
+  res.once('finish', next);
+  res.once('close', next);
+}
+
+const PIPELINED: Refusal = { status: 400, reason: 'upgrade or CONNECT pipelined behind a request still being answered' };
+
+/**
+ * An upgrade or CONNECT request that arrived pipelined behind requests whose answers are
+ * still being sent: its answer (or a tunnel's) would be written into theirs. It is refused
+ * with 400 once they are answered, and the connection closed. True when that is the case.
+ */
+function refusedAsPipelined(host: ExchangeHost, gen: Generation, req: IncomingMessage, socket: Duplex, client: string, conn: Connection): boolean {
+  if (inFlight(socket) === null) return false;
+  whenAnswered(socket, () => refuse(host, gen, req, socket, client, conn, PIPELINED, true));
+  return true;
+}
+
 /** The `upgrade` handler of a listener. */
 export function handleUpgrade(host: ExchangeHost, gen: Generation, listener: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   socket.on('error', ignore);
   const conn = connectionOf(req.socket);
   const client = realClient(gen, req, conn);
+  if (refusedAsPipelined(host, gen, req, socket, client, conn)) return;
   if (host.bans !== null && host.bans.has(client)) return refuse(host, gen, req, socket, client, conn, { status: 403, reason: 'client address is banned' }, false);
   const where = admit(req);
   if ('status' in where) return refuse(host, gen, req, socket, client, conn, where, true);
@@ -244,6 +277,7 @@ export function handleConnect(host: ExchangeHost, gen: Generation, listener: Lis
   socket.on('error', ignore);
   const conn = connectionOf(req.socket);
   const client = realClient(gen, req, conn);
+  if (refusedAsPipelined(host, gen, req, socket, client, conn)) return;
   if (host.bans !== null && host.bans.has(client)) return refuse(host, gen, req, socket, client, conn, { status: 403, reason: 'client address is banned' }, false);
   const where = admit(req);
   if ('status' in where) return refuse(host, gen, req, socket, client, conn, where, true);
