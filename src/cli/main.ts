@@ -14,6 +14,8 @@
  *                                  reload the running Warden's config and rules
  *   replay FILE [rule flags]       recorded requests (HAR, JSON audit log) through the rules
  *                                  offline: what would pass, what would be refused (cli/replay)
+ *   import-jails FILE...           fail2ban's jail.conf/jail.local as warden.yaml jails: and
+ *                                  actions: sections (cli/import-jails)
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -25,6 +27,7 @@ import { parseRawRequest, RawRequestError } from '../http/raw-request.js';
 import { jailCommand } from './jail.js';
 import { filterCommand } from './filter.js';
 import { replayCommand, REPLAY_USAGE } from './replay.js';
+import { importJailsCommand, IMPORT_JAILS_USAGE } from './import-jails.js';
 import { reloadCommand, RELOAD_USAGE, start } from './start.js';
 import { stringify as toYaml } from 'yaml';
 import { resolveStartConfig, ruleFilesFor, rulesTextFor, RULES_TEXT_NAME, START_USAGE, type WardenConfig } from '../config/index.js';
@@ -38,7 +41,8 @@ const USAGE = `usage:
   warden start [--config FILE] [flags]   the reverse proxy; flags (also for check-config):
 ${START_USAGE}
 ${RELOAD_USAGE}
-${REPLAY_USAGE}`;
+${REPLAY_USAGE}
+${IMPORT_JAILS_USAGE}`;
 
 /** Output sinks, replaceable in tests. */
 export interface Io {
@@ -281,6 +285,8 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       return evaluate(rest, io);
     case 'replay':
       return replayCommand(rest, io, env);
+    case 'import-jails':
+      return importJailsCommand(rest, io);
     case '--help':
     case '-h':
     case 'help':
