@@ -181,6 +181,11 @@ function auditRecord(record: Json, line: number, file: string): RecordedRequest 
     if (Number.isFinite(id) && !ruleIds.includes(id)) ruleIds.push(id);
   }
   const address = isObject(tx) && typeof tx.remote_address === 'string' && tx.remote_address !== '' ? tx.remote_address : null;
+  // A request refused before the engine saw it (a banned client, a framing error) has a
+  // record of its own: its verdict was not the rules', so it is not compared with theirs.
+  const messages = isObject(audit) && Array.isArray(audit.messages) ? audit.messages : [];
+  const early = typeof messages[0] === 'string' ? /^Request rejected with code (\d+) before the rules ran: (.*?)\.?$/.exec(messages[0]) : null;
+  if (early !== null) notes.push(`refused ${early[1]} before the rules ran when recorded (${early[2]}): replayed through the rules`);
   return {
     index: line,
     method: m[1] as string,
@@ -191,7 +196,7 @@ function auditRecord(record: Json, line: number, file: string): RecordedRequest 
     clientAddress: address,
     recorded: {
       status: isObject(response) && typeof response.status === 'number' ? response.status : null,
-      intercepted: isObject(audit) ? isObject(audit.action) && audit.action.intercepted === true : null,
+      intercepted: early !== null || !isObject(audit) ? null : isObject(audit.action) && audit.action.intercepted === true,
       ruleIds,
     },
     notes,
