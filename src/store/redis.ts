@@ -219,6 +219,8 @@ export class RedisStore implements Store {
   private recovering: Promise<void> | null = null;
   private recoverAgain = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Until then Redis counts as away although the socket is open (it stopped answering). */
+  private suspendedUntil = 0;
   private closed = false;
 
   constructor(options: RedisStoreOptions) {
@@ -302,11 +304,19 @@ export class RedisStore implements Store {
   }
 
   private online(): boolean {
-    return this.client.status === 'ready';
+    return this.client.status === 'ready' && Date.now() >= this.suspendedUntil;
   }
 
   private noteError(err: unknown): void {
     this.lastError = (err as Error).message;
+    // A server that takes the connection but does not answer (stopped, swapping, a network
+    // that drops packets) keeps the socket "ready": after one command times out, calls are
+    // answered locally for a while instead of each waiting for its own timeout.
+    if (/timed out/i.test(this.lastError) && this.client.status === 'ready') {
+      this.suspendedUntil = Date.now() + this.maxBackoffMs;
+      this.setState('disconnected');
+      this.scheduleRetry();
+    }
   }
 
   // ── keys ────────────────────────────────────────────────────────────────────────────
@@ -545,8 +555,16 @@ export class RedisStore implements Store {
     const run = async (): Promise<void> => {
       do {
         this.recoverAgain = false;
-        if (this.closed || !this.online()) return;
+        // The socket, not online(): this is also the probe that ends a suspension after a
+        // time-out (a Redis still not answering times out here again and is retried later).
+        if (this.closed || this.client.status !== 'ready') return;
         await this.checkEpoch();
+        this.suspendedUntil = 0;
+        // Answered again after a time-out: back to normal.
+        if (this.state === 'disconnected') {
+          this.reconnects++;
+          this.setState('connected');
+        }
         const flushed = (await this.flushOutbox()) && (await this.flushPending());
         if (this.watchers.size > 0) await this.resync();
         if (!flushed) this.scheduleRetry();

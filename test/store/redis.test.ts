@@ -219,3 +219,28 @@ test('TLS: with the CA (and a client certificate) bans go through; without the C
   assert.notEqual(plain.health().state, 'connected');
   assert.equal(plain.health().pendingBanWrites, 1);
 });
+
+test('Redis that stops answering (SIGSTOP): after one time-out calls are answered locally; back to normal when it answers', { skip }, async () => {
+  const redis = await server();
+  prefixes++;
+  const a = node(redis.url, { commandTimeoutMs: 300 });
+  await a.saveBan(ban('192.0.2.80'));
+  redis.pause();
+  try {
+    const t0 = Date.now();
+    // The first call waits for its time-out and is kept; the next ones do not wait.
+    await a.saveBan(ban('192.0.2.81'));
+    const first = Date.now() - t0;
+    assert.equal(a.health().state, 'disconnected');
+    const t1 = Date.now();
+    for (let i = 0; i < 20; i++) await a.loadCollection('ip', `198.51.100.${i}`);
+    await a.saveBan(ban('192.0.2.82'));
+    const rest = Date.now() - t1;
+    assert.ok(first < 1000 && rest < 100, `first call ${first} ms, 21 more ${rest} ms`);
+    assert.equal(a.health().pendingBanWrites, 2);
+  } finally {
+    redis.resume();
+  }
+  await until('written after Redis answers again', () => a.health().pendingBanWrites === 0 && a.health().state === 'connected');
+  assert.deepEqual((await a.activeBans(Date.now())).map((b) => b.key).sort(), ['192.0.2.80', '192.0.2.81', '192.0.2.82']);
+});

@@ -32,6 +32,10 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts it again on the same port (with its data when persistent). */
   restart(): Promise<void>;
+  /** Stops the process (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Lets it go on (SIGCONT). */
+  resume(): void;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
 }
@@ -120,6 +124,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     const p = proc as ChildProcess | null;
     if (p === null || p.exitCode !== null || p.signalCode !== null) return;
     const gone = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGCONT');
     p.kill('SIGKILL');
     await gone;
     proc = null;
@@ -135,6 +140,8 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     clientKey: options.tls === true ? join(dir, 'client.key') : null,
     kill,
     restart: launch,
+    pause: () => void (proc as ChildProcess | null)?.kill('SIGSTOP'),
+    resume: () => void (proc as ChildProcess | null)?.kill('SIGCONT'),
     stop: async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });
