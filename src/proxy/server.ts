@@ -79,6 +79,8 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
   readonly log: ProxyLog;
   readonly observer: ProxyObserver | null;
   readonly rejectedSockets: WeakSet<Socket>;
+  /** Connections whose refusal waits for the answer to an earlier request (`refuseAfter`). */
+  private readonly refusedAfter: WeakSet<Socket>;
   readonly listeners: readonly Listener[];
   private current: Generation;
 
@@ -99,6 +101,7 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     this.log = options.log ?? defaultLog;
     this.observer = options.observer ?? null;
     this.rejectedSockets = new WeakSet();
+    this.refusedAfter = new WeakSet();
     this.current = new Generation(config, waf, options.logs);
     this.listeners = config.listeners.map((l) => new Listener(this, l, config.proxy));
   }
@@ -215,7 +218,14 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
    */
   onClientError(listener: Listener, err: Error, duplex: Duplex): void {
     const socket = duplex as Socket;
-    if (this.rejectedSockets.has(socket)) return; // already answered; later parser errors are echoes
+    // Already answered (or to be answered); later parser errors are echoes.
+    if (this.rejectedSockets.has(socket) || this.refusedAfter.has(socket)) return;
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    const idle = inFlight === undefined || inFlight === null;
+    if (!idle && inFlight.req.complete) {
+      this.refuseAfter(listener, err as ParserError, socket, inFlight);
+      return;
+    }
     const answer = clientErrorAnswer(err as ParserError);
     if (answer === null) {
       socket.destroy();
@@ -224,8 +234,6 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     this.rejectedSockets.add(socket);
     this.stats.rejected++;
     const raw = (err as ParserError).rawPacket;
-    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-    const idle = inFlight === undefined || inFlight === null;
     // Where the refused request starts is known only when the packet is all the connection
     // has sent: after an earlier request, or a head that came in several reads, it is not,
     // and no transaction is made of bytes that may not be the refused request's.
@@ -251,12 +259,56 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
       logRefused(this, gen, tx, { status: answer.status, protocol: head.protocol, headers: response.headers, bytesSent: response.bodyLength, aborted: false });
       return;
     }
+    this.logRejected(gen, where, received, answer);
+  }
+
+  /**
+   * The refused bytes follow a request that arrived whole and is still being answered
+   * (pipelined, or a body longer than its Content-Length): that request is answered and
+   * logged as usual, then the refusal is sent and the connection closed, so each answer
+   * goes to the request it is for. Where the refused request starts in the packet is
+   * unknown: the answer is judged from where the parser stopped, and no transaction is
+   * made of it (a `rejected` record).
+   */
+  private refuseAfter(listener: Listener, err: ParserError, socket: Socket, inFlight: ServerResponse): void {
+    const raw = err.rawPacket;
+    const rest = raw?.subarray(Math.min(err.bytesParsed ?? 0, raw.length));
+    const answer = clientErrorAnswer(Object.assign(new Error(err.message), { code: err.code, reason: err.reason, rawPacket: rest }));
+    if (answer === null) {
+      socket.destroy();
+      return;
+    }
+    this.refusedAfter.add(socket);
+    this.stats.rejected++;
+    const response = clientErrorResponse(answer);
+    let sent = false;
+    const send = (): void => {
+      if (sent) return;
+      sent = true;
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end(response.bytes);
+      socket.resume();
+      socket.setTimeout(LINGER_MS, destroySocket);
+    };
+    inFlight.once('finish', send);
+    inFlight.once('close', send);
+    const gen = this.current;
+    const client = canonicalAddress(socket.remoteAddress ?? '');
+    const where = { address: client, port: socket.remotePort ?? 0, localAddress: canonicalAddress(socket.localAddress ?? ''), localPort: socket.localPort ?? 0 };
+    this.observer?.refused(listener.name, answer.status, false, client);
+    this.logRejected(gen, where, receivedHead(rest), answer);
+  }
+
+  private logRejected(gen: Generation, where: { address: string; port: number; localAddress: string; localPort: number }, rawHead: string, answer: { status: number; reason: string }): void {
     gen.logs.rejected({
       clientAddress: where.address,
       clientPort: where.port,
       localAddress: where.localAddress,
       localPort: where.localPort,
-      rawHead: received,
+      rawHead,
       status: answer.status,
       reason: answer.reason,
       timestamp: Date.now(),

@@ -231,3 +231,41 @@ test('CONNECT host:port is inspected and passed to the upstream, which answers i
     await up5.close();
   }
 });
+
+test('bytes that cannot be parsed after a whole request: that request is answered and logged first, then the refusal', async () => {
+  // Found by the CRS suite over HTTP (920180-1, 920400-1): a POST without Content-Length
+  // whose body the client sends anyway, and a body longer than its Content-Length. The
+  // refusal used to be sent at once, as the answer to the first request (a 501 naming its
+  // method), and the first request's transaction was never logged.
+  const bodies: string[] = [];
+  const up6 = await startUpstream((req, res) => {
+    bodies.push(`${req.method} ${req.url}`);
+    echoHandler(req, res);
+  });
+  const p6 = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up6.url)] }), 'SecRuleEngine On\nSecRule REQUEST_METHOD "@streq POST" "id:1,phase:1,log,pass"\n');
+  try {
+    const cases = [
+      { bytes: 'POST /a HTTP/1.1\r\nHost: a\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\nhi=test', length: 0 },
+      { bytes: 'POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc{not a request}', length: 3 },
+    ];
+    for (const c of cases) {
+      const done = p6.logs.done.length;
+      const refused = p6.logs.refused.length;
+      const r = await rawExchange(p6.port, c.bytes);
+      assert.equal(r.status, 200, r.raw.slice(0, 300));
+      const echoed = JSON.parse(r.body.slice(0, r.body.indexOf('}') + 1)) as { length: number };
+      assert.equal(echoed.length, c.length);
+      // The refusal of what followed comes second, on the same connection, which then closes.
+      const second = r.raw.slice(r.raw.indexOf('}') + 1);
+      assert.match(second, /^HTTP\/1\.1 400 Bad Request\r\n(?:.*\r\n)*Connection: close\r\n/);
+      await p6.logs.until(() => p6.logs.done.length > done && p6.logs.refused.length > refused);
+      assert.equal(p6.logs.done[done]?.response.status, 200);
+      assert.deepEqual(p6.logs.done[done]?.tx.matches.map((m) => m.ruleId), [1]);
+      assert.equal(p6.logs.refused[refused]?.status, 400);
+    }
+    assert.deepEqual(bodies, ['POST /a', 'POST /b']);
+  } finally {
+    await p6.close();
+    await up6.close();
+  }
+});
