@@ -99,6 +99,11 @@ export abstract class DateTemplate {
     this.compiled = undefined;
   }
 
+  /** The compiled regex (compiled on first use). */
+  protected compiledRegex(): PyRegex {
+    return this.re();
+  }
+
   private re(): PyRegex {
     if (this.compiled === undefined) {
       try {
@@ -126,6 +131,15 @@ export abstract class DateTemplate {
    * when the result depended on the clock.
    */
   abstract getDate(m: PyMatch, ctx: DateContext, info?: StrptimeInfo): number | null;
+
+  /**
+   * Whether two matches of this template give the same time although their texts differ
+   * (the text may hold what precedes the date, or fractions of a second, which do not
+   * count). False when only equal texts are known to.
+   */
+  sameTime(_a: PyMatch, _b: PyMatch): boolean {
+    return false;
+  }
 
   static unboundPattern(pattern: string): string {
     return pattern.replace(RE_EXLINE_NO_BOUNDS, '').replace(RE_EXLINE_BOUND_BEG, '').replace(RE_EXSANC_BOUND_BEG, '').replace(RE_EXEANC_BOUND_BEG, '');
@@ -173,6 +187,8 @@ export class DateEpoch extends DateTemplate {
 /** A datepattern with strptime `%` directives. */
 export class DatePatternRegex extends DateTemplate {
   private patternText: string | undefined;
+  /** The named groups of the regex but %f's, for sameTime. */
+  private timeGroups: number[] | undefined;
 
   constructor(pattern: string, wordBegin: boolean | 'start' = true, wordEnd = true) {
     super();
@@ -206,6 +222,21 @@ export class DatePatternRegex extends DateTemplate {
 
   getDate(m: PyMatch, ctx: DateContext, info?: StrptimeInfo): number | null {
     return strptimeGroups(m.groupdict(), ctx, info);
+  }
+
+  /**
+   * Equal named groups give equal times: strptime reads nothing else. The fraction of a
+   * second (%f) is left out, as fail2ban's time leaves it out (it keeps whole seconds).
+   */
+  override sameTime(a: PyMatch, b: PyMatch): boolean {
+    let groups = this.timeGroups;
+    if (groups === undefined) {
+      groups = [];
+      for (const [name, n] of this.compiledRegex().namedGroups()) if (name !== 'f') groups.push(n);
+      this.timeGroups = groups;
+    }
+    for (let i = 0; i < groups.length; i++) if (a.group(groups[i] as number) !== b.group(groups[i] as number)) return false;
+    return true;
   }
 }
 
@@ -346,7 +377,7 @@ export class DateDetector {
    * a date costs more than finding it. Kept only when the time did not depend on the
    * clock (a date with a year and a day).
    */
-  private lastRead: { template: DateTemplate | undefined; text: string; time: number | null } = { template: undefined, text: '', time: null };
+  private lastRead: { template: DateTemplate | undefined; text: string; match: PyMatch | null; time: number | null } = { template: undefined, text: '', match: null, time: null };
   private readonly info: StrptimeInfo = { usedNow: false };
 
   /**
@@ -437,7 +468,8 @@ export class DateDetector {
         match = template.matchDate(line);
         ignoreBySearch = i;
       } else {
-        [distance, endpos] = [this.lastPos[0], this.lastEndPos[0]];
+        distance = this.lastPos[0];
+        endpos = this.lastEndPos[0];
         const lp = this.lastPos;
         const le = this.lastEndPos;
         if (
@@ -496,9 +528,16 @@ export class DateDetector {
     dt.lastUsed = Date.now() / 1000;
     dt.distance = distance;
     if (this.firstUnused === i) this.firstUnused++;
-    this.lastPos = [distance, line.slice(distance - 1, distance), line[distance] ?? ''];
+    // Updated in place: this runs for every line.
+    const lp = this.lastPos;
+    lp[0] = distance;
+    lp[1] = line.slice(distance - 1, distance);
+    lp[2] = line[distance] ?? '';
     // line[endpos - 1] with endpos 0 is the last character in Python.
-    this.lastEndPos = [endpos, line.at(endpos - 1) ?? '', line.slice(endpos, endpos + 1)];
+    const le = this.lastEndPos;
+    le[0] = endpos;
+    le[1] = line.at(endpos - 1) ?? '';
+    le[2] = line.slice(endpos, endpos + 1);
     if (i && i !== this.lastTemplIdx) i = this.reorder(i);
     this.lastTemplIdx = i;
     return { match, template };
@@ -530,9 +569,16 @@ export class DateDetector {
     const text = match.group(0) as string;
     const last = this.lastRead;
     if (last.template === template && last.text === text) return last.time;
+    // The same second after another prefix (an access log's address), or with another
+    // fraction (Apache's microseconds): the same time, without reading it again.
+    if (last.template === template && template.sameTime(match, last.match as PyMatch)) {
+      last.text = text;
+      last.match = match;
+      return last.time;
+    }
     this.info.usedNow = false;
     const time = template.getDate(match, this.context, this.info);
-    if (!this.info.usedNow) this.lastRead = { template, text, time };
+    if (!this.info.usedNow) this.lastRead = { template, text, match, time };
     return time;
   }
 

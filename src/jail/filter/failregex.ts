@@ -113,7 +113,7 @@ export class FilterRegex {
     resolved = resolved.replace(GLOB2LOCFLAGS, '$1:');
     this.resolved = resolved;
     try {
-      this.re = compilePyRegex(resolved, { multiline: options.multiline === true });
+      this.re = compilePyRegex(resolved, { multiline: options.multiline === true, prefilter: true });
     } catch (err) {
       throw new FilterError('WARDEN_FILTER_REGEX', `cannot compile regex ${JSON.stringify(regex)}: ${(err as Error).message}`, options.location);
     }

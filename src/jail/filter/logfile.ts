@@ -1,7 +1,8 @@
 /**
  * @module jail/filter/logfile
  * Log file bytes → lines of text, as fail2ban reads them: split at "\n" bytes, each line
- * decoded on its own, trailing "\r"/"\n" removed. fail2ban decodes with the jail's
+ * decoded (a chunk of whole lines at a time, which gives the same text), trailing
+ * "\r"/"\n" removed. fail2ban decodes with the jail's
  * `logencoding` (default: the locale's encoding, UTF-8 on any current system) and replaces
  * bytes that do not decode (U+FFFD) rather than dropping the line. Warden does the same:
  * UTF-8 by default, with replacement; `latin1` for logs in ISO-8859-1, where every byte is
@@ -11,25 +12,41 @@
  * @example
  * for await (const line of logLines('/var/log/auth.log')) sshd.match(line);
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
 
 /** Encodings a log may be read with. */
 export type LogEncoding = 'utf-8' | 'latin1';
 
+/**
+ * Bytes of whole lines → text. Lines are decoded a chunk at a time, which gives the same
+ * text as decoding each line alone: "\n" is ASCII, so no UTF-8 sequence spans it, and an
+ * incomplete one before it is replaced the same way. A byte order mark is text, as it is
+ * to Python's utf-8 codec (fail2ban's decoding), not something to strip.
+ */
 function decoder(encoding: LogEncoding): (bytes: Uint8Array) => string {
-  if (encoding === 'latin1') return (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-  const td = new TextDecoder('utf-8', { fatal: false });
-  return (b) => td.decode(b);
+  // Buffer's UTF-8 decoding replaces as TextDecoder does (WHATWG: one U+FFFD per maximal
+  // invalid subpart, as Python's "replace" too) and is several times faster.
+  const name = encoding === 'latin1' ? 'latin1' : 'utf8';
+  return (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString(name);
 }
 
-/** One line's text: decoded, trailing CR/LF removed. */
+/** One line's text: trailing CR/LF removed. */
 function finish(text: string): string {
   let end = text.length;
   while (end > 0 && (text.charCodeAt(end - 1) === 10 || text.charCodeAt(end - 1) === 13)) end--;
   return end === text.length ? text : text.slice(0, end);
 }
 
-/** The lines of a whole file (small files, tests, the CLI). */
+/** Pushes the lines of `text` (whole lines, each ended by "\n") onto `out`. */
+function pushLines(text: string, out: string[]): void {
+  let start = 0;
+  for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+    out.push(finish(text.slice(start, nl)));
+    start = nl + 1;
+  }
+}
+
+/** The lines of a whole file (small files, tests). */
 export function readLogLines(path: string, encoding: LogEncoding = 'utf-8'): string[] {
   return splitLogBytes(readFileSync(path), encoding);
 }
@@ -38,14 +55,9 @@ export function readLogLines(path: string, encoding: LogEncoding = 'utf-8'): str
 export function splitLogBytes(bytes: Uint8Array, encoding: LogEncoding = 'utf-8'): string[] {
   const decode = decoder(encoding);
   const out: string[] = [];
-  let start = 0;
-  for (;;) {
-    const nl = bytes.indexOf(10, start);
-    if (nl < 0) break;
-    out.push(finish(decode(bytes.subarray(start, nl))));
-    start = nl + 1;
-  }
-  if (start < bytes.length) out.push(finish(decode(bytes.subarray(start))));
+  const last = bytes.lastIndexOf(10);
+  if (last >= 0) pushLines(decode(bytes.subarray(0, last + 1)), out);
+  if (last + 1 < bytes.length) out.push(finish(decode(bytes.subarray(last + 1))));
   return out;
 }
 
@@ -61,21 +73,66 @@ export interface LogLinesOptions {
   readonly onPartial?: (line: string) => void;
 }
 
-/** The lines of a file, streamed (large logs). */
-export async function* logLines(path: string, options: LogLinesOptions = {}): AsyncGenerator<string> {
-  const encoding = options.encoding ?? 'utf-8';
-  const decode = decoder(encoding);
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of createReadStream(path)) {
-    const buf: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-    let start = 0;
+/**
+ * Bytes read at a time. 64 KiB keeps a chunk's text in V8's young generation: decoding
+ * 1 MiB at a time into one large string was measured 15 times slower.
+ */
+const CHUNK = 1 << 16;
+
+/**
+ * The lines of a file, read synchronously a chunk (64 KiB) at a time: a batch of lines per
+ * chunk, so that a large log is neither held whole nor paid for line by line
+ * (`warden filter test`, which has nothing else to do meanwhile).
+ */
+export function* logLineBatches(path: string, options: LogLinesOptions = {}): Generator<string[]> {
+  const decode = decoder(options.encoding ?? 'utf-8');
+  const fd = openSync(path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let filled = 0;
     for (;;) {
-      const nl = buf.indexOf(10, start);
-      if (nl < 0) break;
-      yield finish(decode(buf.subarray(start, nl)));
-      start = nl + 1;
+      if (filled === buf.length) {
+        // A line longer than the buffer: make room for it.
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, filled, buf.length - filled, null);
+      if (n === 0) break;
+      filled += n;
+      const last = buf.lastIndexOf(10, filled - 1);
+      if (last < 0) continue;
+      const lines: string[] = [];
+      pushLines(decode(buf.subarray(0, last + 1)), lines);
+      buf.copy(buf, 0, last + 1, filled);
+      filled -= last + 1;
+      yield lines;
     }
-    rest = buf.subarray(start);
+    if (filled > 0) {
+      const line = finish(decode(buf.subarray(0, filled)));
+      if (options.partialLastLine === 'wait') options.onPartial?.(line);
+      else yield [line];
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The lines of a file, streamed (large logs, read without blocking). */
+export async function* logLines(path: string, options: LogLinesOptions = {}): AsyncGenerator<string> {
+  const decode = decoder(options.encoding ?? 'utf-8');
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK })) {
+    const buf: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    const last = buf.lastIndexOf(10);
+    if (last < 0) {
+      rest = buf;
+      continue;
+    }
+    const lines: string[] = [];
+    pushLines(decode(buf.subarray(0, last + 1)), lines);
+    yield* lines;
+    rest = buf.subarray(last + 1);
   }
   if (rest.length > 0) {
     const last = finish(decode(rest));

@@ -56,6 +56,23 @@ export interface PyRegexOptions {
    * precedes it, which is much cheaper than `spans`; otherwise `spans` is used.
    */
   readonly spanOf?: number;
+  /**
+   * Test each text first for something every match needs (a literal, or the part of the
+   * pattern after its last open-ended repeat) and skip the full pattern when it is not
+   * there. For patterns tried on every line of a log that most lines do not match.
+   */
+  readonly prefilter?: boolean;
+}
+
+/** A cheap necessary condition for a match (see PyRegexOptions.prefilter). */
+interface Prefilter {
+  /** A string every match contains. */
+  readonly literal: string | undefined;
+  /** The pattern's tail, searched anywhere: every match contains a match of it. */
+  tail: RegExp | undefined;
+  /** Tail tests and passes so far: a tail that lets most texts through is dropped. */
+  tests: number;
+  passes: number;
 }
 
 /** A compiled Python pattern. */
@@ -80,6 +97,7 @@ export class PyRegex {
   readonly spanOf: number | undefined;
   /** Translated groups around what precedes `spanOf`; their lengths add up to its start. */
   readonly prefixGroups: readonly number[];
+  private readonly prefilter: Prefilter | undefined;
 
   constructor(source: string, options: PyRegexOptions = {}) {
     this.source = source;
@@ -100,6 +118,27 @@ export class PyRegex {
     this.pyToJs = t.pyToJs;
     this.names = [...parsed.names];
     this.variants = t.variants;
+    this.prefilter = options.prefilter === true ? prefilterOf(parsed.ast, parsed.groupCount, source, t.ignoreCase) : undefined;
+  }
+
+  /** What the prefilter tests, for tests and reports: the literal and the tail's source. */
+  prefilterInfo(): { literal: string | undefined; tail: string | undefined } | undefined {
+    const p = this.prefilter;
+    return p === undefined ? undefined : { literal: p.literal, tail: p.tail?.source };
+  }
+
+  /** False when the prefilter shows `s` cannot match. */
+  private mayMatch(s: string): boolean {
+    const p = this.prefilter as Prefilter;
+    if (p.literal !== undefined && !s.includes(p.literal)) return false;
+    const tail = p.tail;
+    if (tail === undefined) return true;
+    const pass = tail.test(s);
+    if (++p.tests === 2000) {
+      // Measured on this log: a tail most lines pass costs more than it saves.
+      if (p.passes > 600) p.tail = undefined;
+    } else if (pass) p.passes++;
+    return pass;
   }
 
   /**
@@ -110,7 +149,7 @@ export class PyRegex {
   search(text: string, pos = 0, endpos = text.length): PyMatch | null {
     const s = endpos < text.length ? text.slice(0, endpos) : text;
     let m: RegExpExecArray | null;
-    if (pos <= 0) m = this.re.exec(s);
+    if (pos <= 0) m = this.prefilter !== undefined && !this.mayMatch(s) ? null : this.re.exec(s);
     else {
       this.scanRe ??= new RegExp(this.re.source, `${this.re.flags}g`);
       this.scanRe.lastIndex = pos;
@@ -121,6 +160,7 @@ export class PyRegex {
 
   /** Whether the pattern matches anywhere in `text` (no match object is built). */
   test(text: string): boolean {
+    if (this.prefilter !== undefined && !this.mayMatch(text)) return false;
     return this.re.test(text);
   }
 
@@ -755,6 +795,97 @@ function guardBackrefs(root: PyNode): PyNode {
   const out = rewrite(root, false);
   // Keep the original nodes (and the sharing the variant split relies on) when nothing changed.
   return changed ? out : root;
+}
+
+// ---------------------------------------------------------------------------------------
+// Prefilter: what every match needs, found in the parsed pattern.
+
+/**
+ * The items a node matches in order, every one of them on every match: groups (plain,
+ * named, non-capturing, atomic) around a sequence are opened, since their body is matched
+ * exactly once where they stand.
+ */
+function mandatorySequence(n: PyNode, out: PyNode[] = []): PyNode[] {
+  if (n.kind === 'seq') for (const it of n.items) mandatorySequence(it, out);
+  else if (n.kind === 'group' || n.kind === 'nc' || n.kind === 'atomic') mandatorySequence(n.body, out);
+  else out.push(n);
+  return out;
+}
+
+/** The longest run of case-sensitive characters every match contains. */
+function requiredLiteral(items: readonly PyNode[]): string {
+  let best = '';
+  let run = '';
+  const end = (): void => {
+    if (run.length > best.length) best = run;
+    run = '';
+  };
+  for (const it of items) {
+    if (it.kind === 'char' && !it.ci) {
+      run += String.fromCodePoint(it.cp);
+      continue;
+    }
+    end();
+    // A repeat taken at least once needs its body's literal, apart from its neighbours.
+    if (it.kind === 'repeat' && it.min >= 1) {
+      const inner = requiredLiteral(mandatorySequence(it.body));
+      if (inner.length > best.length) best = inner;
+    }
+  }
+  end();
+  return best;
+}
+
+/** Whether a node refers to groups by number (a back reference or a conditional). */
+function refersToGroups(n: PyNode): boolean {
+  switch (n.kind) {
+    case 'backref':
+    case 'cond':
+      return true;
+    case 'seq':
+      return n.items.some(refersToGroups);
+    case 'alt':
+      return n.alts.some(refersToGroups);
+    case 'group':
+    case 'nc':
+    case 'look':
+    case 'atomic':
+    case 'repeat':
+      return refersToGroups(n.body);
+    default:
+      return false;
+  }
+}
+
+/**
+ * A prefilter for a pattern: its longest required literal (3 characters or more), and the
+ * items after its last open-ended repeat (`.*"(?:bot|…)"$` → `"(?:bot|…)"$`), which any
+ * match ends with and which, unanchored, is found without the repeat's backtracking.
+ * Assertions keep their meaning, since both search the same text.
+ */
+function prefilterOf(ast: PyNode, groupCount: number, pattern: string, ciFlag: boolean): Prefilter | undefined {
+  const items = mandatorySequence(ast);
+  const literal = requiredLiteral(items);
+  let tail: RegExp | undefined;
+  let last = -1;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i] as PyNode;
+    if (it.kind === 'repeat' && it.max === Infinity) last = i;
+  }
+  const rest = items.slice(last + 1);
+  const consumes = rest.filter((it) => it.kind === 'char' || it.kind === 'set' || it.kind === 'alt' || it.kind === 'class').length;
+  if (last >= 0 && consumes >= 2 && !rest.some(refersToGroups)) {
+    const emitter = new Emitter(groupCount, ciFlag, pattern);
+    // An alternation opened out of its group needs its brackets back.
+    const wrapped = rest.map((it): PyNode => (it.kind === 'alt' ? { kind: 'nc', body: it } : it));
+    try {
+      tail = new RegExp(emitter.emitTop(wrapped, undefined, []).text, ciFlag ? 'ui' : 'u');
+    } catch {
+      tail = undefined;
+    }
+  }
+  if (literal.length < 3 && tail === undefined) return undefined;
+  return { literal: literal.length >= 3 ? literal : undefined, tail, tests: 0, passes: 0 };
 }
 
 function translate(astIn: PyNode, groupCount: number, pattern: string, spanOf?: number): Translation {

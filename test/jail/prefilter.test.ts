@@ -1,0 +1,100 @@
+/**
+ * The failregex prefilter (PyRegexOptions.prefilter): a literal every match contains and the
+ * pattern's tail after its last open-ended repeat, tested before the full regex. It may only
+ * ever skip texts the regex cannot match: with and without it, search() and test() must give
+ * the same answer on every text. Checked on a table of the constructs filters use (anchors,
+ * multi-line mode, word boundaries, look-arounds, scoped and global case folding, atomic and
+ * possessive forms, alternations opened out of their group) and on random patterns.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { compilePyRegex } from '../../src/jail/filter/pyregex.js';
+
+function groups(pattern: string, text: string, prefilter: boolean, multiline = false): Array<string | null> | null {
+  const re = compilePyRegex(pattern, { prefilter, multiline });
+  const m = re.search(text);
+  assert.equal(re.test(text), m !== null, 'test() and search() agree');
+  if (m === null) return null;
+  return Array.from({ length: re.groupCount + 1 }, (_, g) => m.group(g) ?? null);
+}
+
+// [pattern, texts]: each text is searched with and without the prefilter.
+const table: Array<[string, string[], boolean?]> = [
+  ['^(?:\\[[^\\]]+\\])?\\s*smtp: (?:[^\\[]+ )*\\[?(?P<host>\\S+)\\]? authentication failure using internet password\\s*$', ['smtp: x [1.2.3.4] authentication failure using internet password', 'smtp: x [1.2.3.4] authentication failure', 'smtp: A A host authentication failure using internet password, no']],
+  ['^(?P<host>\\S+) -.*"(?:GET|POST|HEAD).*HTTP.*"(?:EmailCollector|WebEMailExtrac|Jorgee)"$', ['1.2.3.4 - - [x] "GET / HTTP/1.1" 200 5 "-" "EmailCollector"', '1.2.3.4 - - [x] "GET / HTTP/1.1" 200 5 "-" "EmailCollector" ', '1.2.3.4 - "GET / HTTP/1.1" "Jorgee"\n']],
+  ['user .* from (?P<h>\\d+\\.\\d+)$', ['user a from 1.2', 'user a from 1.2\n', 'user a from 1.2\nx', 'user  from 3.4 from 1.2']],
+  ['(?m)^x.*ab$', ['x ab\nc', 'c\nx ab', 'x ab c', 'c\nxab\n'], true],
+  ['^a.*b\\s*$', ['a b', 'a b\n', 'a\nb']],
+  ['.*\\bfoo\\b', ['a foo', 'afoo', 'a foob', 'a foo!', 'é foo']],
+  ['a.*(?<=x)yz', ['a xyz', 'a yz', 'axyz']],
+  ['a.*(?<!x)yz', ['a xyz', 'a wyz', 'ayz']],
+  ['a.*(?=bc)b', ['a bc', 'a bd']],
+  ['(?i)fail.*for USER', ['FAIL x for user', 'fail x for usr']],
+  ['fail.*(?i:for user)z', ['fail x FOR USERz', 'fail x FOR USERZ', 'fail x for user']],
+  ['x+.*(?:ab|cd)ef', ['xxcdef', 'xabef', 'x abe f']],
+  ['x.*ab|cd.*e', ['cd e', 'x ab', 'x a b', 'c de']],
+  ['(?:abc)+.*(?>de|d)e', ['abcdee', 'abc de', 'abcde']],
+  ['q.*a++b', ['q aab', 'q ab', 'q b']],
+  ['k.*(?P<g>x|y)z', ['kxz', 'k yz', 'k z']],
+  ['(?P<a>x).*(?P=a)yy', ['x xyy', 'x zyy', 'xyy']],
+  ['(a)?(?(1)b|c).*dd', ['c dd', 'b dd', 'dd']],
+  ['[^:]+:.*[0-9]{2}$', ['a: 12', 'a: 1', 'a:12\n']],
+  ['\\d+.*\\Z', ['1', 'x']],
+  ['(?s)a.*b\\nc$', ['a\nb\nc', 'a b c']],
+];
+
+for (const [pattern, texts, multiline] of table) {
+  test(`prefilter keeps the answers of ${JSON.stringify(pattern)}`, () => {
+    for (const text of texts) assert.deepEqual(groups(pattern, text, true, multiline), groups(pattern, text, false, multiline), JSON.stringify(text));
+  });
+}
+
+test('what the prefilter tests: the longest required literal and the tail after the last open-ended repeat', () => {
+  const smtp = compilePyRegex('^(?:\\[[^\\]]+\\])?\\s*smtp: (?:[^\\[]+ )*\\[?(?P<host>\\S+)\\]? authentication failure using internet password\\s*$', { prefilter: true });
+  assert.equal(smtp.prefilterInfo()?.literal, ' authentication failure using internet password');
+  const bots = compilePyRegex('^(?P<host>\\S+) -.*"(?:GET|POST|HEAD).*HTTP.*"(?:EmailCollector|Jorgee)"$', { prefilter: true });
+  const info = bots.prefilterInfo();
+  assert.equal(info?.literal, 'HTTP');
+  assert.ok(info?.tail?.startsWith('"(?:EmailCollector|Jorgee)"'), info?.tail);
+  // Nothing worth testing first: no prefilter at all.
+  assert.equal(compilePyRegex('^(?P<h>\\S{1,9}) x', { prefilter: true }).prefilterInfo(), undefined);
+  assert.equal(compilePyRegex('^(?P<h>\\S+) x').prefilterInfo(), undefined);
+});
+
+test('a tail that lets most texts through is dropped after 2,000 texts, and the answers stay the same', () => {
+  const re = compilePyRegex('^a.*bc$', { prefilter: true });
+  assert.equal(re.prefilterInfo()?.tail, 'bc(?=\\n?$)');
+  for (let i = 0; i < 2100; i++) assert.equal(re.test(`a ${i} bc`), true);
+  assert.equal(re.prefilterInfo()?.tail, undefined);
+  assert.equal(re.test('a bd'), false);
+  assert.equal(re.search('xa bc'), null);
+  assert.equal(re.search('a 1 bc')?.group(0), 'a 1 bc');
+});
+
+test('random patterns and texts: the prefilter never changes an answer', () => {
+  const atom = fc.constantFrom('a', 'b', 'ab', 'ba', '\\s', '\\S', '\\d', '.', '[ab]', '[^a]', '\\b', '^', '$', '(?=a)', '(?<!b)', '(?:a|bb)', '(?P<g>a|b)', '(?i:A)', 'x', 'axb', 'b ab');
+  const piece = fc.tuple(atom, fc.constantFrom('', '', '*', '+', '?', '{2}', '*?', '++')).map(([a, q]) => {
+    // Quantifiers on assertions are refused by Python; leave them bare.
+    const bare = a === '\\b' || a === '^' || a === '$' || a.startsWith('(?=') || a.startsWith('(?<');
+    return bare ? a : a.length > 1 && !a.startsWith('\\') && !a.startsWith('[') && !a.startsWith('(') ? `(?:${a})${q}` : `${a}${q}`;
+  });
+  const pattern = fc.array(piece, { minLength: 1, maxLength: 8 }).map((p) => p.join(''));
+  const text = fc.array(fc.constantFrom('a', 'b', 'x', ' ', '1', '\n', 'A', 'é'), { maxLength: 16 }).map((c) => c.join(''));
+  fc.assert(
+    fc.property(pattern, fc.array(text, { minLength: 1, maxLength: 6 }), fc.boolean(), (p, texts, multiline) => {
+      let re;
+      try {
+        re = compilePyRegex(p, { multiline });
+      } catch {
+        return; // not a pattern Python (or Warden) accepts
+      }
+      const pre = compilePyRegex(p, { multiline, prefilter: true });
+      for (const t of texts) {
+        assert.equal(pre.search(t)?.group(0) ?? null, re.search(t)?.group(0) ?? null, `${JSON.stringify(p)} on ${JSON.stringify(t)}`);
+        assert.equal(pre.test(t), re.test(t));
+      }
+    }),
+    { numRuns: 3000, seed: 20261125 },
+  );
+});
