@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import type { Io } from './main.js';
 import { FilterError } from '../jail/filter/errors.js';
 import { loadFilter, type Filter, type FailureEntry } from '../jail/filter/filter.js';
-import { logLines, type LogEncoding } from '../jail/filter/logfile.js';
+import { logLineBatches, type LogEncoding } from '../jail/filter/logfile.js';
 import type { TupleLine } from '../jail/filter/failregex.js';
 
 const USAGE = `usage:
@@ -53,8 +53,24 @@ function sameTuple(a: TupleLine, b: TupleLine): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 }
 
-/** Runs `filter` over `lines` and counts as fail2ban-regex does. */
-export async function runFilterTest(filter: Filter, lines: AsyncIterable<string> | Iterable<string>, log: string): Promise<FilterTestReport> {
+/** Which lines {@link runFilterTest} keeps in its report (all by default). */
+export interface FilterTestOptions {
+  readonly keepMatched?: boolean;
+  readonly keepMissed?: boolean;
+  readonly keepIgnored?: boolean;
+}
+
+/**
+ * Runs `filter` over `lines` and counts as fail2ban-regex does. Lines given as an Iterable
+ * are read without a pause per line; lines not asked for are counted, not kept (a log of a
+ * million lines would otherwise stay in memory).
+ */
+export async function runFilterTest(
+  filter: Filter,
+  lines: AsyncIterable<string> | Iterable<string>,
+  log: string,
+  options: FilterTestOptions = {},
+): Promise<FilterTestReport> {
   const r: FilterTestReport = {
     filter: filter.name,
     files: [...filter.definition.files],
@@ -71,19 +87,28 @@ export async function runFilterTest(filter: Filter, lines: AsyncIterable<string>
     prefregex: null,
     dateTemplates: [],
   };
+  const keepMatched = options.keepMatched ?? true;
+  const keepMissed = options.keepMissed ?? true;
+  const keepIgnored = options.keepIgnored ?? true;
   const multi = filter.maxLines > 1;
-  for await (const line of lines) {
-    if (line.startsWith('#') || line === '') continue;
+  const ignoreHits = filter.stats.ignoreregexHits;
+  const sum = (a: readonly number[]): number => {
+    let n = 0;
+    for (let i = 0; i < a.length; i++) n += a[i] as number;
+    return n;
+  };
+  const step = (line: string): void => {
+    if (line === '' || line.charCodeAt(0) === 35 /* # */) return;
     const before = multi ? [...filter.bufferedLines] : [];
     const fullBuffer = before.length >= filter.maxLines;
-    const ignoredBefore = filter.stats.ignoreregexHits.reduce((a, b) => a + b, 0);
+    const ignoredBefore = ignoreHits.length === 0 ? 0 : sum(ignoreHits);
     const found: FailureEntry[] = filter.processLine(line);
     // An ignoreregex that matched makes the line ignored, as fail2ban-regex's callback does.
-    const lineIgnored = filter.stats.ignoreregexHits.reduce((a, b) => a + b, 0) !== ignoredBefore;
+    const lineIgnored = ignoreHits.length !== 0 && sum(ignoreHits) !== ignoredBefore;
     let isIgnored = false;
-    const ret: FailureEntry[] = [];
+    let first: FailureEntry | undefined;
     for (const f of found) {
-      if (f.data.nofail === undefined || f.data.nofail === null || f.data.nofail === '') ret.push(f);
+      if (f.data.nofail === undefined || f.data.nofail === null || f.data.nofail === '') first ??= f;
       else isIgnored = true;
     }
     if (multi) {
@@ -92,26 +117,29 @@ export async function runFilterTest(filter: Filter, lines: AsyncIterable<string>
       for (const b of before.slice(fullBuffer ? 1 : 0)) {
         if (now.some((n) => sameTuple(n, b))) continue;
         const text = b[0] + b[1] + b[2];
-        const at = r.missedLines.indexOf(text);
-        if (at >= 0) r.missedLines.splice(at, 1);
-        r.matchedLines.push({ line: text, id: null, time: null, user: undefined });
+        if (keepMissed) {
+          const at = r.missedLines.indexOf(text);
+          if (at >= 0) r.missedLines.splice(at, 1);
+        }
+        if (keepMatched) r.matchedLines.push({ line: text, id: null, time: null, user: undefined });
         r.matched++;
         r.missed--;
       }
     }
     if (isIgnored || lineIgnored) {
       r.ignored++;
-      r.ignoredLines.push(line);
-    } else if (ret.length > 0) {
+      if (keepIgnored) r.ignoredLines.push(line);
+    } else if (first !== undefined) {
       r.matched++;
-      const first = ret[0] as FailureEntry;
-      r.matchedLines.push({ line, id: first.id?.text ?? null, time: first.time, user: typeof first.data.user === 'string' ? first.data.user : undefined });
+      if (keepMatched) r.matchedLines.push({ line, id: first.id?.text ?? null, time: first.time, user: typeof first.data.user === 'string' ? first.data.user : undefined });
     } else {
       r.missed++;
-      r.missedLines.push(line);
+      if (keepMissed) r.missedLines.push(line);
     }
     r.lines++;
-  }
+  };
+  if (Symbol.iterator in lines) for (const line of lines) step(line);
+  else for await (const line of lines) step(line);
   r.failregex = filter.failRegexes.map((x, i) => ({ regex: x.source, hits: filter.stats.failregexHits[i] ?? 0 }));
   r.ignoreregex = filter.ignoreRegexes.map((x, i) => ({ regex: x.source, hits: filter.stats.ignoreregexHits[i] ?? 0 }));
   r.prefregex = filter.prefRegex === undefined ? null : { regex: filter.prefRegex.source, matched: filter.stats.prefregexMatched };
@@ -230,8 +258,17 @@ export async function filterCommand(argv: string[], io: Io): Promise<number> {
   let partial: string | undefined;
   try {
     // Like fail2ban-regex, a last line without a newline is a line still being written.
-    const lines = logLines(log, { encoding: encoding as LogEncoding, partialLastLine: 'wait', onPartial: (l) => (partial = l) });
-    report = await runFilterTest(filter, lines, log);
+    const batches = logLineBatches(log, { encoding: encoding as LogEncoding, partialLastLine: 'wait', onPartial: (l) => (partial = l) });
+    const lines = (function* () {
+      for (const batch of batches) yield* batch;
+    })();
+    // Lines are kept only to be printed: fail2ban-regex keeps none it does not print either.
+    const json = values.json === true;
+    report = await runFilterTest(filter, lines, log, {
+      keepMatched: json || values['print-matched'] === true,
+      keepMissed: json || values['print-missed'] === true,
+      keepIgnored: json || values['print-ignored'] === true,
+    });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES') {
