@@ -1,29 +1,61 @@
 /**
  * @module engine/prescreen
- * One RE2.Set pass instead of dozens of regex calls. CRS applies many `@rx` rules with the
- * same transformations to the same values (every argument, every cookie); calling each
- * regex costs a native call and a UTF-8 conversion per rule. At load, the rules whose
- * operator offers a screen (an RE2 pattern that matches whenever the operator would) are
- * grouped by transformation chain and variables, and each group of at least MIN_GROUP
- * becomes one RE2.Set. At run time the first rule of a group that looks at a value runs the set once;
- * the answer is kept on the value's Entry, and every rule of the group whose screen did not
- * match skips its operator. Rules whose screen matched run their operator as usual (for
- * captures, exact semantics and match limits), so results are the same with or without it.
+ * One RE2.Set pass instead of dozens of regex calls, and whole rules skipped without
+ * looking at their values. CRS applies many `@rx` rules with the same transformations to
+ * the same values (every argument, every cookie); calling each regex costs a native call
+ * and a UTF-8 conversion per rule and value. At load, the rules whose operator offers a
+ * screen (an RE2 pattern that matches whenever the operator would) are grouped by
+ * transformation chain, and each group of at least MIN_GROUP becomes one RE2.Set.
+ *
+ * At run time there are two levels:
+ * - per value: the first rule of a group that looks at a value runs the set once; the
+ *   answer is kept on the value's Entry, and every rule of the group whose screen did not
+ *   match skips its operator for that value;
+ * - per rule: when a group's rules only look at request data that cannot change while a
+ *   phase runs (arguments, headers, cookies, the URI, bodies — not TX or MATCHED_VARS),
+ *   the transaction runs the set once per phase over every value any member looks at, and
+ *   a member whose screen matched none of them is not evaluated at all: its targets are
+ *   not even collected. Its values are a subset of that union (exclusions only remove), so
+ *   no value it would have looked at could have matched.
+ * Rules whose screen matched run their operator as usual (for captures, exact semantics
+ * and match limits), so results are the same with or without screening.
  */
 import RE2 from 're2';
 import type { Entry } from './collection.js';
 import { utf8Of } from './regex/index.js';
-import type { Rule } from './rule.js';
+import type { CompiledTarget, Rule } from './rule.js';
+import type { TransformChain } from './transform-chain.js';
 
-/** Smaller groups gain nothing: one set pass costs about what three regex calls cost (measured). */
+/** Smaller groups gain nothing: one set pass costs about what two regex calls cost (measured). */
 export const MIN_GROUP = 3;
+
+/**
+ * Variables whose values stay the same from the first rule of a phase to the last: the
+ * request and response as received. Rules write TX, ENV and the persistent collections,
+ * and MATCHED_VAR(S) change with every match, so rules looking at those are screened per
+ * value only.
+ */
+const STABLE = new Set([
+  'REQUEST_LINE', 'REQUEST_METHOD', 'REQUEST_PROTOCOL', 'REQUEST_URI', 'REQUEST_URI_RAW', 'REQUEST_FILENAME',
+  'REQUEST_BASENAME', 'QUERY_STRING', 'ARGS', 'ARGS_GET', 'ARGS_POST', 'ARGS_NAMES', 'ARGS_GET_NAMES',
+  'ARGS_POST_NAMES', 'REQUEST_HEADERS', 'REQUEST_HEADERS_NAMES', 'REQUEST_COOKIES', 'REQUEST_COOKIES_NAMES',
+  'REQUEST_BODY', 'XML', 'FILES', 'FILES_NAMES', 'MULTIPART_PART_HEADERS', 'RESPONSE_HEADERS',
+  'RESPONSE_HEADERS_NAMES', 'RESPONSE_BODY', 'REMOTE_ADDR', 'SERVER_NAME',
+]);
 
 export class ScreenGroup {
   constructor(
-    /** Unique per Waf; the key of cached answers on entries. */
+    /** Unique per Waf; the key of cached answers on entries and in transactions. */
     readonly id: number,
     private readonly set: RE2Set,
     readonly size: number,
+    /** The transformations every member applies before its operator. */
+    readonly chain: TransformChain | null,
+    /**
+     * Every target a member looks at (each once), when they are all stable within a
+     * phase; null when the group is screened per value only.
+     */
+    readonly targets: readonly CompiledTarget[] | null,
   ) {}
 
   /**
@@ -51,6 +83,8 @@ type RE2Set = InstanceType<typeof RE2.Set>;
 export interface RuleScreen {
   readonly group: ScreenGroup;
   readonly index: number;
+  /** True when the rule can be skipped whole on the group's per-phase answer. */
+  readonly skippable: boolean;
 }
 
 /**
@@ -58,22 +92,22 @@ export interface RuleScreen {
  * the screen does not model (multiMatch, macro-built operators) are left out.
  */
 export function buildScreens(rules: readonly Rule[]): number {
-  // Rules with the same transformations and the same variables look at the same values:
-  // one group each, so a value never runs patterns of rules that do not look at it.
+  // Rules with the same transformations look at the same transformed values: one group
+  // per chain (and per kind of variables), so a value is transformed and scanned once.
   const byChain = new Map<string, Rule[]>();
   for (const r of rules) {
     if (r.operator === null || r.multiMatch) continue;
     const screen = r.operator.screen;
     if (screen === undefined || screen === null) continue;
     const variables = [...new Set(r.targets.map((t) => t.def.name))].sort().join('|');
-    const key = `${r.transforms?.id ?? 0}:${variables}`;
+    const key = `${r.transforms?.id ?? 0}:${variables}:${stableTargets(r) ? 'stable' : 'other'}`;
     let list = byChain.get(key);
     if (list === undefined) byChain.set(key, (list = []));
     list.push(r);
   }
   let groups = 0;
   let id = 0;
-  for (const members of byChain.values()) {
+  for (const [key, members] of byChain) {
     if (members.length < MIN_GROUP) continue;
     let set: RE2Set;
     try {
@@ -81,11 +115,23 @@ export function buildScreens(rules: readonly Rule[]): number {
     } catch {
       continue; // A set RE2 will not build: those rules simply run their operators.
     }
-    const group = new ScreenGroup(id++, set, members.length);
-    members.forEach((r, index) => void (r.screen = { group, index }));
+    const stable = key.endsWith(':stable');
+    const group = new ScreenGroup(id++, set, members.length, members[0]?.transforms ?? null, stable ? unionOfTargets(members) : null);
+    members.forEach((r, index) => void (r.screen = { group, index, skippable: stable && !r.negated }));
     groups++;
   }
   return groups;
+}
+
+/** True when every target of the rule is stable within a phase (and none counts). */
+function stableTargets(rule: Rule): boolean {
+  return rule.targets.length > 0 && rule.targets.every((t) => !t.counting && STABLE.has(t.def.name));
+}
+
+function unionOfTargets(members: readonly Rule[]): CompiledTarget[] {
+  const seen = new Map<string, CompiledTarget>();
+  for (const r of members) for (const t of r.targets) if (!seen.has(t.text)) seen.set(t.text, t);
+  return [...seen.values()];
 }
 
 /** The group's answer for a value, computed once per entry and group. */

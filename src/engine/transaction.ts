@@ -12,7 +12,7 @@ import { Entry, KeyedCollection, PersistentCollection } from './collection.js';
 import { expandMacro } from './macro.js';
 import { matchMessage } from './match-message.js';
 import { applyChain, applySteps } from './transform-chain.js';
-import { screenOf } from './prescreen.js';
+import { screenOf, type ScreenGroup } from './prescreen.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { CompiledRegex } from './regex/index.js';
 import type { MatchContext, Operator } from './operators/types.js';
@@ -210,6 +210,8 @@ export class Transaction implements MatchContext {
   private currentRule: Rule | null;
   private readonly targets: TargetBuffer;
   private readonly scratch: TargetBuffer;
+  /** Per-phase answers of screen groups over every value their rules look at (engine/prescreen). */
+  private groupAnswers: (Uint8Array | undefined)[];
   private readonly trace: ((e: TraceEvent) => void) | null;
   private capture0: string | null;
   /** The parameter of the operator in use after macro expansion (for log messages). */
@@ -308,6 +310,7 @@ export class Transaction implements MatchContext {
     this.currentRule = null;
     this.targets = new TargetBuffer();
     this.scratch = new TargetBuffer();
+    this.groupAnswers = [];
     this.trace = options.trace ?? null;
     this.capture0 = null;
     this.expandedParam = '';
@@ -464,6 +467,7 @@ export class Transaction implements MatchContext {
     if (this.ruleEngine === 'Off') return null;
     if (phase < 5 && (this.allowed === 'transaction' || (this.allowed === 'request' && phase <= 2))) return null;
     this.phase = phase;
+    if (this.groupAnswers.length > 0) this.groupAnswers = [];
     const items = this.waf.phases[phase] as readonly PhaseItem[];
     let skip = 0;
     let skipAfter: string | null = null;
@@ -522,6 +526,9 @@ export class Transaction implements MatchContext {
       this.onMatch(rule, starter, null, 'Unconditional match in SecAction.');
       return true;
     }
+    const screen = rule.screen;
+    // No value of the rule's can match: skip it whole (a trace shows every value, so not then).
+    if (screen !== null && screen.skippable && this.trace === null && this.groupAnswer(screen.group)[screen.index] === 0) return false;
     const op = this.operatorOf(rule);
     if (op === null) return false;
     const buf = this.resolveTargets(rule);
@@ -658,6 +665,26 @@ export class Transaction implements MatchContext {
       return null;
     }
     return op;
+  }
+
+  /** Which members of a stable screen group may match some value of this phase (engine/prescreen). */
+  private groupAnswer(group: ScreenGroup): Uint8Array {
+    let answer = this.groupAnswers[group.id];
+    if (answer !== undefined) return answer;
+    answer = new Uint8Array(group.size);
+    const buf = this.scratch;
+    const chain = group.chain;
+    for (const t of group.targets as NonNullable<ScreenGroup['targets']>) {
+      buf.length = 0;
+      t.def.collect(this, t.selector, buf);
+      for (let i = 0; i < buf.length; i++) {
+        const entry = buf.entries[i] as Entry;
+        const hits = screenOf(entry, group, chain === null ? entry.value : applyChain(chain, entry));
+        for (let k = 0; k < hits.length; k++) answer[k] = (answer[k] as number) | (hits[k] as number);
+      }
+    }
+    this.groupAnswers[group.id] = answer;
+    return answer;
   }
 
   /** The values a rule looks at: targets minus exclusions (the rule's and ctl's). */

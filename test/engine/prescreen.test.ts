@@ -16,7 +16,7 @@ const inj = sharedSuite('libinjection');
 
 test('a screen that fails (RE2 out of memory) answers "may match" for every rule', () => {
   const failing = { match: () => { throw new Error('RE2.Set matching failed: out of memory.'); } };
-  const g = new ScreenGroup(0, failing as never, 4);
+  const g = new ScreenGroup(0, failing as never, 4, null, null);
   assert.deepEqual([...g.run('anything')], [1, 1, 1, 1]);
 });
 
@@ -42,6 +42,8 @@ test('CRS gives the same results with and without the RE2.Set screen', { skip: c
     const reqs: TestRequest[] = [
       { uri: `/search?q=${enc}`, headers },
       { method: 'POST', uri: '/form', headers: [...headers, ['Content-Type', 'application/x-www-form-urlencoded'], ['Cookie', `sid=${enc}`]], body: `a=${enc}&${enc}=b` },
+      { method: 'POST', uri: '/api', headers: [...headers, ['Content-Type', 'application/json']], body: JSON.stringify({ a: p, list: [p, 1] }) },
+      { method: 'POST', uri: '/xmlrpc.php', headers: [...headers, ['Content-Type', 'text/xml']], body: `<?xml version="1.0"?><m><v>${p.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</v></m>` },
     ];
     for (const req of reqs) {
       const a = await runRequest(screened, req);
