@@ -4,7 +4,8 @@
  * Warden itself, uPlot from node_modules — no CDN, works offline), Prometheus metrics
  * (`/metrics`) and a JSON API:
  *
- *   GET    /api/status                     version, uptime, workers, rules, totals since start
+ *   GET    /api/status                     version, uptime, workers, rules, totals since start,
+ *                                          the store's health (null: SQLite in the data directory)
  *   GET    /api/jails                      each jail: failures, bans, lines read and matched
  *   GET    /api/bans                       bans in force
  *   POST   /api/bans                       {address, jail?, seconds?, reason?}: ban by hand
@@ -233,7 +234,7 @@ async function api(req: IncomingMessage, res: ServerResponse, url: URL, ctx: Adm
   if (method !== 'GET' && method !== 'HEAD') throw new AdminError(405, `${method} ${path} is not an admin request`);
   switch (path) {
     case '/api/status':
-      return json(res, 200, { ...ctx.status(), totals: ctx.metrics.totals, bansActive: ctx.manager.activeBans().length, events: ctx.events.total });
+      return json(res, 200, { ...ctx.status(), totals: ctx.metrics.totals, bansActive: ctx.manager.activeBans().length, events: ctx.events.total, store: ctx.manager.storeHealth() });
     case '/api/jails':
       return json(res, 200, jailsView(ctx));
     case '/api/bans':

@@ -10,14 +10,20 @@
  *                                  print the result and the rule files in load order, then
  *                                  load those rules; every problem with file:line
  *   start [--config FILE] [flags]  the reverse proxy on all cores (cli/start)
+ *   quickstart [start flags]       what `npm start` runs: start on the defaults, on this machine,
+ *                                  in front of a demo blog unless --upstream names a site
+ *                                  (cli/quickstart)
  *   reload [--config FILE | --data-dir DIR]
  *                                  reload the running Warden's config and rules
  *   replay FILE [rule flags]       recorded requests (HAR, JSON audit log) through the rules
  *                                  offline: what would pass, what would be refused (cli/replay)
  *   import-jails FILE...           fail2ban's jail.conf/jail.local as warden.yaml jails: and
  *                                  actions: sections (cli/import-jails)
+ *   status                         the running Warden's picture in the terminal (cli/status)
+ *   munin [GRAPH] [config]         a munin plugin (cli/munin)
  */
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RuleLoadError, formatLocation } from '../seclang/errors.js';
 import { Waf } from '../engine/waf.js';
@@ -29,6 +35,9 @@ import { filterCommand } from './filter.js';
 import { replayCommand, REPLAY_USAGE } from './replay.js';
 import { importJailsCommand, IMPORT_JAILS_USAGE } from './import-jails.js';
 import { reloadCommand, RELOAD_USAGE, start } from './start.js';
+import { quickstart, QUICKSTART_USAGE } from './quickstart.js';
+import { statusCommand, STATUS_USAGE } from './status.js';
+import { muninCommand, MUNIN_USAGE } from './munin.js';
 import { stringify as toYaml } from 'yaml';
 import { resolveStartConfig, ruleFilesFor, rulesTextFor, RULES_TEXT_NAME, START_USAGE, type WardenConfig } from '../config/index.js';
 
@@ -40,9 +49,12 @@ const USAGE = `usage:
   warden jail status|list|ban|unban …   (warden jail for details)
   warden start [--config FILE] [flags]   the reverse proxy; flags (also for check-config):
 ${START_USAGE}
+${QUICKSTART_USAGE}
 ${RELOAD_USAGE}
 ${REPLAY_USAGE}
-${IMPORT_JAILS_USAGE}`;
+${IMPORT_JAILS_USAGE}
+${STATUS_USAGE}
+${MUNIN_USAGE}`;
 
 /** Output sinks, replaceable in tests. */
 export interface Io {
@@ -267,6 +279,8 @@ function checkConfig(argv: string[], io: Io, env: NodeJS.ProcessEnv): number {
 
 /** Runs the command line; resolves with the exit code. */
 export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // Linked into /etc/munin/plugins as warden_*: munin runs the link with `config` or nothing.
+  if (/^warden_\w+$/.test(basename(process.argv[1] ?? ''))) return muninCommand(argv, io, env);
   const [command, ...rest] = argv;
   switch (command) {
     case 'check-rules':
@@ -279,6 +293,8 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       return filterCommand(rest, io);
     case 'start':
       return start(rest, env, io);
+    case 'quickstart':
+      return quickstart(rest, env, io);
     case 'reload':
       return reloadCommand(rest, env, io);
     case 'eval':
@@ -287,6 +303,10 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       return replayCommand(rest, io, env);
     case 'import-jails':
       return importJailsCommand(rest, io);
+    case 'status':
+      return statusCommand(rest, io, env);
+    case 'munin':
+      return muninCommand(rest, io, env);
     case '--help':
     case '-h':
     case 'help':
