@@ -7,10 +7,11 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { main, type Io } from '../../src/cli/main.js';
 import { fieldName } from '../../src/cli/munin.js';
 import { bars } from '../../src/cli/status.js';
@@ -272,6 +273,41 @@ test('warden munin linked as warden_requests (as in /etc/munin/plugins) draws th
   const auto = plugin(['autoconf'], { ...env, WARDEN_ADMIN_URL: `http://127.0.0.1:${port}/` });
   assert.equal(auto.status, 0);
   assert.match(auto.stdout, /^no \(nothing listens at http:\/\/127\.0\.0\.1:\d+\/ /);
+});
+
+const MUNIN_RUN = '/usr/sbin/munin-run';
+const noMunin = existsSync(MUNIN_RUN) ? null : `${MUNIN_RUN} is not installed (Debian package munin-node)`;
+if (noMunin !== null && process.env.CI === 'true') throw new Error(`the munin test cannot run in CI: ${noMunin} — .ci/run installs it`);
+
+test("munin's own munin-run runs the plugin from a plugins directory, configured by plugin-conf.d", { skip: noMunin ?? (process.getuid?.() !== 0 ? 'munin-run changes user: needs root' : false) }, async () => {
+  // What bin/warden.js is to dist/, this is to src/ (through tsx): an executable the links point at.
+  const dir = join(root, 'munin');
+  mkdirSync(join(dir, 'plugins'), { recursive: true });
+  mkdirSync(join(dir, 'plugin-conf.d'), { recursive: true });
+  const warden = join(dir, 'warden.mjs');
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  writeFileSync(warden, `#!/usr/bin/env -S ${process.execPath} --import ${tsx}\nimport ${JSON.stringify(fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url)))};\n`);
+  chmodSync(warden, 0o755);
+  for (const g of ['requests', 'blocks', 'bans', 'munin']) symlinkSync(warden, join(dir, 'plugins', `warden_${g}`));
+  writeFileSync(join(dir, 'plugin-conf.d', 'warden'), `[warden_*]\nuser root\nenv.WARDEN_CONFIG ${config}\n`);
+  const muninRun = (plugin: string, ...args: string[]) =>
+    spawnSync(MUNIN_RUN, ['--ignore-systemd-properties', '--servicedir', join(dir, 'plugins'), '--sconfdir', join(dir, 'plugin-conf.d'), plugin, ...args], { encoding: 'utf8', timeout: 60_000 });
+
+  const cfg = muninRun('warden_blocks', 'config');
+  assert.equal(cfg.status, 0, cfg.stderr);
+  const graphs = checkMuninConfig(['multigraph warden_blocks', ...cfg.stdout.trimEnd().split('\n')]);
+  assert.deepEqual([...(graphs.get('warden_blocks')?.keys() ?? [])], ['blocked', 'banned', 'rejected']);
+  const before = values(['multigraph warden_blocks', ...muninRun('warden_blocks').stdout.trimEnd().split('\n')]);
+  assert.equal((await send(`${proxy}/`, { headers: from(attacker) })).status, 403);
+  await reported((await call(`${w.admin}api/status`, { headers: auth })).json<{ totals: { requests: number } }>().totals.requests + 1);
+  const fetched = muninRun('warden_blocks');
+  assert.equal(fetched.status, 0, fetched.stderr);
+  const now = values(['multigraph warden_blocks', ...fetched.stdout.trimEnd().split('\n')]);
+  assert.equal((now.get('warden_blocks.banned') as number) - (before.get('warden_blocks.banned') as number), 1, 'the refusal of the banned client counted');
+  const bans = muninRun('warden_bans');
+  assert.equal(bans.stdout, 'active.value 1\njail_manual.value 0\njail_waf.value 1\n');
+  const all = muninRun('warden_munin', 'config');
+  assert.deepEqual([...checkMuninConfig(all.stdout.trimEnd().split('\n')).keys()], ['warden_requests', 'warden_blocks', 'warden_bans']);
 });
 
 test('bars and field names', () => {
