@@ -1,33 +1,91 @@
 /**
  * @module test/conformance/crs
  * The OWASP CRS v4 regression suite (../shared/crs/tests/regression/tests, go-ftw format)
- * against Warden in process: CRS loaded as the CRS project tests ModSecurity v2
- * (ftw/crs-test-setup.conf, then crs-setup.conf.example and rules/*.conf), a node:http
- * server on loopback (ftw/server), and each stage sent as go-ftw sends it — raw bytes on a
- * fresh TCP connection — then checked as go-ftw checks it: expected error, status, response
- * text, and the rule ids and regexes of the error-log lines the request produced.
- * Warden's overrides (crs-overrides.yaml, go-ftw's format, each with its reason) replace the
- * expected output of the tests they name.
+ * against Warden, and the suites of CRS plugins in the same format (the WordPress plugin's,
+ * with the plugin loaded). CRS is loaded as the CRS project tests ModSecurity v2: the test
+ * setup (ftw/crs-test-setup.conf), then CRS in its documented order — crs-setup.conf.example,
+ * plugins' config and before files, rules/*.conf, plugins' after files — through the same
+ * function `warden start` uses (config/rules `ruleFilesFor`). Each stage is sent as go-ftw
+ * sends it — raw bytes on a fresh TCP connection — then checked as go-ftw checks it:
+ * expected error, status, response text, and the rule ids and regexes of the error-log lines
+ * the request produced. Warden's overrides (crs-overrides.yaml, go-ftw's format, each with
+ * its reason) replace the expected output of the tests they name.
  *
- *   npm run conformance:crs -- [--rule 920100] [--test 920100-4] [--verbose] [--no-overrides]
+ * Two modes: in process (here: a node:http server on loopback, ftw/server, running the
+ * transaction itself and playing the backend), and over HTTP (crs-http.ts: `warden start`
+ * in front of a real albedo-like backend, rule ids read from its error-log file between
+ * go-ftw's marker requests).
+ *
+ *   npm run conformance:crs -- [--http] [--suite crs|wordpress] [--rule 920100] [--test 920100-4]
+ *                              [--verbose] [--no-overrides] [--workers N] [--lanes N] [--keep]
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ruleFilesFor } from '../../src/config/rules.js';
+import type { RulesConfig } from '../../src/config/types.js';
 import { Waf } from '../../src/engine/index.js';
 import { sharedSuite } from '../support/shared.js';
+// A cycle (crs-http uses this module's runner): safe, as neither uses the other while loading.
+import { runCrsHttp } from './crs-http.js';
+import { check } from './ftw/check.js';
 import { ClientError, sendRaw, type ClientResponse } from './ftw/client.js';
 import { buildRequest } from './ftw/request.js';
 import { startServer, type InProcessServer } from './ftw/server.js';
-import { applyOverrides, findTestFiles, readOverrides, readTestFile, type FtwTest, type Stage, type StageOutput } from './ftw/suite.js';
+import { applyOverrides, findTestFiles, readOverrides, readTestFile, type FtwTest, type Stage } from './ftw/suite.js';
 
 export const SETUP_FILE = fileURLToPath(new URL('./ftw/crs-test-setup.conf', import.meta.url));
 export const OVERRIDES_FILE = fileURLToPath(new URL('./crs-overrides.yaml', import.meta.url));
 
+/** A go-ftw suite and what it runs against. */
+export interface CrsSuite {
+  /** Names the suite in the summary line. */
+  readonly name: string;
+  /** The test files, inside ../shared. */
+  readonly tests: string;
+  /** CRS plugin directories loaded with CRS (their *-config, *-before, *-after files), inside ../shared. */
+  readonly plugins: readonly string[];
+  /** Warden's overrides for the suite, or null. */
+  readonly overrides: string | null;
+}
+
+/** CRS's own regression suite, with Warden's two overrides. */
+export const CRS_SUITE: CrsSuite = { name: 'crs', tests: 'crs/tests/regression/tests', plugins: [], overrides: OVERRIDES_FILE };
+
+/**
+ * The WordPress rule-exclusions plugin's regression suite, with the plugin in CRS's plugin
+ * order and its documented settings (enabled by default; the plugin's CI runs it on the CRS
+ * test setup: DetectionOnly, blocking paranoia 4, the test marker).
+ */
+export const WORDPRESS_SUITE: CrsSuite = {
+  name: 'wordpress',
+  tests: 'crs-plugins/wordpress-rule-exclusions/tests/regression',
+  plugins: ['crs-plugins/wordpress-rule-exclusions/plugins'],
+  overrides: null,
+};
+
+export const SUITES: Readonly<Record<string, CrsSuite>> = { crs: CRS_SUITE, wordpress: WORDPRESS_SUITE };
+
 export interface CrsOptions {
-  /** Apply crs-overrides.yaml (default true). */
+  /** Which suite (default CRS's own). */
+  readonly suite?: CrsSuite;
+  /** Apply the suite's overrides (default true). */
   readonly overrides?: boolean;
   /** Only tests whose id (`920100-4`) this matches. */
   readonly include?: RegExp;
+}
+
+/**
+ * The rules section of a Warden config for the CRS test setup: CRS from `crsDir` with
+ * `plugins`, its setup file `crsSetup` (the test setup plus crs-setup.conf.example: see
+ * `crsTestFiles`), nothing of Warden's own.
+ */
+export function crsTestRules(crsDir: string, crsSetup: string, plugins: readonly string[]): RulesConfig {
+  return { files: [], crs: crsDir, crsSetup, plugins, before: [], baseline: false, defaults: false, mode: null };
+}
+
+/** The rule files of the CRS test setup in load order: the test setup, then CRS as `warden start` loads it. */
+export function crsTestFiles(crsDir: string, plugins: readonly string[]): string[] {
+  return [SETUP_FILE, ...ruleFilesFor({ rules: crsTestRules(crsDir, join(crsDir, 'crs-setup.conf.example'), plugins) })];
 }
 
 export interface TestFailure {
@@ -38,6 +96,8 @@ export interface TestFailure {
 }
 
 export interface CrsResult {
+  /** `crs`, `crs (http)`, `wordpress` …: the summary line's name. */
+  label: string;
   passed: number;
   failed: number;
   skipped: number;
@@ -51,50 +111,6 @@ export interface CrsResult {
   tests: number;
   seconds: number;
   loadSeconds: number;
-}
-
-// go-ftw's rule-id patterns for log lines: [id "N"], with or without escaped quotes, or JSON.
-const STD_ID = /\[(?:id |\\?"id\\?":)\\?"(\d+)\\?"\]/g;
-const JSON_ID = /(?:\{|,)\s*"(?:id|ruleId)":\s*"?(\d+)"?/g;
-
-function triggeredRules(lines: readonly string[]): number[] {
-  const ids = new Set<number>();
-  for (const line of lines) {
-    let matches = [...line.matchAll(STD_ID)];
-    if (matches.length === 0) matches = [...line.matchAll(JSON_ID)];
-    for (const m of matches) ids.add(Number(m[1]));
-  }
-  return [...ids].sort((a, b) => a - b);
-}
-
-/** A Go (RE2) pattern as a JS RegExp: a leading `(?flags)` group becomes flags. */
-function goRegex(pattern: string): RegExp {
-  const m = /^\(\?([imsU]+)\)/.exec(pattern);
-  if (m === null) return new RegExp(pattern);
-  const flags = [...(m[1] as string)].filter((f) => f === 'i' || f === 's').join('');
-  return new RegExp(pattern.slice(m[0].length), flags);
-}
-
-/** go-ftw's checkResult: the reason a stage failed, or null when it passed. */
-function check(expected: StageOutput, response: ClientResponse | null, error: Error | null, lines: readonly string[]): string | null {
-  if (expected.expectError) return error !== null ? null : `expected an error, got status ${response?.status ?? '?'}`;
-  if (error !== null) return `unexpected error: ${error.message}`;
-  if (response === null) return 'no response';
-  if (expected.status !== 0 && expected.status !== response.status) return `status ${response.status}, expected ${expected.status}`;
-  if (expected.responseContains !== '' && !goRegex(expected.responseContains).test(response.raw)) {
-    return `response does not match /${expected.responseContains}/`;
-  }
-  const log = expected.log;
-  const ids = triggeredRules(lines);
-  const seen = `logged [${ids.join(', ')}] (status ${response.status})`;
-  if (log.matchRegex !== '' && !lines.some((l) => goRegex(log.matchRegex).test(l))) return `no log line matches /${log.matchRegex}/; ${seen}`;
-  const missing = log.expectIds.filter((id) => !ids.includes(id));
-  if (missing.length > 0) return `missing ${missing.join(', ')}; ${seen}`;
-  if (expected.isolated && ids.length !== 1) return `isolated, but ${seen}`;
-  if (log.noMatchRegex !== '' && lines.some((l) => goRegex(log.noMatchRegex).test(l))) return `a log line matches /${log.noMatchRegex}/; ${seen}`;
-  const unexpected = log.noExpectIds.filter((id) => ids.includes(id));
-  if (unexpected.length > 0) return `unexpected ${unexpected.join(', ')}; ${seen}`;
-  return null;
 }
 
 async function runStage(server: InProcessServer, stage: Stage): Promise<string | null> {
@@ -122,55 +138,83 @@ async function runStage(server: InProcessServer, stage: Stage): Promise<string |
   return check(stage.output, response, error, server.errorLog.slice(mark));
 }
 
-/** Loads the suite's tests with the overrides applied; null when the suite is absent (outside CI). */
-export function loadCrsTests(options: CrsOptions = {}): { tests: FtwTest[]; crsDir: string } | null {
+/** Loads a suite's tests with its overrides applied; null when it is absent (outside CI). */
+export function loadCrsTests(options: CrsOptions = {}): { tests: FtwTest[]; crsDir: string; plugins: string[] } | null {
+  const suite = options.suite ?? CRS_SUITE;
   const crsDir = sharedSuite('crs');
-  if (crsDir === null) return null;
-  const overrides = options.overrides === false ? [] : readOverrides(OVERRIDES_FILE);
+  const testsDir = sharedSuite(suite.tests);
+  const plugins = suite.plugins.map((p) => sharedSuite(p));
+  if (crsDir === null || testsDir === null || plugins.includes(null)) return null;
+  const overrides = options.overrides === false || suite.overrides === null ? [] : readOverrides(suite.overrides);
   const tests: FtwTest[] = [];
-  for (const file of findTestFiles(join(crsDir, 'tests/regression/tests'))) {
+  for (const file of findTestFiles(testsDir)) {
     for (const t of readTestFile(file)) {
       if (options.include !== undefined && !options.include.test(`${t.ruleId}-${t.testId}`)) continue;
       applyOverrides(t, overrides);
       tests.push(t);
     }
   }
-  return { tests, crsDir };
+  return { tests, crsDir, plugins: plugins as string[] };
 }
 
-/** Runs the suite; null when it is absent outside CI. */
+/** A new result for `tests`, before any has run. */
+export function newResult(label: string, tests: number, loadSeconds: number, faults: string[]): CrsResult {
+  return { label, passed: 0, failed: 0, skipped: 0, overridden: [], failures: [], faults, retried: [], tests, seconds: 0, loadSeconds };
+}
+
+/**
+ * Runs every test's stages in order with `runStage` (a stage that fails and says
+ * retry_once runs once more, as go-ftw does), counting into `result`. With `lanes` above 1,
+ * that many tests run at once (each test's stages stay in order); the lists in `result`
+ * come out sorted by rule and test either way.
+ */
+export async function runTests(tests: readonly FtwTest[], result: CrsResult, runStage: (test: FtwTest, stage: Stage) => Promise<string | null>, lanes = 1): Promise<void> {
+  const runTest = async (test: FtwTest): Promise<void> => {
+    if (test.stages.length === 0) {
+      result.skipped++;
+      return;
+    }
+    let failure: TestFailure | null = null;
+    for (let i = 0; i < test.stages.length && failure === null; i++) {
+      const stage = test.stages[i] as Stage;
+      let reason = await runStage(test, stage);
+      if (reason !== null && stage.output.retryOnce) {
+        reason = await runStage(test, stage);
+        if (reason === null) result.retried.push(`${test.ruleId}-${test.testId}`);
+      }
+      if (reason !== null) failure = { ruleId: test.ruleId, testId: test.testId, stage: i, reason };
+    }
+    if (failure === null) result.passed++;
+    else {
+      result.failed++;
+      result.failures.push(failure);
+    }
+    if (test.overridden !== null) result.overridden.push({ id: `${test.ruleId}-${test.testId}`, reason: test.overridden, passed: failure === null });
+  };
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < tests.length) await runTest(tests[next++] as FtwTest);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(lanes, tests.length)) }, lane));
+  const byId = (id: string): [number, number] => id.split('-').map(Number) as [number, number];
+  const order = (a: [number, number], b: [number, number]): number => a[0] - b[0] || a[1] - b[1];
+  result.failures.sort((a, b) => order([a.ruleId, a.testId], [b.ruleId, b.testId]));
+  result.retried.sort((a, b) => order(byId(a), byId(b)));
+  result.overridden.sort((a, b) => order(byId(a.id), byId(b.id)));
+}
+
+/** Runs a suite in process; null when it is absent outside CI. */
 export async function runCrs(options: CrsOptions = {}): Promise<CrsResult | null> {
   const loaded = loadCrsTests(options);
   if (loaded === null) return null;
-  const { tests, crsDir } = loaded;
+  const { tests, crsDir, plugins } = loaded;
   const started = performance.now();
-  const waf = Waf.fromFiles([SETUP_FILE, join(crsDir, 'crs-setup.conf.example'), join(crsDir, 'rules/*.conf')]);
+  const waf = Waf.fromFiles(crsTestFiles(crsDir, plugins));
   const loadSeconds = (performance.now() - started) / 1000;
   const server = await startServer(waf);
-  const result: CrsResult = { passed: 0, failed: 0, skipped: 0, overridden: [], failures: [], faults: server.faults, retried: [], tests: tests.length, seconds: 0, loadSeconds };
+  const result = newResult((options.suite ?? CRS_SUITE).name, tests.length, loadSeconds, server.faults);
   try {
-    for (const test of tests) {
-      if (test.stages.length === 0) {
-        result.skipped++;
-        continue;
-      }
-      let failure: TestFailure | null = null;
-      for (let i = 0; i < test.stages.length && failure === null; i++) {
-        const stage = test.stages[i] as Stage;
-        let reason = await runStage(server, stage);
-        if (reason !== null && stage.output.retryOnce) {
-          reason = await runStage(server, stage);
-          if (reason === null) result.retried.push(`${test.ruleId}-${test.testId}`);
-        }
-        if (reason !== null) failure = { ruleId: test.ruleId, testId: test.testId, stage: i, reason };
-      }
-      if (failure === null) result.passed++;
-      else {
-        result.failed++;
-        result.failures.push(failure);
-      }
-      if (test.overridden !== null) result.overridden.push({ id: `${test.ruleId}-${test.testId}`, reason: test.overridden, passed: failure === null });
-    }
+    await runTests(tests, result, (_test, stage) => runStage(server, stage));
   } finally {
     await server.close();
   }
@@ -179,7 +223,7 @@ export async function runCrs(options: CrsOptions = {}): Promise<CrsResult | null
 }
 
 export function summaryLine(r: CrsResult): string {
-  return `crs: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`;
+  return `${r.label}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`;
 }
 
 /** Failures grouped by rule, one line per rule (with every reason when verbose). */
@@ -208,13 +252,25 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   const rule = value('--rule');
   const test = value('--test');
+  const suiteName = value('--suite') ?? 'crs';
+  const suite = SUITES[suiteName];
+  if (suite === undefined) {
+    console.error(`unknown suite ${suiteName}; suites: ${Object.keys(SUITES).join(', ')}`);
+    process.exit(2);
+  }
   const include = test !== undefined ? new RegExp(`^(?:${test})$`) : rule !== undefined ? new RegExp(`^(?:${rule})-`) : undefined;
-  const r = await runCrs({ overrides: !args.includes('--no-overrides'), include });
+  const options = { suite, overrides: !args.includes('--no-overrides'), include };
+  let r: CrsResult | null;
+  if (args.includes('--http')) {
+    const workers = value('--workers');
+    const lanes = value('--lanes');
+    r = await runCrsHttp({ ...options, workers: workers === undefined ? undefined : Number(workers), lanes: lanes === undefined ? undefined : Number(lanes), keep: args.includes('--keep') });
+  } else r = await runCrs(options);
   if (r === null) {
-    console.log('crs: suite absent (../shared/crs), skipped');
+    console.log(`${suite.name}: suite absent (../shared/${suite.tests}), skipped`);
   } else {
     for (const l of reportLines(r, args.includes('--verbose'))) console.log(l);
-    console.log(`crs: ${r.tests} tests in ${r.seconds.toFixed(1)} s (rules loaded in ${r.loadSeconds.toFixed(1)} s)`);
+    console.log(`${r.label}: ${r.tests} tests in ${r.seconds.toFixed(1)} s (rules loaded in ${r.loadSeconds.toFixed(1)} s)`);
     console.log(summaryLine(r));
     process.exitCode = r.failed === 0 && r.faults.length === 0 ? 0 : 1;
   }

@@ -6,12 +6,20 @@
 import { runSecrules } from './secrules.js';
 import { runCrsLoad } from './crs-load.js';
 import { libinjectionOk, reportLines, runLibinjection, summaryLine } from './libinjection.js';
-import { reportLines as crsReportLines, runCrs, summaryLine as crsSummaryLine } from './crs.js';
+import { reportLines as crsReportLines, runCrs, summaryLine as crsSummaryLine, WORDPRESS_SUITE, type CrsResult } from './crs.js';
+import { runCrsHttp } from './crs-http.js';
 import { fail2banOk, runFail2ban, summaryLine as fail2banSummaryLine } from './fail2ban.js';
 
 export interface StageResult {
   ok: boolean;
   summary: string;
+}
+
+/** A go-ftw run as a stage: its failures by rule, then its count line with the time. */
+function crsStage(name: string, r: CrsResult | null): StageResult {
+  if (r === null) return { ok: true, summary: `${name}: suite absent, skipped (not in CI)` };
+  for (const line of crsReportLines(r, false)) console.log(line);
+  return { ok: r.failed === 0 && r.faults.length === 0, summary: `${crsSummaryLine(r)} (${r.seconds.toFixed(0)} s)` };
 }
 
 export const conformanceSuites: Record<string, () => StageResult | Promise<StageResult>> = {
@@ -47,12 +55,11 @@ export const conformanceSuites: Record<string, () => StageResult | Promise<Stage
     for (const line of reportLines(r, false)) console.log(line);
     return { ok: libinjectionOk(r), summary: summaryLine(r) };
   },
-  crs: async () => {
-    const r = await runCrs();
-    if (r === null) return { ok: true, summary: 'crs: suite absent, skipped (not in CI)' };
-    for (const line of crsReportLines(r, false)) console.log(line);
-    return { ok: r.failed === 0 && r.faults.length === 0, summary: `${crsSummaryLine(r)} (${r.seconds.toFixed(0)} s)` };
-  },
+  crs: async () => crsStage('crs', await runCrs()),
+  // The same suite through `warden start` over real HTTP, rule ids read from its error log.
+  'crs-http': async () => crsStage('crs (http)', await runCrsHttp()),
+  // The WordPress plugin's own suite, the plugin loaded in CRS's order.
+  wordpress: async () => crsStage('wordpress', await runCrs({ suite: WORDPRESS_SUITE })),
   fail2ban: () => {
     const r = runFail2ban();
     if (r === null) return { ok: true, summary: 'fail2ban: suite absent, skipped (not in CI)' };
