@@ -98,3 +98,21 @@ test('random patterns and texts: the prefilter never changes an answer', () => {
     { numRuns: 3000, seed: 20261125 },
   );
 });
+
+test('a filter skips a line that holds none of its failregexes\' required texts, and finds each one that does', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadFilter } = await import('../../src/jail/filter/filter.js');
+  const dir = mkdtempSync(join(tmpdir(), 'warden-gate-'));
+  const conf = join(dir, 'gate.conf');
+  // Required texts with characters a regex would read as syntax: they must be escaped.
+  writeFileSync(conf, ['[Definition]', 'failregex = ^.* refused \\(a\\.b\\) from <HOST>$', '            ^.*\\[x\\|y\\] bad: <HOST>$', 'datepattern = {NONE}'].join('\n'));
+  const f = loadFilter(conf, { checkAllRegex: true });
+  const ids = (line: string): string[] => f.processLine(line).map((e) => e.id?.text ?? '');
+  assert.deepEqual(ids('conn refused (a.b) from 192.0.2.1'), ['192.0.2.1']);
+  assert.deepEqual(ids('req [x|y] bad: 192.0.2.2'), ['192.0.2.2']);
+  assert.deepEqual(ids('conn refused (aXb) from 192.0.2.3'), []);
+  assert.deepEqual(ids('req [x|y] good: 192.0.2.4'), []);
+  assert.deepEqual(ids('nothing here 192.0.2.5'), []);
+});

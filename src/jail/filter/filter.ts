@@ -185,6 +185,20 @@ export interface FilterStats {
   readonly ignoreregexHits: number[];
 }
 
+/** Characters a JavaScript `u` regex needs escaped to read them as themselves. */
+const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|/]/gu;
+
+/** The failregexes' required literals as one alternation, when every failregex has one. */
+function literalGate(regexes: readonly FailRegex[]): RegExp | undefined {
+  const literals: string[] = [];
+  for (const r of regexes) {
+    const literal = r.re.prefilterInfo()?.literal;
+    if (literal === undefined) return undefined;
+    literals.push(literal.replace(REGEX_SYNTAX, '\\$&'));
+  }
+  return literals.length === 0 ? undefined : new RegExp(literals.join('|'), 'u');
+}
+
 /**
  * A compiled filter with its per-log state (line buffer, last date, multi-line failures).
  * One Filter reads one log; load another for another log.
@@ -215,6 +229,12 @@ export class Filter {
   private lastTimeText = '';
   private lastDate: number | null = null;
   private readonly mlfidCache = new TtlCache<[number | null, FailData]>(MLFID_MAX, MLFID_TTL_MS);
+  /**
+   * One search for the literals the failregexes need (each has one: else undefined). A text
+   * that holds none of them cannot match any failregex, which saves trying each in turn on
+   * the many lines of a log that no failregex matches.
+   */
+  private readonly literalGate: RegExp | undefined;
   /** The line last processed, without its date (fail2ban's processedLine). */
   processedLine = '';
 
@@ -245,6 +265,7 @@ export class Filter {
       (r) => new FailRegex(r.text, { multiline, useDns: this.useDns, location: where(r), prefRegex: this.prefRegex }),
     );
     this.ignoreRegexes = definition.ignoreregex.map((r) => new FilterRegex(r.text, { useDns: this.useDns, location: where(r) }));
+    this.literalGate = literalGate(this.failRegexes);
 
     let defaultOffset: number | undefined;
     if (options.logTimeZone !== undefined) {
@@ -500,6 +521,9 @@ export class Filter {
       }
     }
 
+    if (buf === null) buf = tupleLinesBuf(this.lineBuffer);
+    // The buffer changes only after a failregex matched, so a gate that fails here fails all.
+    if (this.literalGate !== undefined && !this.literalGate.test(buf)) return out;
     for (let i = 0; i < this.failRegexes.length; i++) {
       const failRegex = this.failRegexes[i] as FailRegex;
       if (buf === null) buf = tupleLinesBuf(this.lineBuffer);
