@@ -71,7 +71,7 @@ export class MarkerError extends Error {
   }
 }
 
-interface RunningWarden {
+export interface RunningWarden {
   readonly port: number;
   readonly proc: ChildProcess;
   readonly output: string[];
@@ -104,7 +104,7 @@ function wardenYaml(o: { crsDir: string; crsSetup: string; plugins: readonly str
 }
 
 /** Starts `warden start --config FILE`; resolves once every worker listens. */
-async function startWarden(configFile: string): Promise<RunningWarden> {
+export async function startWarden(configFile: string): Promise<RunningWarden> {
   const proc = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'start', '--config', configFile], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const port = await new Promise<number>((resolve, reject) => {

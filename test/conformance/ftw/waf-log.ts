@@ -52,7 +52,7 @@ export class WafLogTail {
   }
 
   /** Reads what was appended since the last read. */
-  private read(): void {
+  poll(): void {
     for (;;) {
       const n = readSync(this.fd, this.buffer, 0, CHUNK, this.offset);
       if (n === 0) return;
@@ -89,7 +89,7 @@ export class WafLogTail {
 
   /** The index of the marker's first line, once it is in the log; null until then. */
   marker(id: string): number | null {
-    this.read();
+    this.poll();
     return this.seen.get(asciiLower(id)) ?? null;
   }
 
