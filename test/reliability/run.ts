@@ -21,7 +21,8 @@
  * test/reliability/results/; an escaping input is saved in test/reliability/fixtures/.
  * The exit code is 1 when any part found an escape or a failed case.
  */
-import { fixturesDir, saveFuzz, writeReport } from './results.js';
+import { fixturesDir, saveFuzz, saveHostile, writeReport } from './results.js';
+import { runHostile } from './hostile.js';
 import { fuzzTargets } from './fuzz/runner.js';
 import { targets } from './fuzz/targets.js';
 import { fuzzHttp } from './fuzz/http.js';
@@ -95,5 +96,11 @@ async function runFuzz(args: Args): Promise<boolean> {
 const args = parseArgs(process.argv.slice(2));
 let ok = true;
 if (args.parts.has('fuzz')) ok = (await runFuzz(args)) && ok;
+if (args.parts.has('hostile')) {
+  const cases = await runHostile(null, log);
+  saveHostile({ cases, at: new Date().toISOString() });
+  log(`hostile: ${cases.filter((c) => c.ok).length}/${cases.length} cases answered as specified`);
+  ok = cases.every((c) => c.ok) && ok;
+}
 if (args.parts.has('report')) console.log(writeReport());
 process.exitCode = ok ? 0 : 1;
