@@ -10,6 +10,9 @@
  *                                  print the result and the rule files in load order, then
  *                                  load those rules; every problem with file:line
  *   start [--config FILE] [flags]  the reverse proxy on all cores (cli/start)
+ *   quickstart [start flags]       what `npm start` runs: start on the defaults, on this machine,
+ *                                  in front of a demo blog unless --upstream names a site
+ *                                  (cli/quickstart)
  *   reload [--config FILE | --data-dir DIR]
  *                                  reload the running Warden's config and rules
  *   replay FILE [rule flags]       recorded requests (HAR, JSON audit log) through the rules
@@ -32,6 +35,7 @@ import { filterCommand } from './filter.js';
 import { replayCommand, REPLAY_USAGE } from './replay.js';
 import { importJailsCommand, IMPORT_JAILS_USAGE } from './import-jails.js';
 import { reloadCommand, RELOAD_USAGE, start } from './start.js';
+import { quickstart, QUICKSTART_USAGE } from './quickstart.js';
 import { statusCommand, STATUS_USAGE } from './status.js';
 import { muninCommand, MUNIN_USAGE } from './munin.js';
 import { stringify as toYaml } from 'yaml';
@@ -45,6 +49,7 @@ const USAGE = `usage:
   warden jail status|list|ban|unban …   (warden jail for details)
   warden start [--config FILE] [flags]   the reverse proxy; flags (also for check-config):
 ${START_USAGE}
+${QUICKSTART_USAGE}
 ${RELOAD_USAGE}
 ${REPLAY_USAGE}
 ${IMPORT_JAILS_USAGE}
@@ -288,6 +293,8 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
       return filterCommand(rest, io);
     case 'start':
       return start(rest, env, io);
+    case 'quickstart':
+      return quickstart(rest, env, io);
     case 'reload':
       return reloadCommand(rest, env, io);
     case 'eval':

@@ -140,11 +140,23 @@ function workerLogs(config: WardenConfig, waf: Parameters<typeof createLogs>[0][
   return createLogs({ config: waf, logs: config.logs, report: (m) => stderrLog('error', m) });
 }
 
+/** What a started Warden listens on and runs, for a front end that explains it (cli/quickstart). */
+export interface StartedWarden {
+  readonly config: WardenConfig;
+  /** The listeners' URLs, with the ports the system chose for port 0. */
+  readonly listeners: readonly string[];
+  /** The admin listener's URL, or null without one. */
+  readonly adminUrl: string | null;
+  readonly rules: number;
+  readonly workers: number;
+}
+
 /**
  * `warden start [flags]`. In the primary, resolves when Warden has stopped (the exit code);
- * in a worker, never resolves (the worker exits by itself).
+ * in a worker, never resolves (the worker exits by itself). `onStarted` is called once
+ * everything listens, after the lines saying so.
  */
-export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io: StartIo): Promise<number> {
+export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io: StartIo, onStarted?: (w: StartedWarden) => void): Promise<number> {
   if (cluster.isWorker) {
     runWorker(workerWiring());
     return new Promise<number>(() => {});
@@ -225,6 +237,13 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     io.out(`warden: admin on ${admin.server.url} (dashboard, /metrics, /api; ${how})`);
   }
   writeFileSync(paths.pid, `${process.pid}\n`);
+  onStarted?.({
+    config,
+    listeners: started.addresses.map((a) => `${a.proto}://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`),
+    adminUrl: admin?.server.url ?? null,
+    rules: started.summary.rules,
+    workers,
+  });
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
