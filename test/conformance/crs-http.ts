@@ -33,7 +33,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,8 @@ const MARKER_RETRIES = 20;
 /** How long one marker attempt watches the log for its line. */
 const MARKER_WAIT_MS = 250;
 const START_TIMEOUT_MS = 120_000;
+/** Linux's USER_HZ, the unit of /proc/PID/stat's CPU times. */
+const CLOCK_TICKS = 100;
 /** Tests at once by default. */
 export const DEFAULT_LANES = 4;
 
@@ -244,12 +246,52 @@ class Stages {
   }
 }
 
+/** CPU seconds a process has used so far (Linux /proc; null elsewhere). */
+function processCpu(pid: number): number | null {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** The pids whose parent is `pid` (Linux /proc). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** Where the run's CPU time went: Warden's primary, its workers, and this runner (client and backend). */
+function cpuNote(primary: number, runner: NodeJS.CpuUsage): string {
+  const fmt = (s: number | null): string => (s === null ? '?' : `${s.toFixed(1)} s`);
+  const workers = childPids(primary).map(processCpu);
+  return `CPU warden primary ${fmt(processCpu(primary))}, worker${workers.length === 1 ? '' : 's'} ${workers.map(fmt).join(' + ')}; runner and backend ${fmt((runner.user + runner.system) / 1e6)}`;
+}
+
 /** Runs a suite through `warden start`; null when it is absent outside CI. */
 export async function runCrsHttp(options: HttpOptions = {}): Promise<CrsResult | null> {
   const loaded = loadCrsTests(options);
   if (loaded === null) return null;
   const { tests, crsDir, plugins } = loaded;
   const started = performance.now();
+  const runnerCpu = process.cpuUsage();
   const dir = mkdtempSync(join(tmpdir(), 'warden-crs-http-'));
   const albedo = await startAlbedo();
   let warden: RunningWarden | null = null;
@@ -272,6 +314,7 @@ export async function runCrsHttp(options: HttpOptions = {}): Promise<CrsResult |
     const stages = new Stages(warden.port, log);
     await runTests(tests, result, (test, stage) => stages.run(test, stage), options.lanes ?? DEFAULT_LANES);
     if (warden.proc.exitCode !== null) faults.push(`warden exited ${warden.proc.exitCode} during the run`);
+    else result.notes.push(cpuNote(warden.proc.pid as number, process.cpuUsage(runnerCpu)));
   } finally {
     log?.close();
     await warden?.stop();

@@ -111,6 +111,8 @@ export interface CrsResult {
   tests: number;
   seconds: number;
   loadSeconds: number;
+  /** What the run measured besides the counts (CPU time by process), for the CLI to print. */
+  notes: string[];
 }
 
 async function runStage(server: InProcessServer, stage: Stage): Promise<string | null> {
@@ -159,7 +161,7 @@ export function loadCrsTests(options: CrsOptions = {}): { tests: FtwTest[]; crsD
 
 /** A new result for `tests`, before any has run. */
 export function newResult(label: string, tests: number, loadSeconds: number, faults: string[]): CrsResult {
-  return { label, passed: 0, failed: 0, skipped: 0, overridden: [], failures: [], faults, retried: [], tests, seconds: 0, loadSeconds };
+  return { label, passed: 0, failed: 0, skipped: 0, overridden: [], failures: [], faults, retried: [], tests, seconds: 0, loadSeconds, notes: [] };
 }
 
 /**
@@ -209,6 +211,7 @@ export async function runCrs(options: CrsOptions = {}): Promise<CrsResult | null
   if (loaded === null) return null;
   const { tests, crsDir, plugins } = loaded;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const waf = Waf.fromFiles(crsTestFiles(crsDir, plugins));
   const loadSeconds = (performance.now() - started) / 1000;
   const server = await startServer(waf);
@@ -219,6 +222,8 @@ export async function runCrs(options: CrsOptions = {}): Promise<CrsResult | null
     await server.close();
   }
   result.seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  result.notes.push(`CPU ${((used.user + used.system) / 1e6).toFixed(1)} s (one process: rules, server and client)`);
   return result;
 }
 
@@ -271,6 +276,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } else {
     for (const l of reportLines(r, args.includes('--verbose'))) console.log(l);
     console.log(`${r.label}: ${r.tests} tests in ${r.seconds.toFixed(1)} s (rules loaded in ${r.loadSeconds.toFixed(1)} s)`);
+    for (const n of r.notes) console.log(`${r.label}: ${n}`);
     console.log(summaryLine(r));
     process.exitCode = r.failed === 0 && r.faults.length === 0 ? 0 : 1;
   }
