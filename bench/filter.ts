@@ -1,207 +1,196 @@
 /**
  * @module bench/filter
- * Filter throughput: lines per second through Warden's fail2ban-compatible filters, next
- * to Debian's fail2ban-regex on the same input in the same run (its own "[processed in
- * … sec]", which leaves out its start-up; when it is installed). Inputs are written to a
- * temporary folder:
+ * `warden filter test` next to Debian's `fail2ban-regex`, whole processes as a user runs
+ * them, on the same generated logs with the same filter files:
  *
- * - sshd: fail2ban's sshd sample log repeated 600 times, each copy with its own process
- *   ids and addresses (93,000 lines; most lines match or take part in a match),
- * - access: a synthetic combined-format access log, 200,000 lines, about 2% of them POSTs
- *   to wp-login.php or xmlrpc.php,
- * - error: a synthetic Apache 2.4 error log, 100,000 lines, a third of them ModSecurity
- *   refusals in Warden's format.
+ * - access.log: a combined-format access log (bench/lib/logs accessLines), 1,000,000 lines,
+ *   read with fail2ban's nginx-botsearch and apache-badbots and Warden's warden-wordpress
+ *   (failed WordPress logins and refused XML-RPC calls);
+ * - error.log: an Apache 2.4 error log (errorLines), 1,000,000 lines, read with fail2ban's
+ *   apache-auth.
  *
- * Warden's numbers are matching only (lines already in memory), the best of three runs,
- * each with a fresh filter; "guarded" is the same through GuardedFilter (a worker thread,
- * batches of 1,000 lines). fail2ban-regex runs as `fail2ban-regex --raw` (no DNS), which
- * tries every failregex on every line; Warden's "all" column does the same, the "first"
- * column stops at the first failregex that matches, as a jail does.
+ * Warden runs compiled to JavaScript (bench/lib/build: `node dist/cli/entry.js`, what
+ * bin/warden.js starts), `warden filter test --fail2ban-dir ../shared/fail2ban/config/filter.d
+ * FILTER LOG`; fail2ban-regex runs as `fail2ban-regex --raw -c ../shared/fail2ban/config LOG
+ * FILTER` (no DNS; it keeps at most 20 missed lines, Warden keeps none it does not print).
+ * Both try every failregex on every line. Each process runs under bench/lib/rusage.py: wall
+ * time from fork to exit, user + system CPU time, the kernel's peak RSS and the peak of its
+ * private memory. Lines/s are given over wall time and over CPU time (on a machine shared
+ * with other work, wall time measures the neighbours too). Rounds are interleaved (Warden,
+ * then fail2ban-regex, filter after filter) and the median round is reported; fail2ban-regex's
+ * own "[processed in … s]" (its matching alone, without start-up and the report) is shown
+ * too. The matched counts of both must agree, or the run fails.
  *
- * `node --import tsx bench/filter.ts` (or `npm run bench -- filter`). No number here is
+ * Options: `--smoke` (3,000 lines, one round: checks the script and the agreement, in
+ * seconds), `--lines N`, `--rounds N`, `--markdown FILE` (also write the table there).
+ * `node --import tsx bench/filter.ts` or `npm run bench -- filter`. No number here is
  * asserted anywhere.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadFilter } from '../src/jail/filter/filter.js';
-import { GuardedFilter } from '../src/jail/filter/guard.js';
-import { readLogLines } from '../src/jail/filter/logfile.js';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildWarden, projectRoot } from './lib/build.js';
+import { accessLines, errorLines, writeLines } from './lib/logs.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const shared = resolve(process.env.WARDEN_SHARED ?? join(root, '../shared'));
-const fail2banConfig = join(shared, 'fail2ban/config');
-const sampleLogs = join(shared, 'fail2ban/fail2ban/tests/files/logs');
+const shared = join(projectRoot, '..', 'shared');
+const fail2banConfig = process.env.WARDEN_FAIL2BAN_CONFIG ?? join(shared, 'fail2ban/config');
+const rusage = join(projectRoot, 'bench/lib/rusage.py');
 
-/** xorshift32: the same input on every run. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
+interface Cost {
+  readonly wall: number;
+  readonly maxrss_kb: number;
+  readonly anon_kb: number;
+  readonly user: number;
+  readonly sys: number;
+  readonly status: number;
 }
 
-function sshdLog(): string {
-  const src = readFileSync(join(sampleLogs, 'sshd'), 'utf8')
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'));
-  const out: string[] = [];
-  for (let r = 0; r < 600; r++) {
-    for (const l of src) {
-      out.push(
-        l
-          .replace(/\[(\d+)\]/gu, (_, pid: string) => `[${Number(pid) + r * 100000}]`)
-          .replace(/192\.0\.2\.(\d+)/gu, (_, n: string) => `10.${Math.floor(r / 250)}.${r % 250}.${n}`),
-      );
-    }
-  }
-  return `${out.join('\n')}\n`;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-function accessLog(lines: number): string {
-  const rand = rng(42);
-  const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)] as T;
-  const paths = ['/', '/index.html', '/feed/', '/about/', '/wp-content/uploads/2025/01/a.jpg', '/?p=123', '/wp-includes/js/jquery.min.js', '/favicon.ico'];
-  const agents = ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)', 'curl/8.5.0'];
-  const out: string[] = [];
-  const t0 = Date.UTC(2025, 5, 1);
-  for (let i = 0; i < lines; i++) {
-    const d = new Date(t0 + i * 400);
-    const stamp = `${String(d.getUTCDate()).padStart(2, '0')}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}:${String(d.getUTCSeconds()).padStart(2, '0')} +0000`;
-    const ip = `${1 + Math.floor(rand() * 223)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.${1 + Math.floor(rand() * 254)}`;
-    const r = rand();
-    let req: string;
-    let status: number;
-    if (r < 0.01) [req, status] = ['POST /wp-login.php HTTP/1.1', pick([200, 200, 302])];
-    else if (r < 0.02) [req, status] = ['POST /xmlrpc.php HTTP/1.1', pick([200, 400, 403])];
-    else [req, status] = [`GET ${pick(paths)} HTTP/1.1`, pick([200, 200, 200, 304, 404])];
-    out.push(`${ip} - - [${stamp}] "${req}" ${status} ${Math.floor(rand() * 50000)} "-" "${pick(agents)}"`);
-  }
-  return `${out.join('\n')}\n`;
-}
-
-function errorLog(lines: number): string {
-  const rand = rng(7);
-  const out: string[] = [];
-  const t0 = Date.UTC(2025, 5, 1);
-  const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  for (let i = 0; i < lines; i++) {
-    const d = new Date(t0 + i * 700);
-    const stamp = `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, '0')} ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}:${String(d.getUTCSeconds()).padStart(2, '0')}.${String(i % 1000000).padStart(6, '0')} ${d.getUTCFullYear()}`;
-    const ip = `203.0.${Math.floor(rand() * 256)}.${1 + Math.floor(rand() * 254)}`;
-    if (rand() < 0.33) {
-      out.push(
-        `[${stamp}] [security2:error] [pid 4242] [client ${ip}:${1024 + Math.floor(rand() * 60000)}] ModSecurity: Access denied with code 403 (phase 2). Operator GE matched 5 at TX:blocking_inbound_anomaly_score. [file "/usr/share/modsecurity-crs/rules/REQUEST-949-BLOCKING-EVALUATION.conf"] [line "222"] [id "949110"] [msg "Inbound Anomaly Score Exceeded (Total Score: 5)"] [ver "OWASP_CRS/4.0.0"] [tag "anomaly-evaluation"] [hostname "blog.example.com"] [uri "/xmlrpc.php"] [unique_id "ZK3x0A${i}"]`,
-      );
-    } else {
-      out.push(`[${stamp}] [proxy:error] [pid 4242] [client ${ip}:${1024 + Math.floor(rand() * 60000)}] AH01102: error reading status line from remote server 127.0.0.1:8080`);
-    }
-  }
-  return `${out.join('\n')}\n`;
+interface Run {
+  readonly cost: Cost;
+  readonly lines: number;
+  readonly matched: number;
+  /** fail2ban-regex's own matching time, seconds. */
+  readonly processed: number | null;
 }
 
 interface Case {
+  /** How the table names it. */
+  readonly label: string;
+  /** The filter as both programs are given it: a name in filter.d or a path. */
   readonly filter: string;
-  readonly log: string;
-  /** How fail2ban-regex names the filter (a name under -c, or a path). */
-  readonly theirs: string;
+  readonly log: 'access' | 'error';
 }
 
-function best(n: number, run: () => number): number {
-  let top = 0;
-  for (let i = 0; i < n; i++) top = Math.max(top, run());
-  return top;
+function measured(argv: readonly string[]): { stdout: string; cost: Cost } {
+  const r = spawnSync('python3', [rusage, ...argv], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  let cost: Cost;
+  try {
+    cost = JSON.parse(last) as Cost;
+  } catch {
+    throw new Error(`${argv.join(' ')}: no cost report (${r.error?.message ?? r.stderr.slice(-500)})`);
+  }
+  if (cost.status !== 0) throw new Error(`${argv.join(' ')} exited with ${cost.status}:\n${r.stdout.slice(-1000)}\n${r.stderr.slice(-1000)}`);
+  return { stdout: r.stdout, cost };
 }
 
-function wardenRate(c: Case, lines: readonly string[], checkAllRegex: boolean): number {
-  return best(3, () => {
-    const f = loadFilter(c.filter, { fail2banFilterDir: join(fail2banConfig, 'filter.d'), checkAllRegex, ignorePending: !checkAllRegex });
-    const t0 = performance.now();
-    for (const l of lines) f.processLine(l);
-    return lines.length / ((performance.now() - t0) / 1000);
+/** "Lines: 1000 lines, 0 ignored, 25 matched, 975 missed" — both programs print it. */
+function counts(stdout: string, who: string): { lines: number; matched: number } {
+  const m = /^Lines: (\d+) lines, (\d+) ignored, (\d+) matched, (\d+) missed/mu.exec(stdout);
+  if (m === null) throw new Error(`${who}: no "Lines:" summary in its output:\n${stdout.slice(-1500)}`);
+  return { lines: Number(m[1]), matched: Number(m[3]) };
+}
+
+function runWarden(entry: string, c: Case, log: string): Run {
+  const { stdout, cost } = measured([process.execPath, entry, 'filter', 'test', '--fail2ban-dir', join(fail2banConfig, 'filter.d'), c.filter, log]);
+  return { cost, ...counts(stdout, 'warden filter test'), processed: null };
+}
+
+function runFail2banRegex(c: Case, log: string): Run {
+  const { stdout, cost } = measured(['fail2ban-regex', '--raw', '-c', fail2banConfig, log, c.filter]);
+  const secs = /\[processed in ([\d.]+) sec\]/u.exec(stdout);
+  return { cost, ...counts(stdout, 'fail2ban-regex'), processed: secs === null ? null : Number(secs[1]) };
+}
+
+function median<T>(runs: readonly T[], key: (r: T) => number): T {
+  const sorted = [...runs].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)] as T;
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const mb = (kb: number): string => (kb / 1024).toFixed(0);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: 'boolean', default: false },
+      lines: { type: 'string' },
+      rounds: { type: 'string' },
+      markdown: { type: 'string' },
+    },
   });
-}
-
-async function guardedRate(c: Case, lines: readonly string[]): Promise<number> {
-  const f = await GuardedFilter.open(c.filter, { fail2banFilterDir: join(fail2banConfig, 'filter.d') });
-  try {
-    let top = 0;
-    for (let r = 0; r < 2; r++) {
-      const t0 = performance.now();
-      for (let i = 0; i < lines.length; i += 1000) await f.matchLines(lines.slice(i, i + 1000));
-      top = Math.max(top, lines.length / ((performance.now() - t0) / 1000));
-    }
-    return top;
-  } finally {
-    await f.close();
+  const smoke = values.smoke === true;
+  const lines = Number(values.lines ?? (smoke ? 3000 : 1_000_000));
+  const rounds = Number(values.rounds ?? (smoke ? 1 : 3));
+  if (!Number.isInteger(lines) || lines < 1 || !Number.isInteger(rounds) || rounds < 1) {
+    console.error('bench/filter: --lines and --rounds take a positive whole number');
+    return 2;
   }
-}
-
-function fail2banRegexRate(c: Case): number | null {
-  const r = spawnSync('fail2ban-regex', ['--raw', '-c', fail2banConfig, c.log, c.theirs], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) return null;
-  const secs = /\[processed in ([\d.]+) sec\]/u.exec(r.stdout);
-  const lines = /^Lines: (\d+) lines/mu.exec(r.stdout);
-  if (secs === null || lines === null) return null;
-  return Number(lines[1]) / Math.max(Number(secs[1]), 0.005);
-}
-
-const fmt = (n: number | null): string => (n === null ? '—' : Math.round(n).toLocaleString('en-US'));
-
-async function main(): Promise<void> {
-  if (!existsSync(sampleLogs)) {
-    console.log(`bench/filter: ${sampleLogs} is absent; nothing to run`);
-    return;
+  if (!existsSync(join(fail2banConfig, 'filter.d'))) {
+    console.error(`bench/filter: fail2ban's filters are not at ${fail2banConfig} (set WARDEN_FAIL2BAN_CONFIG)`);
+    return 2;
   }
+  const haveF2b = spawnSync('fail2ban-regex', ['--version'], { encoding: 'utf8' });
+  const f2bVersion = haveF2b.status === 0 ? haveF2b.stdout.trim() : null;
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-filter-'));
+  const warden = await buildWarden();
   try {
-    const files = {
-      sshd: join(dir, 'sshd.log'),
-      access: join(dir, 'access.log'),
-      error: join(dir, 'error.log'),
-    };
-    writeFileSync(files.sshd, sshdLog());
-    writeFileSync(files.access, accessLog(200_000));
-    writeFileSync(files.error, errorLog(100_000));
-    const warden = (name: string): string => join(root, 'filters', `${name}.conf`);
+    const logs = { access: join(dir, 'access.log'), error: join(dir, 'error.log') };
+    writeLines(logs.access, accessLines(lines));
+    writeLines(logs.error, errorLines(lines));
     const cases: Case[] = [
-      { filter: 'sshd', log: files.sshd, theirs: 'sshd' },
-      { filter: warden('warden-sshd'), log: files.sshd, theirs: warden('warden-sshd') },
-      { filter: 'nginx-botsearch', log: files.access, theirs: 'nginx-botsearch' },
-      { filter: 'apache-badbots', log: files.access, theirs: 'apache-badbots' },
-      { filter: warden('warden-wordpress'), log: files.access, theirs: warden('warden-wordpress') },
-      { filter: 'apache-modsecurity', log: files.error, theirs: 'apache-modsecurity' },
-      { filter: warden('warden-modsecurity'), log: files.error, theirs: warden('warden-modsecurity') },
+      { label: 'apache-auth', filter: 'apache-auth', log: 'error' },
+      { label: 'nginx-botsearch', filter: 'nginx-botsearch', log: 'access' },
+      { label: 'apache-badbots', filter: 'apache-badbots', log: 'access' },
+      { label: 'warden-wordpress (xmlrpc)', filter: join(projectRoot, 'filters/warden-wordpress.conf'), log: 'access' },
     ];
-    const haveF2b = spawnSync('fail2ban-regex', ['--version']).status === 0;
-    console.log(`node ${process.version}; fail2ban-regex ${haveF2b ? 'installed' : 'not installed'}`);
-    console.log('filter                | log     |    lines | Warden first | Warden all | guarded | fail2ban-regex | × fail2ban');
-    console.log('----------------------|---------|---------:|-------------:|-----------:|--------:|---------------:|----------:');
-    for (const c of cases) {
-      const lines = readLogLines(c.log);
-      const first = wardenRate(c, lines, false);
-      const all = wardenRate(c, lines, true);
-      const guarded = c.log === files.access ? await guardedRate(c, lines) : null;
-      const theirs = haveF2b ? fail2banRegexRate(c) : null;
-      const name = c.filter.startsWith('/') ? c.filter.replace(/^.*\//u, '').replace(/\.conf$/u, '') : c.filter;
-      const logName = Object.entries(files).find(([, p]) => p === c.log)?.[0] ?? '';
-      console.log(
-        `${name.padEnd(21)} | ${logName.padEnd(7)} | ${fmt(lines.length).padStart(8)} | ${fmt(first).padStart(12)} | ${fmt(all).padStart(10)} | ${fmt(guarded).padStart(7)} | ${fmt(theirs).padStart(14)} | ${theirs === null ? '—'.padStart(9) : `${(all / theirs).toFixed(1)}×`.padStart(9)}`,
-      );
+    const ours = new Map<Case, Run[]>(cases.map((c) => [c, []]));
+    const theirs = new Map<Case, Run[]>(cases.map((c) => [c, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const c of cases) {
+        (ours.get(c) as Run[]).push(runWarden(warden.entry, c, logs[c.log]));
+        if (f2bVersion !== null) (theirs.get(c) as Run[]).push(runFail2banRegex(c, logs[c.log]));
+      }
     }
-    console.log('lines/s; "× fail2ban" compares "Warden all" with fail2ban-regex, which also tries every failregex.');
+    const cpu = cpus()[0]?.model ?? 'unknown CPU';
+    const out: string[] = [];
+    out.push(`Ban-engine filters, ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu}, node ${process.version}, ${f2bVersion ?? 'fail2ban-regex not installed'}.`);
+    out.push(`Logs: ${int(lines)} lines each (access ${mb(statSync(logs.access).size / 1024)} MB, error ${mb(statSync(logs.error).size / 1024)} MB); median of ${rounds} round${rounds === 1 ? '' : 's'}, whole process (start to exit).`);
+    out.push('');
+    out.push('| filter | log | matched | Warden lines/s | Warden lines/CPU-s | Warden peak RSS (private) | fail2ban-regex lines/s | fail2ban-regex lines/CPU-s | (its matching alone) | fail2ban-regex peak RSS (private) | × lines/s | × lines/CPU-s | × peak RSS | × private |');
+    out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    let failed = 0;
+    const cpuOf = (x: Run): number => x.cost.user + x.cost.sys;
+    for (const c of cases) {
+      const runsW = ours.get(c) as Run[];
+      const w = median(runsW, (x) => x.cost.wall);
+      const wCpu = median(runsW, cpuOf);
+      const wRate = w.lines / w.cost.wall;
+      const wCpuRate = wCpu.lines / cpuOf(wCpu);
+      const wRss = Math.max(...runsW.map((x) => x.cost.maxrss_kb));
+      const wAnon = Math.max(...runsW.map((x) => x.cost.anon_kb));
+      let cells = `| ${c.label} | ${c.log} | ${int(w.matched)} | ${int(wRate)} | ${int(wCpuRate)} | ${mb(wRss)} MB (${mb(wAnon)} MB) |`;
+      const runsF = theirs.get(c) as Run[];
+      if (runsF.length === 0) cells += ' — | — | — | — | — | — | — | — |';
+      else {
+        const f = median(runsF, (x) => x.cost.wall);
+        const fCpu = median(runsF, cpuOf);
+        const fRate = f.lines / f.cost.wall;
+        const fCpuRate = fCpu.lines / cpuOf(fCpu);
+        const fRss = Math.max(...runsF.map((x) => x.cost.maxrss_kb));
+        const fAnon = Math.max(...runsF.map((x) => x.cost.anon_kb));
+        const agree = runsF.every((x) => x.lines === w.lines && x.matched === w.matched) && runsW.every((x) => x.lines === w.lines && x.matched === w.matched);
+        if (!agree) {
+          failed++;
+          console.error(`bench/filter: ${c.label}: Warden counted ${w.lines} lines, ${w.matched} matched; fail2ban-regex ${f.lines} lines, ${f.matched} matched`);
+        }
+        cells += ` ${int(fRate)} | ${int(fCpuRate)} | ${f.processed === null ? '—' : int(f.lines / Math.max(f.processed, 0.001))} | ${mb(fRss)} MB (${mb(fAnon)} MB) |`;
+        cells += ` ${(wRate / fRate).toFixed(1)}× | ${(wCpuRate / fCpuRate).toFixed(1)}× | ${(wRss / fRss).toFixed(2)}× | ${(wAnon / Math.max(fAnon, 1)).toFixed(2)}×${agree ? '' : ' COUNTS DIFFER'} |`;
+      }
+      out.push(cells);
+    }
+    out.push('');
+    out.push("lines/s: lines over the process's wall time; lines/CPU-s: over its user + system CPU time, which a machine shared with other work disturbs less. Peak RSS: the kernel's high-water mark (wait4), with the executable's and libraries' shared pages; private: the peak of RssAnon, sampled every 10 ms. \"×\": Warden over fail2ban-regex (below 1 for memory: Warden uses less). The matched counts of both agree on every filter, or the run fails.");
+    const text = out.join('\n');
+    console.log(text);
+    if (values.markdown !== undefined) writeFileSync(values.markdown, `${text}\n`);
+    return failed === 0 ? 0 : 1;
   } finally {
+    warden.remove();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-await main();
+process.exitCode = await main();
