@@ -1,0 +1,392 @@
+/**
+ * @module bench/worst-case
+ * Adversarial requests through the WAF: what one request can cost at most, and whether a
+ * worker keeps answering while such requests arrive.
+ *
+ * 1. In process (no HTTP): OWASP CRS v4 from ../shared/crs, blocking, request body access on,
+ *    at paranoia level 1 and 4; each request below goes through every phase (1-5) five
+ *    times; the table gives the WAF time of the slowest run (wall time and the process's CPU
+ *    time over the same span: on a machine shared with other work, wall time also counts
+ *    the neighbours) and the median, with the status the WAF answered. The requests: long
+ *    values that go through every transformation CRS uses (URL, HTML entity, JS and CSS
+ *    escapes, comments, whitespace, case, path normalisation), thousands of arguments (form,
+ *    JSON, query string), deeply nested JSON and XML, a large multipart body, many cookies
+ *    and headers, and inputs shaped against CRS's heaviest regexes (SQL, XSS, RCE, PHP and
+ *    path rules: long runs of quotes, brackets, tags, separators that make a backtracking
+ *    engine retry at every position).
+ * 2. Through `warden start` (one worker, CRS PL1, a trivial upstream): the same requests sent
+ *    over and over from 4 connections while a benign GET is sent every 20 ms on its own
+ *    connection; the benign GET's latency (median, p99, max) is printed next to its latency
+ *    with no attack running, and every answer's status is checked (a 5xx or a dropped
+ *    connection fails the run).
+ *
+ * `node --import tsx bench/worst-case.ts [--smoke] [--no-live] [--rules] [--markdown FILE]`.
+ * `--smoke` runs each request once at PL1 and the live part for 2 seconds; `--rules` names,
+ * for each request over 50 ms of CPU, the rules that spent most of it. No number is asserted
+ * anywhere; the script fails only when a request is not answered or answered with a 5xx.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, Agent } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Waf } from '../src/engine/index.js';
+import type { TraceEvent } from '../src/engine/transaction.js';
+import { buildWarden, projectRoot } from './lib/build.js';
+
+const CRS = join(projectRoot, '..', 'shared', 'crs');
+
+interface Attack {
+  readonly name: string;
+  readonly method: string;
+  readonly uri: string;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body?: string;
+}
+
+const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const base: Array<[string, string]> = [
+  ['Host', 'blog.example.com'],
+  ['User-Agent', UA],
+  ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8'],
+  ['Accept-Language', 'en-US,en;q=0.9'],
+];
+
+const post = (name: string, uri: string, type: string, body: string, extra: Array<[string, string]> = []): Attack => ({
+  name,
+  method: 'POST',
+  uri,
+  headers: [...base, ...extra, ['Content-Type', type], ['Content-Length', String(Buffer.byteLength(body, 'latin1'))]],
+  body,
+});
+/** What node:http refuses in a path (controls, space, beyond latin1) percent-encoded; the rest raw. */
+const rawUri = (uri: string): string => uri.replace(/[^\u0021-\u00ff]/gu, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+const get = (name: string, uri: string, extra: Array<[string, string]> = []): Attack => ({ name, method: 'GET', uri: rawUri(uri), headers: [...base, ...extra] });
+const kb = (s: string, bytes: number): string => s.repeat(Math.ceil(bytes / s.length)).slice(0, bytes);
+
+/** Escapes of every kind CRS decodes, nested: %25 over %u, entities, JS/CSS escapes, comments. */
+const EVERY_TRANSFORMATION = "%2527%u0027&#x27;&#39;&apos;\\x27\\u0027\\27 /*c*/--%0a#\r\n\t+UNION%09SeLeCt/**/../..\\\\./%2e%2e%c0%af<sCrIpT>&lt;img src=x&gt;\\0${IFS}`\\'\"";
+
+export function attacks(): Attack[] {
+  const form5000 = Array.from({ length: 5000 }, (_, i) => `a${i}=${i % 7 === 0 ? "1'" : 'v'}${i}`).join('&');
+  const json10000 = JSON.stringify(Object.fromEntries(Array.from({ length: 10000 }, (_, i) => [`k${i}`, i % 5 === 0 ? '<b>' : `v${i}`])));
+  const boundary = '----WardenWorstCase7MA4YWxkTrZu0gW';
+  const parts: string[] = [];
+  for (let i = 0; i < 100; i++) parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\nvalue ${i} ${kb("' or 1=1 -- ", 200)}\r\n`);
+  parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="upload"; filename="a.bin"\r\nContent-Type: application/octet-stream\r\n\r\n${kb('\x00\x01binary<?php ', 900_000)}\r\n`);
+  const multipart = `${parts.join('')}--${boundary}--\r\n`;
+  const cookies = Array.from({ length: 1000 }, (_, i) => `c${i}=${i % 3 === 0 ? '%27or%27' : 'x'}${i}`).join('; ');
+  const manyHeaders: Array<[string, string]> = Array.from({ length: 100 }, (_, i) => [`X-Custom-${i}`, kb(`v${i} ;|& $(id) `, 100)]);
+  return [
+    get('8 KB query value through every transformation', `/?q=${kb(EVERY_TRANSFORMATION, 8000)}`),
+    post('128 KB form value through every transformation', '/wp-comments-post.php', 'application/x-www-form-urlencoded', `comment=${kb(EVERY_TRANSFORMATION, 128_000)}`),
+    post('1 MB form, one value of escapes (%u, &#, \\x)', '/wp-comments-post.php', 'application/x-www-form-urlencoded', `c=${kb('%u0027%2527&#x3c;\\x3c', 1_000_000)}`),
+    get('1,000 query arguments', `/?${Array.from({ length: 1000 }, (_, i) => `p${i}=${i}`).join('&')}`),
+    post('5,000 form arguments', '/wp-admin/admin-ajax.php', 'application/x-www-form-urlencoded', form5000),
+    post('10,000 JSON keys', '/wp-json/wp/v2/posts', 'application/json', json10000),
+    post('JSON nested 10,000 deep (arrays)', '/wp-json/wp/v2/posts', 'application/json', `${'['.repeat(10000)}1${']'.repeat(10000)}`),
+    post('JSON nested 2,000 deep (objects)', '/wp-json/wp/v2/posts', 'application/json', `${'{"a":'.repeat(2000)}"x"${'}'.repeat(2000)}`),
+    post('XML nested 5,000 deep', '/xmlrpc.php', 'text/xml', `<?xml version="1.0"?>${'<a>'.repeat(5000)}x${'</a>'.repeat(5000)}`),
+    post('1 MB multipart: 100 fields and a 900 KB file', '/wp-admin/async-upload.php', `multipart/form-data; boundary=${boundary}`, multipart),
+    get('1,000 cookies', '/', [['Cookie', cookies]]),
+    get('100 headers of 100 bytes with shell syntax', '/', manyHeaders),
+    get('SQL: 4 KB of quotes and spaces', `/?id=${kb("'\" ", 4000)}`),
+    get('SQL: 4 KB of open brackets', `/?id=${kb('(', 4000)}`),
+    get('SQL: 4 KB of "or 1=1" runs', `/?id=${kb("1' or '1'='1' or ", 4000)}`),
+    post('SQL: 64 KB of comment openers and selects', '/', 'application/x-www-form-urlencoded', `q=${kb('/*!select/*', 64_000)}`),
+    get('XSS: 4 KB of unclosed tags and attributes', `/?s=${kb('<a href=javascript:', 4000)}`),
+    post('XSS: 64 KB of on-handlers', '/', 'application/x-www-form-urlencoded', `q=${kb('<x onx=', 64_000)}`),
+    get('RCE: 4 KB of command separators', `/?cmd=${kb(';|&`$(', 4000)}`),
+    post('RCE: 64 KB of words and separators', '/', 'application/x-www-form-urlencoded', `q=${kb('cat /etc/passwd;', 64_000)}`),
+    get('PHP: 4 KB of <?php and wrappers', `/?f=${kb('<?php php://filter/', 4000)}`),
+    get('path: 4 KB of ../ and encodings', `/${kb('..%2f..%c0%af./', 4000)}x`),
+    get('8 KB User-Agent of scanner names', '/', [['User-Agent', kb('nikto sqlmap ', 8000)]]),
+    get('8 KB Referer and Accept of commas', '/', [['Referer', kb('http://a/?,', 8000)], ['Accept', kb(',', 8000)]]),
+  ];
+}
+
+/** A fresh copy of a string, as it would arrive from the network. */
+const fresh = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
+
+async function runOnce(waf: Waf, a: Attack, trace?: (e: TraceEvent) => void): Promise<number> {
+  const tx = waf.newTransaction(trace === undefined ? undefined : { trace });
+  tx.processConnection('198.51.100.7', 50123, '127.0.0.1', 8080);
+  tx.processRequestLine(fresh(a.method), fresh(a.uri), 'HTTP/1.1');
+  for (const [k, v] of a.headers) tx.addRequestHeader(fresh(k), fresh(v));
+  let it = await tx.processRequestHeaders();
+  if (it === null) {
+    if (a.body !== undefined) tx.appendRequestBody(Buffer.from(a.body, 'latin1'));
+    it = await tx.processRequestBody();
+  }
+  if (it === null) {
+    tx.setResponseStatus(200, 'HTTP/1.1');
+    tx.addResponseHeader('Content-Type', 'text/html; charset=UTF-8');
+    it = await tx.processResponseHeaders();
+  }
+  await tx.processLogging();
+  return it?.status ?? 200;
+}
+
+function loadCrs(paranoia: number): Waf {
+  return Waf.fromText(
+    [
+      'SecRuleEngine On',
+      'SecRequestBodyAccess On',
+      'SecRequestBodyLimit 13107200',
+      'SecRequestBodyNoFilesLimit 1310720',
+      `Include ${join(CRS, 'crs-setup.conf.example')}`,
+      `SecAction "id:900000,phase:1,pass,nolog,t:none,setvar:tx.blocking_paranoia_level=${paranoia}"`,
+      `Include ${join(CRS, 'rules')}/*.conf`,
+    ].join('\n'),
+    { file: join(CRS, 'bench-worst-case.conf') },
+  );
+}
+
+interface Timing {
+  readonly status: number;
+  readonly maxWall: number;
+  readonly maxCpu: number;
+  readonly medianWall: number;
+  readonly medianCpu: number;
+}
+
+async function time(waf: Waf, a: Attack, runs: number): Promise<Timing> {
+  const walls: number[] = [];
+  const cpusUsed: number[] = [];
+  let status = 0;
+  for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    status = await runOnce(waf, a);
+    walls.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpusUsed.push((c.user + c.system) / 1000);
+  }
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)] as number;
+  return { status, maxWall: Math.max(...walls), maxCpu: Math.max(...cpusUsed), medianWall: median(walls), medianCpu: median(cpusUsed) };
+}
+
+const ms = (n: number): string => n.toFixed(n < 10 ? 2 : 1);
+
+/**
+ * Where a request's time goes, rule by rule: the request is run again with the engine's trace
+ * on, and the CPU time between two trace events (one per value a rule evaluated) is put on
+ * the rule of the later one, which spent it transforming and matching that value; what the
+ * engine does between phases (reading the body, building collections) lands on the phase's
+ * first rule. With the trace on, the engine does not skip rules its prescreen shows cannot
+ * match, and each event costs a little: the sum is larger than the request's time without
+ * it; the ranking is what it is for.
+ */
+async function slowestRules(waf: Waf, a: Attack, top: number): Promise<string> {
+  const spent = new Map<number, { ms: number; values: number }>();
+  let last = process.cpuUsage();
+  await runOnce(waf, a, (e) => {
+    const used = process.cpuUsage(last);
+    const r = spent.get(e.ruleId) ?? { ms: 0, values: 0 };
+    r.ms += (used.user + used.system) / 1000;
+    r.values++;
+    spent.set(e.ruleId, r);
+    last = process.cpuUsage();
+  });
+  const where = new Map(waf.rules.map((r) => [r.id, r.location]));
+  return [...spent]
+    .sort((x, y) => y[1].ms - x[1].ms)
+    .slice(0, top)
+    .map(([id, r]) => {
+      const loc = where.get(id);
+      return `${id} (${loc === undefined ? '?' : `${loc.file.replace(/^.*\//u, '')}:${loc.line}`}) ${ms(r.ms)} ms over ${r.values} value${r.values === 1 ? '' : 's'}`;
+    })
+    .join('; ');
+}
+
+// ---------------------------------------------------------------------------------------
+// Live: warden start under the worst cases, a benign GET on the side.
+
+interface Live {
+  readonly idle: number[];
+  readonly loaded: number[];
+  readonly attacksSent: number;
+  readonly statuses: Map<number, number>;
+  /** Each request's answers through the proxy (-1: the connection was closed). */
+  readonly byAttack: Map<string, Set<number>>;
+}
+
+function send(port: number, a: Attack, agent: Agent | false): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of a.headers) headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+    const req = httpRequest({ host: '127.0.0.1', port, method: a.method, path: a.uri, headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error(`no answer in 30 s to "${a.name}"`)));
+    req.on('error', reject);
+    req.end(a.body === undefined ? undefined : Buffer.from(a.body, 'latin1'));
+  });
+}
+
+const percentile = (xs: readonly number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
+};
+
+async function live(seconds: number, list: readonly Attack[]): Promise<Live> {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-worst-case-'));
+  const children: ChildProcess[] = [];
+  const upstream = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end('ok\n'));
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const build = await buildWarden();
+  try {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const config = join(dir, 'warden.yaml');
+    writeFileSync(
+      config,
+      `listeners: [{ host: 127.0.0.1, port: ${port} }]
+upstreams: [{ url: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}" }]
+workers: 1
+rules:
+  crs: ${JSON.stringify(CRS)}
+  mode: on
+logs:
+  error: ${JSON.stringify(join(dir, 'error.log'))}
+dataDir: ${JSON.stringify(join(dir, 'data'))}
+`,
+    );
+    const out = join(dir, 'warden.out');
+    const fd = openSync(out, 'w');
+    const proc = spawn(process.execPath, [build.entry, 'start', '--config', config], { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    children.push(proc);
+    const deadline = Date.now() + 180_000;
+    while (!/ rules.*; pid \d+/.test(readFileSync(out, 'utf8'))) {
+      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`warden start exited:\n${readFileSync(out, 'utf8').slice(-2000)}`);
+      if (Date.now() > deadline) throw new Error(`warden start did not start in 180 s:\n${readFileSync(out, 'utf8').slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const benign = get('benign GET', '/2025/05/hello-world/?replytocom=12');
+    const keep = new Agent({ keepAlive: true, maxSockets: 1 });
+    const benignLatencies = async (until: number, into: number[]): Promise<void> => {
+      while (Date.now() < until) {
+        const t0 = performance.now();
+        const status = await send(port, benign, keep);
+        if (status !== 200) throw new Error(`the benign GET was answered ${status}`);
+        into.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    // Warm up, then the benign GET alone, then with the worst cases.
+    for (let i = 0; i < 20; i++) await send(port, benign, keep);
+    const idle: number[] = [];
+    await benignLatencies(Date.now() + seconds * 500, idle);
+    const loaded: number[] = [];
+    const statuses = new Map<number, number>();
+    const byAttack = new Map<string, Set<number>>();
+    let sent = 0;
+    const until = Date.now() + seconds * 1000;
+    const attacker = async (offset: number): Promise<void> => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        for (let i = offset; Date.now() < until; i++) {
+          const a = list[i % list.length] as Attack;
+          const status = await send(port, a, agent).catch((err: Error) => {
+            // A refusal may close the connection before the whole body was sent.
+            if ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET') return -1;
+            throw err;
+          });
+          if (status >= 500) throw new Error(`"${a.name}" was answered ${status}`);
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          if (!byAttack.has(a.name)) byAttack.set(a.name, new Set());
+          byAttack.get(a.name)?.add(status);
+          sent++;
+        }
+      } finally {
+        agent.destroy();
+      }
+    };
+    await Promise.all([benignLatencies(until, loaded), attacker(0), attacker(6), attacker(12), attacker(18)]);
+    keep.destroy();
+    return { idle, loaded, attacksSent: sent, statuses, byAttack };
+  } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+    await new Promise<void>((r) => upstream.close(() => r()));
+    build.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { smoke: { type: 'boolean', default: false }, 'no-live': { type: 'boolean', default: false }, rules: { type: 'boolean', default: false }, markdown: { type: 'string' } },
+  });
+  const smoke = values.smoke === true;
+  if (!existsSync(join(CRS, 'rules'))) {
+    console.error(`bench/worst-case: CRS is not at ${CRS}`);
+    return 2;
+  }
+  const list = attacks();
+  const out: string[] = [];
+  out.push(`Worst cases, ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}; OWASP CRS ${readFileSync(join(CRS, 'VERSION'), 'utf8').trim()}, blocking, request body access on.`);
+  out.push('');
+  out.push('| request | body | PL | status | max WAF ms (wall) | max WAF ms (CPU) | median ms (wall) | median ms (CPU) |');
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+  let worst = { ms: 0, what: '' };
+  const over: string[] = [];
+  for (const pl of smoke ? [1] : [1, 4]) {
+    const t0 = performance.now();
+    const waf = loadCrs(pl);
+    console.error(`CRS at PL${pl} loaded in ${(performance.now() - t0).toFixed(0)} ms`);
+    // The JIT and the regex caches warm up on a benign request first.
+    for (let i = 0; i < 50; i++) await runOnce(waf, get('warm-up', '/?a=b'));
+    for (const a of list) {
+      const t = await time(waf, a, smoke ? 1 : 5);
+      if (t.maxCpu > worst.ms) worst = { ms: t.maxCpu, what: `${a.name} at PL${pl}` };
+      const size = Buffer.byteLength(a.uri, 'latin1') + a.headers.reduce((n, [k, v]) => n + k.length + v.length + 4, 0) + (a.body?.length ?? 0);
+      out.push(`| ${a.name} | ${(size / 1024).toFixed(0)} KB | ${pl} | ${t.status} | ${ms(t.maxWall)} | ${ms(t.maxCpu)} | ${ms(t.medianWall)} | ${ms(t.medianCpu)} |`);
+      if (values.rules === true && t.maxCpu > 50) over.push(`- ${a.name} at PL${pl} (${ms(t.maxCpu)} ms CPU): ${await slowestRules(waf, a, 4)}`);
+    }
+  }
+  out.push('');
+  if (over.length > 0) {
+    out.push('Over 50 ms of CPU, the rules that spent most (trace-based attribution of CPU time; rule id, file:line, time, values evaluated):');
+    out.push('');
+    out.push(...over);
+    out.push('');
+  }
+  out.push(`Slowest: ${worst.what}, ${ms(worst.ms)} ms of CPU. Each request ${smoke ? 'once' : 'five times'}, phases 1-5 in process; "body": request line, headers and body. CPU: the process's user + system time over the request (1 ms resolution or better).`);
+  let failed = 0;
+  if (values['no-live'] !== true) {
+    const seconds = smoke ? 2 : 20;
+    try {
+      const l = await live(seconds, list);
+      out.push('');
+      out.push(`Through \`warden start\` (1 worker, CRS PL1): ${l.attacksSent} worst-case requests in ${seconds} s from 4 connections (statuses ${[...l.statuses].map(([s, n]) => `${s === -1 ? 'closed' : s}: ${n}`).join(', ')}); a benign GET every 20 ms on a fifth connection:`);
+      out.push('');
+      out.push('| benign GET | answered | median ms | p99 ms | max ms |');
+      out.push('|---|---:|---:|---:|---:|');
+      for (const [name, xs] of [['alone', l.idle], ['during the worst cases', l.loaded]] as const) {
+        out.push(`| ${name} | ${xs.length} | ${ms(percentile(xs, 50))} | ${ms(percentile(xs, 99))} | ${ms(Math.max(...xs))} |`);
+      }
+      out.push('');
+      out.push(`Answers through the proxy: ${[...l.byAttack].map(([name, st]) => `${name}: ${[...st].map((x) => (x === -1 ? 'closed' : x)).join('/')}`).join('; ')}.`);
+    } catch (err) {
+      failed++;
+      out.push('');
+      out.push(`Through warden start: FAILED: ${(err as Error).message}`);
+    }
+  }
+  const text = out.join('\n');
+  console.log(text);
+  if (values.markdown !== undefined) writeFileSync(values.markdown, `${text}\n`);
+  return failed === 0 ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = await main();
