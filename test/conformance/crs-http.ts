@@ -242,6 +242,8 @@ class Stages {
     } finally {
       this.log.forget(`${stageId}-s`);
       this.log.forget(`${stageId}-e`);
+      // The lines before the earliest marker of a stage still running are no longer needed.
+      this.log.dropUnneeded();
     }
   }
 }

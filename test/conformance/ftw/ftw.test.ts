@@ -126,6 +126,16 @@ test('the error log followed as it grows: markers found by id, a stage gets the 
     appendFileSync(file, marker(102, 't-3-s'));
     assert.equal(log.marker('t-2-s'), null);
     log.forget('t-2-s');
+    // Once its markers are forgotten, a stage's lines can be dropped; a marker still
+    // remembered keeps the lines from its own on.
+    log.expect('t-4-s');
+    appendFileSync(file, marker(103, 't-4-s') + line(400, 920200));
+    const start4 = log.marker('t-4-s') as number;
+    log.forget('t-1-s');
+    log.forget('t-1-e');
+    log.dropUnneeded();
+    assert.throws(() => log.linesBetween(start!, end!, 200), /dropped/);
+    assert.deepEqual(log.linesBetween(start4, log.length, 400).length, 1);
     log.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -37,7 +37,9 @@ export class WafLogTail {
   private offset = 0;
   private carry = '';
   private readonly buffer = Buffer.allocUnsafe(CHUNK);
-  private readonly lines: LogLine[] = [];
+  /** The lines read and still kept; `lines[0]` is line number `base`. */
+  private lines: LogLine[] = [];
+  private base = 0;
   /** Marker ids (lowered) asked for and not seen yet. */
   private readonly wanted = new Set<string>();
   /** Marker ids (lowered) seen, with the index of their first line. */
@@ -69,7 +71,7 @@ export class WafLogTail {
 
   private add(text: string): void {
     const port = Number(CLIENT_PORT.exec(text)?.[1] ?? 0);
-    const index = this.lines.push({ text, port }) - 1;
+    const index = this.base + this.lines.push({ text, port }) - 1;
     if (this.wanted.size === 0) return;
     const lower = asciiLower(text);
     if (!lower.includes(this.header)) return;
@@ -103,16 +105,30 @@ export class WafLogTail {
   /** The lines strictly between two line indexes that name the client port `port`, in log order. */
   linesBetween(start: number, end: number, port: number): string[] {
     const out: string[] = [];
+    if (start + 1 < this.base) throw new Error(`log lines from ${start + 1} were dropped (kept from ${this.base})`);
     for (let i = start + 1; i < end; i++) {
-      const line = this.lines[i] as LogLine;
+      const line = this.lines[i - this.base] as LogLine;
       if (line.port === port) out.push(line.text);
     }
     return out;
   }
 
-  /** Lines read so far (for the run's sanity). */
+  /** The number of lines read so far (the index the next line will get). */
   get length(): number {
-    return this.lines.length;
+    return this.base + this.lines.length;
+  }
+
+  /**
+   * Drops the lines read so far that no marker still remembered (not yet forgotten) can
+   * need: those before the earliest such marker's line.
+   */
+  dropUnneeded(): void {
+    let keep = this.length;
+    for (const index of this.seen.values()) keep = Math.min(keep, index);
+    const n = keep - this.base;
+    if (n <= 0) return;
+    this.lines = this.lines.slice(n);
+    this.base += n;
   }
 
   close(): void {
