@@ -2,9 +2,12 @@
  * @module test/support/warden-process
  * `warden start` as a real process (the primary and its workers), started from the sources
  * with tsx as a user would start the built command, and stopped by signal. Resolves once
- * the primary says it listens (and, when asked, once the admin listener is up).
+ * the primary says it listens (and, when asked, once the admin listener is up and once the
+ * control socket answers: `warden jail` and the tests' control requests need it, and the
+ * primary opens it just after saying it listens).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const entry = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
@@ -24,7 +27,10 @@ export interface RunningWarden {
  * @example
  * const w = await startWarden(['start', '--config', 'warden.yaml', '--workers', '2'], { admin: true });
  */
-export async function startWarden(args: readonly string[], options: { admin?: boolean; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunningWarden> {
+export async function startWarden(
+  args: readonly string[],
+  options: { admin?: boolean; controlSocket?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunningWarden> {
   const proc = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd, env: options.env ?? process.env });
   const output: string[] = [];
   proc.stderr?.setEncoding('utf8').on('data', (d: string) => output.push(d));
@@ -49,6 +55,7 @@ export async function startWarden(args: readonly string[], options: { admin?: bo
       reject(new Error(`warden exited ${code ?? signal}:\n${output.join('')}`));
     });
   });
+  if (options.controlSocket !== undefined) await answers(options.controlSocket, Date.now() + (options.timeoutMs ?? 180_000), proc, output);
   return {
     proc,
     port,
@@ -61,4 +68,19 @@ export async function startWarden(args: readonly string[], options: { admin?: bo
       await exited;
     },
   };
+}
+
+/** Resolves once a connection to the Unix socket `path` succeeds. */
+async function answers(path: string, deadline: number, proc: ChildProcess, output: readonly string[]): Promise<void> {
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(path);
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`warden exited before its control socket answered:\n${output.join('')}`);
+    if (Date.now() > deadline) throw new Error(`warden's control socket ${path} did not answer:\n${output.join('')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
