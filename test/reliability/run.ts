@@ -21,7 +21,8 @@
  * test/reliability/results/; an escaping input is saved in test/reliability/fixtures/.
  * The exit code is 1 when any part found an escape or a failed case.
  */
-import { fixturesDir, saveFuzz, saveHostile, writeReport } from './results.js';
+import { fixturesDir, saveFaults, saveFuzz, saveHostile, writeReport } from './results.js';
+import { runFaults } from './faults.js';
 import { runHostile } from './hostile.js';
 import { fuzzTargets } from './fuzz/runner.js';
 import { targets } from './fuzz/targets.js';
@@ -101,6 +102,12 @@ if (args.parts.has('hostile')) {
   saveHostile({ cases, at: new Date().toISOString() });
   log(`hostile: ${cases.filter((c) => c.ok).length}/${cases.length} cases answered as specified`);
   ok = cases.every((c) => c.ok) && ok;
+}
+if (args.parts.has('faults')) {
+  const f = await runFaults({ rounds: args.kills, log });
+  saveFaults(f);
+  for (const c of f.cases) log(`faults: ${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
+  ok = f.cases.every((c) => c.ok) && ok;
 }
 if (args.parts.has('report')) console.log(writeReport());
 process.exitCode = ok ? 0 : 1;
