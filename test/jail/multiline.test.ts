@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { loadFilter } from '../../src/jail/filter/filter.js';
-import { logLines, readLogLines, splitLogBytes } from '../../src/jail/filter/logfile.js';
+import { logLineBatches, logLines, readLogLines, splitLogBytes } from '../../src/jail/filter/logfile.js';
 
 const NOW = 1124013600;
 
@@ -136,4 +136,36 @@ test('log files: split at \\n, CR removed, UTF-8 with replacement or latin1, a p
   for await (const l of logLines(file, { partialLastLine: 'wait', onPartial: (p) => (partial = p) })) read.push(l);
   assert.deepEqual(read, ['a', 'b\ufffd', 'c\ufffd', '']);
   assert.equal(partial, 'last');
+});
+
+test('log files read in batches (warden filter test): the same lines as read whole, across read and decode boundaries', () => {
+  // Lines of every length around the 8 KiB decode piece and the 64 KiB read, longer than
+  // both, multi-byte UTF-8 and invalid bytes where a boundary may fall, CRLF, empty lines.
+  const parts: Buffer[] = [];
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const lengths = [0, 1, 8191, 8192, 8193, 65535, 65536, 65537, 200_000, 20, 9000, 70_000];
+  for (let i = 0; i < 400; i++) {
+    const len = i < lengths.length ? (lengths[i] as number) : rand(3000);
+    const body = Buffer.alloc(len, 0x61);
+    for (let k = 0; k < len; k += 997) body.set(Buffer.from(rand(3) === 0 ? 'é' : rand(2) === 0 ? '—' : '\xff', rand(3) === 2 ? 'latin1' : 'utf8').subarray(0, Math.min(3, len - k)), k);
+    parts.push(body, Buffer.from(rand(5) === 0 ? '\r\n' : '\n', 'latin1'));
+  }
+  parts.push(Buffer.from('partial é', 'utf8'));
+  const bytes = Buffer.concat(parts);
+  const dir = mkdtempSync(join(tmpdir(), 'warden-log-batches-'));
+  const file = join(dir, 'x.log');
+  writeFileSync(file, bytes);
+  for (const encoding of ['utf-8', 'latin1'] as const) {
+    const whole = splitLogBytes(bytes, encoding);
+    let partial: string | undefined;
+    const batched = [...logLineBatches(file, { encoding, partialLastLine: 'wait', onPartial: (p) => (partial = p) })].flat();
+    assert.equal(batched.length, whole.length - 1);
+    assert.ok(batched.every((l, i) => l === whole[i]), `${encoding}: a line differs`);
+    assert.equal(partial, whole[whole.length - 1]);
+    assert.deepEqual([...logLineBatches(file, { encoding })].flat(), whole);
+  }
 });
