@@ -264,9 +264,9 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
 
   /**
    * The refused bytes follow a request that arrived whole and is still being answered
-   * (pipelined, or a body longer than its Content-Length): that request is answered and
-   * logged as usual, then the refusal is sent and the connection closed, so each answer
-   * goes to the request it is for. Where the refused request starts in the packet is
+   * (pipelined, or a body longer than its Content-Length): that request, and any read after
+   * it, is answered and logged as usual, then the refusal is sent and the connection
+   * closed, so each answer goes to the request it is for. Where the refused request starts in the packet is
    * unknown: the answer is judged from where the parser stopped, and no transaction is
    * made of it (a `rejected` record).
    */
@@ -293,8 +293,21 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
       socket.resume();
       socket.setTimeout(LINGER_MS, destroySocket);
     };
-    inFlight.once('finish', send);
-    inFlight.once('close', send);
+    // After each answer Node hands the socket to the next pipelined request's response, if
+    // one was read before the bad bytes; the refusal waits for the last of them.
+    const after = (res: ServerResponse): void => {
+      let called = false;
+      const next = (): void => {
+        if (called) return;
+        called = true;
+        const following = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (following !== undefined && following !== null && following !== res && !following.writableFinished) after(following);
+        else send();
+      };
+      res.once('finish', next);
+      res.once('close', next);
+    };
+    after(inFlight);
     const gen = this.current;
     const client = canonicalAddress(socket.remoteAddress ?? '');
     const where = { address: client, port: socket.remotePort ?? 0, localAddress: canonicalAddress(socket.localAddress ?? ''), localPort: socket.localPort ?? 0 };

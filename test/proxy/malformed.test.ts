@@ -263,7 +263,11 @@ test('bytes that cannot be parsed after a whole request: that request is answere
       assert.deepEqual(p6.logs.done[done]?.tx.matches.map((m) => m.ruleId), [1]);
       assert.equal(p6.logs.refused[refused]?.status, 400);
     }
-    assert.deepEqual(bodies, ['POST /a', 'POST /b']);
+    // Two whole requests pipelined before the bad bytes: both answered in order, then the refusal.
+    const r = await rawExchange(p6.port, 'GET /c HTTP/1.1\r\nHost: a\r\n\r\nGET /d HTTP/1.1\r\nHost: a\r\n\r\n{not a request}');
+    assert.deepEqual([...r.raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['200', '200', '400']);
+    assert.ok(r.raw.indexOf('"url":"/c"') < r.raw.indexOf('"url":"/d"'), r.raw);
+    assert.deepEqual(bodies, ['POST /a', 'POST /b', 'GET /c', 'GET /d']);
   } finally {
     await p6.close();
     await up6.close();
