@@ -41,6 +41,8 @@ export interface SoakFigures {
   /** Answers the traffic did not call for. */
   readonly unexpected: number;
   readonly unexpectedExamples: readonly string[];
+  /** Requests sent again after a reset on a reused keep-alive connection (as clients do). */
+  readonly retried: number;
   /** RSS (MB) of primary + workers: after warm-up, at the end, the peak; growth in %. */
   readonly rssWarmMb: number;
   readonly rssEndMb: number;
@@ -131,7 +133,7 @@ export function report(): string {
     rows.push([
       `soak: ${soak.minutes} min, ${soak.reloads} reloads`,
       `${n(soak.requests)} requests`,
-      `RSS ${soak.rssWarmMb.toFixed(0)} MB after warm-up → ${soak.rssEndMb.toFixed(0)} MB at the end (${soak.rssGrowthPct >= 0 ? '+' : ''}${soak.rssGrowthPct.toFixed(1)} %, peak ${soak.rssPeakMb.toFixed(0)} MB); fds ${soak.fdWarm} → ${soak.fdEnd}; ${soak.unexpected} unexpected answers; ${soak.reloadsFailed} reloads failed`,
+      `RSS ${soak.rssWarmMb.toFixed(0)} MB after warm-up → ${soak.rssEndMb.toFixed(0)} MB at the end (${soak.rssGrowthPct >= 0 ? '+' : ''}${soak.rssGrowthPct.toFixed(1)} %, peak ${soak.rssPeakMb.toFixed(0)} MB); fds ${soak.fdWarm} → ${soak.fdEnd}; ${soak.unexpected} unexpected answers (${soak.retried} requests sent again after a reset of a reused keep-alive connection); ${soak.reloadsFailed} reloads failed`,
       soak.at.slice(0, 16).replace('T', ' '),
     ]);
   }

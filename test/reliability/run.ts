@@ -21,7 +21,8 @@
  * test/reliability/results/; an escaping input is saved in test/reliability/fixtures/.
  * The exit code is 1 when any part found an escape or a failed case.
  */
-import { fixturesDir, saveFaults, saveFuzz, saveHostile, writeReport } from './results.js';
+import { fixturesDir, saveFaults, saveFuzz, saveHostile, saveSoak, writeReport } from './results.js';
+import { runSoak } from './soak.js';
 import { runFaults } from './faults.js';
 import { runHostile } from './hostile.js';
 import { fuzzTargets } from './fuzz/runner.js';
@@ -108,6 +109,13 @@ if (args.parts.has('faults')) {
   saveFaults(f);
   for (const c of f.cases) log(`faults: ${c.ok ? 'ok' : 'FAILED'} ${c.name}: ${c.detail}`);
   ok = f.cases.every((c) => c.ok) && ok;
+}
+if (args.parts.has('soak')) {
+  log(`soak: ${args.minutes} min with CRS, a reload every minute`);
+  const s = await runSoak({ minutes: args.minutes, reloadEveryS: 60, sampleEveryS: 10, concurrency: 8, log });
+  saveSoak(s);
+  log(`soak: ${s.requests} requests, ${s.unexpected} unexpected, RSS ${s.rssWarmMb.toFixed(0)} → ${s.rssEndMb.toFixed(0)} MB (${s.rssGrowthPct.toFixed(1)} %), fds ${s.fdWarm} → ${s.fdEnd}, ${s.reloads} reloads (${s.reloadsFailed} failed)`);
+  ok = s.unexpected === 0 && s.reloadsFailed === 0 && s.rssGrowthPct <= 10 && s.fdEnd <= s.fdWarm + 5 && ok;
 }
 if (args.parts.has('report')) console.log(writeReport());
 process.exitCode = ok ? 0 : 1;

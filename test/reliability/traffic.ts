@@ -18,6 +18,8 @@ export interface TrafficStats {
   readonly answers: Record<TrafficKind, Record<string, number>>;
   unexpected: number;
   readonly unexpectedExamples: string[];
+  /** Requests sent again after a reset on a reused keep-alive connection. */
+  retried: number;
 }
 
 export interface TrafficOptions {
@@ -35,9 +37,21 @@ const EXPECTED: Record<TrafficKind, string> = { benign: '200', attack: '403', ma
 /** Benign clients: 198.18.0.0/15 (never attacks, never banned). */
 const benignAddress = (i: number): string => `198.18.${(i >> 8) & 255}.${i & 255}`;
 
-function httpExchange(port: number, agent: Agent, method: string, path: string, xff: string, body: string | null): Promise<string> {
+/**
+ * One request; a reset on a reused keep-alive connection (the server closed it as the
+ * request went out: the request was never read) is sent again once, as HTTP clients do,
+ * and counted in `retried`.
+ */
+async function httpExchange(port: number, agent: Agent, method: string, path: string, xff: string, body: string | null, stats: TrafficStats): Promise<string> {
+  const first = await httpOnce(port, agent, method, path, xff, body);
+  if (first !== 'error: ECONNRESET (reused)') return first.replace(' (reused)', '');
+  stats.retried++;
+  return (await httpOnce(port, agent, method, path, xff, body)).replace(' (reused)', '');
+}
+
+function httpOnce(port: number, agent: Agent, method: string, path: string, xff: string, body: string | null): Promise<string> {
   return new Promise((resolve) => {
-    const headers: Record<string, string> = { 'x-forwarded-for': xff, 'user-agent': 'Mozilla/5.0 (reliability soak)' };
+    const headers: Record<string, string> = { 'x-forwarded-for': xff, 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', accept: 'text/html,application/xhtml+xml,*/*;q=0.8', 'accept-language': 'en-US,en;q=0.5' };
     if (body !== null) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       headers['content-length'] = String(Buffer.byteLength(body));
@@ -48,7 +62,7 @@ function httpExchange(port: number, agent: Agent, method: string, path: string, 
       res.on('error', (e: Error & { code?: string }) => resolve(`error: ${e.code ?? e.message}`));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.on('error', (e: Error & { code?: string }) => resolve(`error: ${e.code ?? e.message}`));
+    req.on('error', (e: Error & { code?: string }) => resolve(`error: ${e.code ?? e.message}${req.reusedSocket && e.code === 'ECONNRESET' ? ' (reused)' : ''}`));
     req.end(body ?? undefined);
   });
 }
@@ -79,7 +93,7 @@ function malformedExchange(port: number): Promise<string> {
  * const stats = await t.stop(); // stats.unexpected === 0
  */
 export function startTraffic(options: TrafficOptions, upstream: RecordingUpstream | null = null): { stop(): Promise<TrafficStats>; readonly stats: TrafficStats } {
-  const stats: TrafficStats = { sent: 0, answers: { benign: {}, attack: {}, malformed: {}, banned: {} }, unexpected: 0, unexpectedExamples: [] };
+  const stats: TrafficStats = { sent: 0, answers: { benign: {}, attack: {}, malformed: {}, banned: {} }, unexpected: 0, unexpectedExamples: [], retried: 0 };
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   let running = true;
   let n = 0;
@@ -92,10 +106,10 @@ export function startTraffic(options: TrafficOptions, upstream: RecordingUpstrea
       const duringFault = options.faultWindow?.() === true;
       let answer: string;
       if (kind === 'malformed') answer = await malformedExchange(port);
-      else if (kind === 'attack') answer = await httpExchange(port, agent, 'GET', `/search?q=1%27%20union%20select%20password%20from%20users--&n=${i}`, `203.0.113.${(i % 200) + 1}`, null);
-      else if (kind === 'banned') answer = await httpExchange(port, agent, 'GET', `/banned?n=${i}`, options.banned[i % Math.max(1, options.banned.length)] ?? '192.0.2.1', null);
-      else if (i % 3 === 0) answer = await httpExchange(port, agent, 'POST', `/comment?n=${i}`, benignAddress(i % 5000), `author=ann&text=hello+world+${i}`);
-      else answer = await httpExchange(port, agent, 'GET', `/blog/post-${i % 50}?page=${i % 7}`, benignAddress(i % 5000), null);
+      else if (kind === 'attack') answer = await httpExchange(port, agent, 'GET', `/search?q=1%27%20union%20select%20password%20from%20users--&n=${i}`, `203.0.113.${(i % 200) + 1}`, null, stats);
+      else if (kind === 'banned') answer = await httpExchange(port, agent, 'GET', `/banned?n=${i}`, options.banned[i % Math.max(1, options.banned.length)] ?? '192.0.2.1', null, stats);
+      else if (i % 3 === 0) answer = await httpExchange(port, agent, 'POST', `/comment?n=${i}`, benignAddress(i % 5000), `author=ann&text=hello+world+${i}`, stats);
+      else answer = await httpExchange(port, agent, 'GET', `/blog/post-${i % 50}?page=${i % 7}`, benignAddress(i % 5000), null, stats);
       stats.sent++;
       const byStatus = stats.answers[kind];
       byStatus[answer] = (byStatus[answer] ?? 0) + 1;

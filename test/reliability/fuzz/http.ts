@@ -57,9 +57,10 @@ export interface HttpFuzzOptions {
 
 /**
  * Statuses Warden answers malformed, refused or forwarded requests with (the upstream
- * answers 200), and those its default rules set (`status:NNN` in rules/, read at start).
+ * answers 200; 417 is Node's answer to an Expect other than 100-continue, RFC 9110
+ * §10.1.1), and those its default rules set (`status:NNN` in rules/, read at start).
  */
-const DEFINED = new Set([200, 400, 403, 404, 405, 408, 413, 414, 431, 501, 505]);
+const DEFINED = new Set([200, 400, 403, 404, 405, 408, 413, 414, 417, 431, 501, 505]);
 
 function ruleStatuses(): number[] {
   const out: number[] = [];

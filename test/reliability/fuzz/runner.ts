@@ -141,7 +141,9 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
   let bytes = 0;
   let lastLog = Date.now();
 
-  const record = (kind: ReportKind, index: number | null, fixture: string | null, message: string, ms: number, input: string | null): void => {
+  const record = (reported: ReportKind, index: number | null, fixture: string | null, message: string, ms: number, input: string | null): void => {
+    // Behind a production time guard, an input the watchdog stopped is one the guard stops (sooner).
+    const kind: ReportKind = reported === 'hang' && target.guard !== undefined ? 'guarded' : reported;
     if (kind === 'guarded') guarded++;
     else escapes[kind]++;
     let saved: string | null = null;
