@@ -15,8 +15,8 @@
  * and prints its answer; `<dataDir>/warden.pid` holds the primary's pid for signals.
  */
 import cluster from 'node:cluster';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +28,7 @@ import { parseSecLangText } from '../seclang/parser.js';
 import { ClusterPrimary, describeLoadError, runWorker, sendToPrimary, type ReloadOutcome, type WorkerSetup } from '../proxy/cluster.js';
 import { recordingSource } from '../proxy/rule-snapshot.js';
 import type { ProxyLog } from '../proxy/types.js';
-import { controlSocketPath, handleControl, type ControlRequest as JailRequest } from '../jail/control.js';
+import { controlRequest, controlSocketPath, handleControl, serveControl, socketAnswers, type AnyControlRequest, type ControlRequest as JailRequest, type ControlResponse } from '../jail/control.js';
 import { BanSet } from '../jail/ban-set.js';
 import type { BanEvent, BanRecord } from '../jail/types.js';
 import { matchesWafCondition } from '../jail/sources/waf.js';
@@ -174,7 +174,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     io.err(`cannot create the data directory ${config.dataDir}: ${(err as Error).message}`);
     return 1;
   }
-  if (await answering(paths.socket)) {
+  if (await socketAnswers(paths.socket)) {
     io.err(`another Warden is running with the data directory ${config.dataDir} (${paths.socket} answers); stop it first or use another --data-dir`);
     return 1;
   }
@@ -226,6 +226,44 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     io.err(`warden: could not start:\n${(err as Error).message}`);
     return 1;
   }
+  let resolveExit: (code: number) => void = () => {};
+  const exited = new Promise<number>((r) => (resolveExit = r));
+  let stopping = false;
+  let control: Server | null = null;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    io.out('warden: stopping (requests in flight may finish)');
+    void primary.shutdown().then(async () => {
+      await admin?.stop();
+      await bans.stop();
+      control?.close();
+      rmSync(paths.socket, { force: true });
+      rmSync(paths.pid, { force: true });
+      io.out('warden: stopped');
+      resolveExit(0);
+    });
+  };
+  const reload = async (): Promise<ReloadOutcome> => {
+    const next = resolveSetup(argv, env);
+    if ('error' in next) return { ok: false, message: `reload failed; the running rules and config stay in effect:\n${next.error}` };
+    return primary.reload(next.setup);
+  };
+  const report = (o: ReloadOutcome): void => {
+    for (const line of o.message.split('\n')) stderrLog(o.ok ? 'info' : 'error', line);
+  };
+  const other = (req: AnyControlRequest): Promise<ControlResponse> => handleControl(bans.manager, req as unknown as JailRequest);
+  // The socket and the signals before the ready lines: whoever reads them may run
+  // `warden jail`, `warden reload` or kill at once.
+  try {
+    control = await serveControl(paths.socket, (req) => answerControl(req, { reload, reopen: () => primary.reopenLogs(), stop, other }));
+  } catch (err) {
+    stderrLog('error', `control socket ${paths.socket}: ${(err as Error).message}; warden reload and warden jail will not reach this process (SIGHUP still does)`);
+  }
+  process.on('SIGHUP', () => void reload().then(report));
+  process.on('SIGUSR1', () => void primary.reopenLogs().then(report));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   rules = started.summary.rules;
   for (const a of started.addresses) {
     const host = a.address.includes(':') ? `[${a.address}]` : a.address;
@@ -244,65 +282,22 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
     rules: started.summary.rules,
     workers,
   });
-
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    let control: Server | null = null;
-    const stop = (): void => {
-      if (stopping) return;
-      stopping = true;
-      io.out('warden: stopping (requests in flight may finish)');
-      void primary.shutdown().then(async () => {
-        await admin?.stop();
-        await bans.stop();
-        control?.close();
-        rmSync(paths.socket, { force: true });
-        rmSync(paths.pid, { force: true });
-        io.out('warden: stopped');
-        resolveExit(0);
-      });
-    };
-    const reload = async (): Promise<ReloadOutcome> => {
-      const next = resolveSetup(argv, env);
-      if ('error' in next) return { ok: false, message: `reload failed; the running rules and config stay in effect:\n${next.error}` };
-      return primary.reload(next.setup);
-    };
-    const report = (o: ReloadOutcome): void => {
-      for (const line of o.message.split('\n')) stderrLog(o.ok ? 'info' : 'error', line);
-    };
-    const other = (req: ControlRequest): Promise<ControlResponse> => handleControl(bans.manager, req as unknown as JailRequest);
-    void controlServer(paths.socket, { reload, reopen: () => primary.reopenLogs(), stop, other }).then(
-      (server) => (control = server),
-      (err: unknown) => stderrLog('error', `control socket ${paths.socket}: ${(err as Error).message}; warden reload will not reach this process (SIGHUP still does)`),
-    );
-    process.on('SIGHUP', () => void reload().then(report));
-    process.on('SIGUSR1', () => void primary.reopenLogs().then(report));
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  return exited;
 }
-
-/** A control request (one JSON object per line), as `warden jail` and `warden reload` send them. */
-interface ControlRequest {
-  readonly cmd: string;
-  readonly [key: string]: unknown;
-}
-
-type ControlResponse = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
 
 interface ControlCommands {
   reload(): Promise<ReloadOutcome>;
   reopen(): Promise<ReloadOutcome>;
   stop(): void;
-  /** Everything else (the jails' status, ban, unban …), when the ban engine runs. */
-  other?: (req: ControlRequest) => Promise<ControlResponse>;
+  /** Everything else (the jails' status, ban, unban …): the ban engine's. */
+  other(req: AnyControlRequest): Promise<ControlResponse>;
 }
 
 function outcome(o: ReloadOutcome): ControlResponse {
   return o.ok ? { ok: true, result: o.message } : { ok: false, error: o.message };
 }
 
-async function answerControl(req: ControlRequest, commands: ControlCommands): Promise<ControlResponse> {
+async function answerControl(req: AnyControlRequest, commands: ControlCommands): Promise<ControlResponse> {
   switch (req.cmd) {
     case 'reload':
       return outcome(await commands.reload());
@@ -312,88 +307,13 @@ async function answerControl(req: ControlRequest, commands: ControlCommands): Pr
       setImmediate(commands.stop);
       return { ok: true, result: 'stopping' };
     default:
-      return commands.other !== undefined ? commands.other(req) : { ok: false, error: `unknown command ${JSON.stringify(req.cmd)} (reload, reopen, stop)` };
+      return commands.other(req);
   }
-}
-
-/**
- * The control socket of the running Warden (jail/control's protocol: one JSON request per
- * line, one JSON answer per line; only the owner may connect).
- */
-async function controlServer(path: string, commands: ControlCommands): Promise<Server> {
-  const server = createServer((socket) => {
-    let buffered = '';
-    socket.setEncoding('utf8');
-    socket.on('error', () => {});
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      if (buffered.length > 64 * 1024) return void socket.destroy();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        let req: ControlRequest;
-        try {
-          req = JSON.parse(line) as ControlRequest;
-        } catch {
-          socket.write(`${JSON.stringify({ ok: false, error: 'not JSON' })}\n`);
-          continue;
-        }
-        void answerControl(req, commands).then((res) => socket.write(`${JSON.stringify(res)}\n`));
-      }
-    });
-  });
-  server.on('error', (err) => stderrLog('error', `control socket ${path}: ${err.message}`));
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => resolveListen());
-  });
-  chmodSync(path, 0o600);
-  return server;
-}
-
-/** Whether something answers on a control socket path (another Warden running). */
-function answering(path: string): Promise<boolean> {
-  if (!existsSync(path)) return Promise.resolve(false);
-  return new Promise((resolveAnswer) => {
-    const s = createConnection(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolveAnswer(true);
-    });
-    s.once('error', () => resolveAnswer(false));
-  });
 }
 
 /** Sends one command to a running Warden; resolves with its answer. */
 export function sendControl(dataDir: string, cmd: 'reload' | 'reopen' | 'stop', timeoutMs = 180_000): Promise<ControlResponse> {
-  const path = controlSocketPath(dataDir);
-  return new Promise((resolveReply, reject) => {
-    const s = createConnection(path);
-    let text = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`no answer from Warden on ${path}`));
-    }, timeoutMs);
-    s.setEncoding('utf8');
-    s.once('connect', () => s.write(`${JSON.stringify({ cmd })}\n`));
-    s.on('data', (d: string) => {
-      text += d;
-      const nl = text.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      s.end();
-      try {
-        resolveReply(JSON.parse(text.slice(0, nl)) as ControlResponse);
-      } catch {
-        reject(new Error(`unexpected answer from ${path}: ${JSON.stringify(text)}`));
-      }
-    });
-    s.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new Error(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? `Warden is not running (no control socket at ${path})` : `${path}: ${err.message}`));
-    });
-  });
+  return controlRequest(controlSocketPath(dataDir), { cmd }, timeoutMs);
 }
 
 export const RELOAD_USAGE = `  warden reload [--config FILE | --data-dir DIR]

@@ -77,14 +77,33 @@ export async function handleControl(manager: BanManager, req: ControlRequest): P
 export async function startControlServer(path: string, manager: BanManager): Promise<Server> {
   if (existsSync(path)) {
     // A live Warden answers; a stale socket file from a crash does not.
-    const alive = await new Promise<boolean>((resolve) => {
-      const s = connect(path);
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (alive) throw new Error(`another Warden is running with this data directory (${path})`);
+    if (await socketAnswers(path)) throw new Error(`another Warden is running with this data directory (${path})`);
     unlinkSync(path);
   }
+  return serveControl(path, (req) => handleControl(manager, req as ControlRequest));
+}
+
+/** Whether something accepts connections on a Unix socket path. */
+export function socketAnswers(path: string): Promise<boolean> {
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Any request on the socket: `cmd` names it (the jails' commands, and reload, reopen, stop of warden start). */
+export interface AnyControlRequest {
+  readonly cmd: string;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * The control socket's protocol, whoever answers: one JSON request per line in, one JSON
+ * answer per line out, at most 64 KiB waiting; the socket file is made 0600 (owner only).
+ */
+export async function serveControl(path: string, answer: (req: AnyControlRequest) => Promise<ControlResponse>): Promise<Server> {
   const server = createServer((socket) => {
     let buffered = '';
     socket.setEncoding('utf8');
@@ -96,14 +115,14 @@ export async function startControlServer(path: string, manager: BanManager): Pro
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        let req: ControlRequest;
+        let req: AnyControlRequest;
         try {
-          req = JSON.parse(line) as ControlRequest;
+          req = JSON.parse(line) as AnyControlRequest;
         } catch {
           socket.write(`${JSON.stringify({ ok: false, error: 'not JSON' })}\n`);
           continue;
         }
-        void handleControl(manager, req).then((res) => socket.write(`${JSON.stringify(res)}\n`));
+        void answer(req).then((res) => socket.write(`${JSON.stringify(res)}\n`));
       }
     });
   });
@@ -116,7 +135,7 @@ export async function startControlServer(path: string, manager: BanManager): Pro
 }
 
 /** Sends one request to a running Warden. */
-export function controlRequest(path: string, req: ControlRequest, timeoutMs = 10_000): Promise<ControlResponse> {
+export function controlRequest(path: string, req: ControlRequest | AnyControlRequest, timeoutMs = 10_000): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     let buffered = '';
