@@ -61,7 +61,7 @@ export interface AdminContext {
 }
 
 export interface AdminServer {
-  /** `http://127.0.0.1:9090/` */
+  /** `http://127.0.0.1:9180/` */
   readonly url: string;
   readonly auth: AuthMode;
   close(): Promise<void>;

@@ -26,7 +26,7 @@ import { startDemoBlog, type DemoBlog } from '../demo/blog.js';
 import { start, type StartIo, type StartedWarden } from './start.js';
 
 /** Where the quickstart listens when the ports are free (else the system picks free ones). */
-export const QUICKSTART_PORTS = { proxy: 8080, admin: 9090 } as const;
+export const QUICKSTART_PORTS = { proxy: 8080, admin: 9180 } as const;
 
 /** The address the demo's curl lines pretend to come from (TEST-NET-3, RFC 5737). */
 export const DEMO_CLIENT = '203.0.113.7';
@@ -55,7 +55,7 @@ export interface QuickstartPlan {
  *
  * @example
  * planQuickstart([], {}, { proxy: true, admin: true });
- * // { demo: true, configFile: false, notes: [], args: ['--listen', '127.0.0.1:8080', '--admin', '127.0.0.1:9090',
+ * // { demo: true, configFile: false, notes: [], args: ['--listen', '127.0.0.1:8080', '--admin', '127.0.0.1:9180',
  * //   '--access-log', 'warden-data/access.log', '--audit-log', 'warden-data/audit.log', '--trusted-proxy', '127.0.0.1'] }
  */
 export function planQuickstart(argv: readonly string[], env: NodeJS.ProcessEnv, free: { proxy: boolean; admin: boolean }): QuickstartPlan {

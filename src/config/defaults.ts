@@ -33,7 +33,7 @@ export const PROXY_DEFAULTS = {
 
 export const ADMIN_DEFAULTS = {
   host: '127.0.0.1',
-  port: 9090,
+  port: 9180,
 } as const;
 
 /** Where state lives when `dataDir` is not set (relative: see the module note). */

@@ -270,12 +270,12 @@ test('auth: token as Bearer or Basic password, basic user and password, 401 othe
 test('auth: without credentials only loopback peers, with a Host naming this machine', () => {
   const none = adminAuth({ host: '127.0.0.1', token: null, basicAuth: null });
   assert.equal(none.mode, 'none');
-  assert.deepEqual(none.check(fakeRequest('127.0.0.1', { host: '127.0.0.1:9090' })), { ok: true });
-  assert.equal(none.check(fakeRequest('::ffff:127.0.0.1', { host: 'localhost:9090' })).ok, true);
-  assert.equal(none.check(fakeRequest('::1', { host: '[::1]:9090' })).ok, true);
-  const remote = none.check(fakeRequest('192.0.2.10', { host: '127.0.0.1:9090' }));
+  assert.deepEqual(none.check(fakeRequest('127.0.0.1', { host: '127.0.0.1:9180' })), { ok: true });
+  assert.equal(none.check(fakeRequest('::ffff:127.0.0.1', { host: 'localhost:9180' })).ok, true);
+  assert.equal(none.check(fakeRequest('::1', { host: '[::1]:9180' })).ok, true);
+  const remote = none.check(fakeRequest('192.0.2.10', { host: '127.0.0.1:9180' }));
   assert.equal(remote.ok ? 0 : remote.status, 403);
-  const rebound = none.check(fakeRequest('127.0.0.1', { host: 'evil.example:9090' }));
+  const rebound = none.check(fakeRequest('127.0.0.1', { host: 'evil.example:9180' }));
   assert.equal(rebound.ok ? 0 : rebound.status, 403, 'a rebound DNS name is refused');
   assert.equal(isLoopbackAddress('127.8.9.10'), true);
   assert.equal(isLoopbackAddress('::2'), false);

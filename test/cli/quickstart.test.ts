@@ -20,7 +20,7 @@ test('planQuickstart: defaults on loopback, the data directory, the demo and its
       {},
       FREE,
       {
-        args: ['--listen', '127.0.0.1:8080', '--admin', '127.0.0.1:9090', '--access-log', 'warden-data/access.log', '--audit-log', 'warden-data/audit.log', '--trusted-proxy', '127.0.0.1'],
+        args: ['--listen', '127.0.0.1:8080', '--admin', '127.0.0.1:9180', '--access-log', 'warden-data/access.log', '--audit-log', 'warden-data/audit.log', '--trusted-proxy', '127.0.0.1'],
         demo: true,
         configFile: false,
         notes: [],
@@ -32,7 +32,7 @@ test('planQuickstart: defaults on loopback, the data directory, the demo and its
       {},
       { proxy: false, admin: true },
       {
-        args: ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:9090', '--access-log', 'warden-data/access.log', '--audit-log', 'warden-data/audit.log', '--trusted-proxy', '127.0.0.1'],
+        args: ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:9180', '--access-log', 'warden-data/access.log', '--audit-log', 'warden-data/audit.log', '--trusted-proxy', '127.0.0.1'],
         demo: true,
         configFile: false,
         notes: ['port 8080 on 127.0.0.1 is taken; using a free one instead (--listen HOST:PORT chooses)'],
@@ -55,7 +55,7 @@ test('planQuickstart: defaults on loopback, the data directory, the demo and its
       ['--trusted-proxy', '10.0.0.0/8', '--access-log', 'off', '--audit-log', 'off', '--listen', '0.0.0.0:80'],
       {},
       FREE,
-      { args: ['--admin', '127.0.0.1:9090', '--trusted-proxy', '10.0.0.0/8', '--access-log', 'off', '--audit-log', 'off', '--listen', '0.0.0.0:80'], demo: true, configFile: false, notes: [] },
+      { args: ['--admin', '127.0.0.1:9180', '--trusted-proxy', '10.0.0.0/8', '--access-log', 'off', '--audit-log', 'off', '--listen', '0.0.0.0:80'], demo: true, configFile: false, notes: [] },
     ],
     ['--config: the file decides', ['--config', 'warden.yaml', '--workers', '2'], {}, FREE, { args: ['--config', 'warden.yaml', '--workers', '2'], demo: false, configFile: true, notes: [] }],
     ['WARDEN_CONFIG: the file decides', [], { WARDEN_CONFIG: '/etc/warden.yaml' }, FREE, { args: [], demo: false, configFile: true, notes: [] }],

@@ -54,7 +54,7 @@ test('the minimal command line: `warden start --upstream URL` and every default'
     logs: { error: '-', audit: null, auditFormat: null, auditType: null, auditStorageDir: null, access: null, rotateBytes: 0 },
     dataDir: join(cwd, 'warden-data'),
     workers: 0,
-    admin: { host: '127.0.0.1', port: 9090, enabled: false, token: null, basicAuth: null, tls: null },
+    admin: { host: '127.0.0.1', port: 9180, enabled: false, token: null, basicAuth: null, tls: null },
     jails: [defaultWafJail()],
     actions: [],
     bans: { answer: 'forbidden', filterDirs: ['/etc/fail2ban/filter.d'] },
@@ -165,7 +165,7 @@ test('flag mistakes are named by the flag', () => {
     ],
     [['--upstream', 'http://127.0.0.1:3000', '--workers', 'lots'], ['--workers must be a number of worker processes from 0 to 1024, or auto (one per core)']],
     [['--upstream', 'http://127.0.0.1:3000', '--crs', '/nonexistent'], ['--crs must be a CRS directory (/nonexistent is not a directory)']],
-    [['--upstream', 'http://127.0.0.1:3000', '--listen', '9090', '--admin', '9090'], ['--admin 9090 on 127.0.0.1 is also where listeners[0] listens']],
+    [['--upstream', 'http://127.0.0.1:3000', '--listen', '9180', '--admin', '9180'], ['--admin 9180 on 127.0.0.1 is also where listeners[0] listens']],
     [['--config', 'missing.yaml'], ['cannot read config file missing.yaml: no such file']],
   ];
   for (const [argv, expected] of cases) assert.deepEqual(errorsOf(resolveStartConfig(argv, {}, cwd)), expected, argv.join(' '));

@@ -176,7 +176,7 @@ test('an empty file with --upstream is a whole config of defaults', () => {
 
 test('a comment-only or null document is empty too; `admin: {}` turns the admin listener on with its defaults', () => {
   const config = configOf(resolveYaml('# nothing yet\nadmin: {}\n', ['--upstream', 'http://127.0.0.1:3000']).result);
-  assert.deepEqual(config.admin, { host: '127.0.0.1', port: 9090, enabled: true, token: null, basicAuth: null, tls: null });
+  assert.deepEqual(config.admin, { host: '127.0.0.1', port: 9180, enabled: true, token: null, basicAuth: null, tls: null });
 });
 
 test('basic auth for the admin listener; `enabled: false` keeps the settings but no listener', () => {
@@ -187,7 +187,7 @@ admin:
   basicAuth: { user: ops, password: "s3cret" }
 `;
   const config = configOf(resolveYaml(yaml).result);
-  assert.deepEqual(config.admin, { host: '0.0.0.0', port: 9090, enabled: false, token: null, basicAuth: { user: 'ops', password: 's3cret' }, tls: null });
+  assert.deepEqual(config.admin, { host: '0.0.0.0', port: 9180, enabled: false, token: null, basicAuth: { user: 'ops', password: 's3cret' }, tls: null });
 });
 
 test('YAML anchors and aliases are followed', () => {
@@ -302,7 +302,7 @@ listeners:
   },
   {
     name: 'admin API open to the network without auth',
-    yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\nadmin:\n  host: 0.0.0.0\n  port: 9090\n',
+    yaml: 'upstreams: [{ url: "http://127.0.0.1:3000" }]\nadmin:\n  host: 0.0.0.0\n  port: 9180\n',
     errors: ['warden.yaml:3: admin.host 0.0.0.0 is reachable from other machines: set admin.token (or WARDEN_ADMIN_TOKEN) or admin.basicAuth, or listen on 127.0.0.1'],
   },
   {
