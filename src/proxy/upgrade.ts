@@ -100,10 +100,17 @@ export function handleUpgrade(host: ExchangeHost, gen: Generation, listener: Lis
  */
 function refuse(host: ExchangeHost, gen: Generation, req: IncomingMessage, socket: Duplex, client: string, conn: Connection, refusal: Refusal, inspect: boolean): void {
   host.stats.rejected++;
-  const res = socketResponse(req, socket);
   const body = `${refusal.status} ${refusal.reason}\n`;
-  res.writeHead(refusal.status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Connection', 'close']);
-  res.end(body);
+  // A connection closed after an earlier answer (a refusal with Connection: close) is gone,
+  // and the earlier response may still own it: nothing can be written, only recorded.
+  const gone = socket.destroyed || inFlight(socket) !== null;
+  if (gone) {
+    socket.destroy();
+  } else {
+    const res = socketResponse(req, socket);
+    res.writeHead(refusal.status, ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Connection', 'close']);
+    res.end(body);
+  }
   if (inspect) {
     const tx = beginTransaction(gen.waf, req, { address: client, port: conn.peerPort, localAddress: conn.local, localPort: conn.localPort });
     const headers: Array<readonly [string, string]> = [
@@ -111,7 +118,7 @@ function refuse(host: ExchangeHost, gen: Generation, req: IncomingMessage, socke
       ['Content-Length', String(Buffer.byteLength(body))],
       ['Connection', 'close'],
     ];
-    logRefused(host, gen, tx, { status: refusal.status, protocol: `HTTP/${req.httpVersion}`, headers, bytesSent: Buffer.byteLength(body), aborted: false });
+    logRefused(host, gen, tx, { status: refusal.status, protocol: `HTTP/${req.httpVersion}`, headers, bytesSent: gone ? 0 : Buffer.byteLength(body), aborted: gone });
     return;
   }
   gen.logs.rejected({

@@ -62,3 +62,27 @@ test('an upgrade on an idle kept-alive connection is still handled as before', a
   const r = await rawExchange(p.port, 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n', { idleMs: 3000 });
   assert.doesNotMatch(r.raw, /pipelined/);
 });
+
+test('a CONNECT pipelined behind a request refused with Connection: close: no answer into the closed socket, the worker lives', async () => {
+  // Found by the reliability suite's long HTTP fuzzing (seed 20261126, inputs 9739 and 9774):
+  // the earlier request was refused and its connection closed; the pipelined CONNECT's
+  // refusal was then written into the destroyed socket its response still owned
+  // (ERR_HTTP_SOCKET_ASSIGNED, an uncaught exception that killed the worker).
+  const up2 = await startUpstream((req, res) => res.end('ok'));
+  const p2 = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up2.url)] }), 'SecRuleEngine On\nSecRule REQUEST_URI "@beginsWith /deny" "id:1,phase:1,deny,status:403"\n');
+  try {
+    for (const bytes of [
+      'GET /deny HTTP/1.1\r\nHost: a\r\n\r\nCONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n',
+      'HEAD /deny HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 8\r\n\r\n\x18N\xc9\x93D\xd9\x88\xdfOPTIONS / HTTP/1.1\r\nHost: a\r\n\r\nCONNECT /index.php?id=1 HTTP/1.0\r\nContent-Length: 2\r\n\r\nXE',
+    ]) {
+      const r = await rawExchange(p2.port, bytes, { idleMs: 2000 });
+      assert.match(r.raw, /^HTTP\/1\.1 403/, r.raw);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await rawExchange(p2.port, 'GET /after HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', { idleMs: 2000 });
+    assert.match(after.raw, /^HTTP\/1\.1 200/);
+  } finally {
+    await p2.close();
+    await up2.close();
+  }
+});
