@@ -11,18 +11,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { squidUnavailable, startSquid, type RunningSquid } from '../support/squid.js';
 import { echoHandler, makeConfig, startProxy, startUpstream, upstreamConfig, type RunningProxy, type Upstream } from './support.js';
 
-const squidBinary = spawnSync('sh', ['-c', 'command -v squid || ls /usr/sbin/squid'], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
-const isRoot = userInfo().uid === 0;
-const why = squidBinary === '' ? 'squid is not installed (apt-get install squid; .ci/run does)' : !isRoot ? 'squid must be started as root (it drops to user proxy)' : null;
+const why = squidUnavailable;
 if (why !== null && process.env.CI === 'true') throw new Error(`squid test cannot run in CI: ${why}`);
 
 const BANNED = '127.0.0.66';
@@ -34,30 +27,8 @@ SecRule REMOTE_ADDR "@ipMatch 127.0.0.13" "id:3,phase:1,deny,status:403,log,msg:
 
 let up: Upstream;
 let warden: RunningProxy;
-let squid: ChildProcess | null = null;
+let squid: RunningSquid | null = null;
 let squidPort = 0;
-let dir = '';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function waitForPort(port: number, deadline: number): Promise<void> {
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`squid did not open port ${port}`);
-}
 
 /** GET through `port` from the source address `from`; resolves with status and body. */
 function get(port: number, from: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -81,45 +52,15 @@ before(async () => {
     RULES,
     { bans: { has: (a) => a === BANNED } },
   );
-  dir = mkdtempSync(join(tmpdir(), 'warden-squid-'));
-  squidPort = await freePort();
-  writeFileSync(
-    join(dir, 'squid.conf'),
-    [
-      `http_port 127.0.0.1:${squidPort} accel defaultsite=warden.test no-vhost`,
-      `cache_peer 127.0.0.1 parent ${warden.port} 0 no-query no-digest originserver name=warden`,
-      'cache_peer_access warden allow all',
-      'http_access allow all',
-      'cache deny all',
-      'forwarded_for on',
-      'tcp_outgoing_address 127.0.0.1',
-      `pid_filename ${dir}/squid.pid`,
-      `cache_log ${dir}/cache.log`,
-      `access_log stdio:${dir}/access.log`,
-      `coredump_dir ${dir}`,
-      'cache_effective_user proxy',
-      'visible_hostname warden-squid-test',
-      'shutdown_lifetime 0 seconds',
-      '',
-    ].join('\n'),
-  );
-  const proxyUser = spawnSync('id', ['-u', 'proxy'], { encoding: 'utf8' }).stdout.trim();
-  const proxyGroup = spawnSync('id', ['-g', 'proxy'], { encoding: 'utf8' }).stdout.trim();
-  chownSync(dir, Number(proxyUser), Number(proxyGroup));
-  squid = spawn(squidBinary, ['-N', '-f', join(dir, 'squid.conf')], { stdio: 'ignore' });
-  await waitForPort(squidPort, Date.now() + 15_000);
+  squid = await startSquid(warden.port, 'warden.test');
+  squidPort = squid.port;
 });
 
 after(async () => {
   if (why !== null) return;
-  if (squid !== null && squid.exitCode === null) {
-    const exited = new Promise((r) => squid?.once('exit', r));
-    squid.kill('SIGTERM');
-    await exited;
-  }
+  await squid?.stop();
   await warden.close();
   await up.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('behind squid, the client address is the one squid saw: REMOTE_ADDR, logs, IP collection', { skip: why ?? false }, async () => {

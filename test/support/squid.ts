@@ -47,15 +47,15 @@ export interface RunningSquid {
 
 /**
  * Starts squid on a free port, forwarding everything to `backendPort` on 127.0.0.1 from
- * 127.0.0.1 (the address Warden is told to trust).
+ * 127.0.0.1 (the address Warden is told to trust), as the site `site`.
  */
-export async function startSquid(backendPort: number): Promise<RunningSquid> {
+export async function startSquid(backendPort: number, site = 'blog.example.org'): Promise<RunningSquid> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-squid-'));
   const port = await freePort();
   writeFileSync(
     join(dir, 'squid.conf'),
     [
-      `http_port 127.0.0.1:${port} accel defaultsite=blog.example.org no-vhost`,
+      `http_port 127.0.0.1:${port} accel defaultsite=${site} no-vhost`,
       `cache_peer 127.0.0.1 parent ${backendPort} 0 no-query no-digest originserver name=warden`,
       'cache_peer_access warden allow all',
       'http_access allow all',
