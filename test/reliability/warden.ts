@@ -215,7 +215,9 @@ export async function startRecordingUpstream(port = 0): Promise<RecordingUpstrea
       });
     }),
   };
-  const server = createServer({ insecureHTTPParser: false, requireHostHeader: false, keepAliveTimeout: 60_000 }, (req, res) => {
+  // A head limit above Warden's own (16 KiB by default, plus the forwarding headers Warden
+  // adds): what this parser refuses is then the framing, not the size.
+  const server = createServer({ insecureHTTPParser: false, requireHostHeader: false, keepAliveTimeout: 60_000, maxHeaderSize: 64 * 1024 }, (req, res) => {
     const names = req.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
     const cl = names.filter((n) => n === 'content-length').length;
     if ((cl > 0 && names.includes('transfer-encoding')) || cl > 1) up.ambiguous.push(`${req.method} ${req.url}: ${names.join(',')}`);
