@@ -16,6 +16,7 @@
  *   --concurrency N     HTTP fuzz connections at once (default 16)
  *   --kills N           kill -9 rounds per process kind (default 20)
  *   --minutes N         soak duration (default 30)
+ *   --http-minutes N    stop the HTTP campaign after N minutes, whatever its count
  *
  * With no part named, every part runs, then the report. Figures are saved in
  * test/reliability/results/; an escaping input is saved in test/reliability/fixtures/.
@@ -38,12 +39,13 @@ interface Args {
   readonly concurrency: number;
   readonly kills: number;
   readonly minutes: number;
+  readonly httpMinutes: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
   const parts = new Set<string>();
   let fuzzOnly: string[] | null = null;
-  const nums: Record<string, number> = { count: 1_000_000, seed: Date.now() % 1_000_000_000, jobs: 2, concurrency: 16, kills: 20, minutes: 30 };
+  const nums: Record<string, number> = { count: 1_000_000, seed: Date.now() % 1_000_000_000, jobs: 2, concurrency: 16, kills: 20, minutes: 30, 'http-minutes': 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const name = a.replace(/^--/, '');
@@ -59,7 +61,7 @@ function parseArgs(argv: readonly string[]): Args {
     }
   }
   if (parts.size === 0) for (const p of ['fuzz', 'hostile', 'faults', 'soak', 'report']) parts.add(p);
-  return { parts, fuzzOnly, count: nums.count as number, seed: nums.seed as number, jobs: nums.jobs as number, concurrency: nums.concurrency as number, kills: nums.kills as number, minutes: nums.minutes as number };
+  return { parts, fuzzOnly, count: nums.count as number, seed: nums.seed as number, jobs: nums.jobs as number, concurrency: nums.concurrency as number, kills: nums.kills as number, minutes: nums.minutes as number, httpMinutes: nums['http-minutes'] as number };
 }
 
 const log = (line: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -87,7 +89,7 @@ async function runFuzz(args: Args): Promise<boolean> {
   const httpCount = counts.get('http');
   if (httpCount !== undefined) {
     log(`fuzz http: ${httpCount.toLocaleString('en-US')} inputs, seed ${args.seed}, ${args.concurrency} connections at once`);
-    const r = await fuzzHttp({ count: httpCount, seed: args.seed, concurrency: args.concurrency, hangMs: 30_000, fixturesDir, save: true, log });
+    const r = await fuzzHttp({ count: httpCount, seed: args.seed, concurrency: args.concurrency, hangMs: 30_000, fixturesDir, save: true, log, ...(args.httpMinutes > 0 ? { maxSeconds: args.httpMinutes * 60 } : {}) });
     log(`fuzz http: ${r.inputs.toLocaleString('en-US')} inputs + ${r.fixtures} fixtures in ${r.seconds.toFixed(1)} s, ${r.escapeTotal} escapes; answers ${JSON.stringify(r.answers)}; ${r.forwarded} reached the upstream`);
     saveFuzz([{ ...r, guarded: 0, heapMb: null, examples: r.examples.map((e) => ({ kind: e.kind, message: e.message, saved: e.saved })), at: new Date().toISOString() }]);
     ok &&= r.escapeTotal === 0;

@@ -53,6 +53,8 @@ export interface HttpFuzzOptions {
   readonly fixturesDir: string;
   readonly save: boolean;
   readonly log: (line: string) => void;
+  /** Stop taking new inputs after this long (the figures then say how many ran). */
+  readonly maxSeconds?: number;
 }
 
 /**
@@ -291,6 +293,7 @@ export async function fuzzHttp(options: HttpFuzzOptions): Promise<HttpFuzzResult
     let next = 0;
     const lanes = Array.from({ length: options.concurrency }, async () => {
       for (let i = next++; i < options.count; i = next++) {
+        if (options.maxSeconds !== undefined && Date.now() - t0 > options.maxSeconds * 1000) break;
         if (warden.exited) throw new Error(`warden exited during the campaign:\n${warden.stderr.slice(-20).join('\n')}`);
         const input = inputAt(i);
         check(i, null, input, await exchange(warden.port, input, options.hangMs));
