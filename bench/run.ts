@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark in this folder, one process each so they do not
- * disturb one another's JIT and heap. `npm run bench -- engine regex` runs some of them.
+ * disturb one another's JIT and heap. `npm run bench -- engine regex` runs some of them;
+ * options (`--smoke`, `--rounds 3` …) are handed to each.
  * Benchmarks print numbers; none asserts a time.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,11 @@ const all = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && f !== 'run.ts')
   .map((f) => f.replace(/\.ts$/, ''))
   .sort();
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const args = process.argv.slice(2);
+// Names of benchmarks come first; from the first option on, everything is handed over.
+const firstOption = args.findIndex((a) => a.startsWith('-'));
+const wanted = firstOption < 0 ? args : args.slice(0, firstOption);
+const options = firstOption < 0 ? [] : args.slice(firstOption);
 const chosen = wanted.length > 0 ? wanted : all;
 let failed = 0;
 for (const name of chosen) {
@@ -22,7 +27,7 @@ for (const name of chosen) {
     process.exit(2);
   }
   console.log(`\n=== bench/${name} ===`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, `${name}.ts`)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, `${name}.ts`), ...options], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
 process.exitCode = failed === 0 ? 0 : 1;
