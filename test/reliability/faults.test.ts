@@ -15,5 +15,5 @@ test('faults under load: kill -9 of a worker and of the primary lose no ban; ups
   assert.equal(r.killsPrimary, 1);
   assert.equal(r.bansLost, 0);
   assert.equal(r.bansMade, 4);
-  assert.equal(r.cases.length, 6);
+  assert.equal(r.cases.length, 7);
 });
