@@ -84,7 +84,10 @@ function reject(host: ExchangeHost, gen: Generation, req: IncomingMessage, res: 
   host.stats.rejected++;
   const body = `${status} ${reason}\n`;
   const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store'];
-  res.shouldKeepAlive = false;
+  // The connection is kept only for a banned client's request without a body: nothing is
+  // left unread on it, and its next retry costs one lookup instead of a new connection.
+  // Everything else refused closes (what follows on the connection cannot be trusted).
+  if (inspect || req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') res.shouldKeepAlive = false;
   res.writeHead(status, headers);
   res.end(body);
   const c = connectionOf(req.socket);

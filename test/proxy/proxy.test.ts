@@ -494,6 +494,23 @@ test('a banned client is refused before the engine runs', async () => {
   }
 });
 
+test('a banned client keeps its connection for requests without a body (each retry one lookup), not with a body', async () => {
+  const up = await startUpstream(echoHandler);
+  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)] }), RULES, { bans: { has: (a) => a === '127.0.0.1' } });
+  try {
+    const two = await rawExchange(p.port, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n', { idleMs: 500 });
+    assert.equal(two.raw.match(/^HTTP\/1\.1 403 /gm)?.length, 2, two.raw);
+    assert.notEqual(two.headers.get('connection'), 'close');
+    const post = await rawExchange(p.port, 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: x\r\n\r\n', { idleMs: 500 });
+    assert.equal(post.raw.match(/^HTTP\/1\.1 403 /gm)?.length, 1, post.raw);
+    assert.equal(post.headers.get('connection'), 'close');
+    assert.equal(up.connections, 0);
+  } finally {
+    await p.close();
+    await up.close();
+  }
+});
+
 test('reload under load: every request is answered, new rules apply to new requests, pools are kept', async () => {
   await withProxy(RULES, async (p, up) => {
     const config = p.proxy.generation.config;
