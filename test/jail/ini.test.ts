@@ -150,7 +150,10 @@ test('filter reader: errors for self-reference, bad maxlines, missing filter', (
   const dir = dirWith({
     'self.conf': '[Definition]\nfailregex = ^<failregex>$\n',
     'ml.conf': '[Definition]\nfailregex = ^<HOST>$\nmaxlines = many\n',
+    // Each tag doubles the next: 2^25 copies long before any replacement count reaches 25.
+    'grow.conf': '[Definition]\na = <b><b>\nb = <c><c>\nc = <d><d>\nd = <a><a>\nfailregex = ^<a> <HOST>$\n',
   });
+  throwsFilterError(() => readFilterDefinition(dir, 'grow'), 'WARDEN_FILTER_INTERPOLATION', /grow\.conf:\d+: '\w+' grows past 262144 characters/u);
   throwsFilterError(() => readFilterDefinition(dir, 'self'), 'WARDEN_FILTER_INTERPOLATION', /self\.conf:2: 'failregex' refers to itself/u);
   throwsFilterError(() => readFilterDefinition(dir, 'ml'), 'WARDEN_FILTER_OPTION', /ml\.conf:3: maxlines must be a number/u);
   throwsFilterError(() => readFilterDefinition(dir, 'none'), 'WARDEN_FILTER_NOT_FOUND', /no filter 'none'/u);

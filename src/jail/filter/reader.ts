@@ -34,6 +34,8 @@ const CONFIG_OPTIONS = ['usedns', 'prefregex', 'ignoreregex', 'failregex', 'maxl
 const TAG = /<([^ <>]+)>/gu;
 const CONDITIONAL = /^(\w+)(\?.+)$/u;
 const MAX_TAG_REPLACE_COUNT = 25;
+/** The longest value tag replacement may build; fail2ban's stock filters stay under 10 KB. */
+const MAX_TAG_VALUE_LENGTH = 1 << 18;
 
 /**
  * Reads filter `name` from `dir` (name.conf, name.d/*.conf, name.local, name.d/*.local
@@ -160,6 +162,15 @@ export function substituteTags(
         }
         const at = m.index;
         value = value.replaceAll(`<${rtag}>`, repl);
+        // Tags that refer to each other through others can double the text on every
+        // replacement, long before any count reaches the limit.
+        if (value.text.length > MAX_TAG_VALUE_LENGTH) {
+          throw new FilterError(
+            'WARDEN_FILTER_INTERPOLATION',
+            `'${tag}' grows past ${MAX_TAG_VALUE_LENGTH} characters while <${rtag}> is replaced (tags that refer to each other?)`,
+            org.locationAt(0),
+          );
+        }
         counts.set(rtag, (counts.get(rtag) ?? 0) + 1);
         TAG.lastIndex = at;
         m = TAG.exec(value.text);
