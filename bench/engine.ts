@@ -11,14 +11,9 @@
 import { join } from 'node:path';
 import { Waf } from '../src/engine/index.js';
 import { sharedSuite } from '../test/support/shared.js';
+import { runRequest, type BenchRequest } from './lib/request.js';
 
-interface Scenario {
-  readonly name: string;
-  readonly method: string;
-  readonly uri: string;
-  readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly body?: string;
-}
+type Scenario = BenchRequest;
 
 const browser: Array<[string, string]> = [
   ['Host', 'blog.example.com'],
@@ -72,26 +67,7 @@ const scenarios: Scenario[] = [
  * (Reusing the scenario's own strings would let V8 and the caches keyed on them skip work a
  * real request pays for: measured, the same benign GET cost 2.4 times less that way.)
  */
-const fresh = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
-
-async function once(waf: Waf, s: Scenario): Promise<number> {
-  const tx = waf.newTransaction();
-  tx.processConnection('198.51.100.7', 50123, '127.0.0.1', 8080);
-  tx.processRequestLine(fresh(s.method), fresh(s.uri), 'HTTP/1.1');
-  for (const [k, v] of s.headers) tx.addRequestHeader(fresh(k), fresh(v));
-  let it = await tx.processRequestHeaders();
-  if (it === null) {
-    if (s.body !== undefined) tx.appendRequestBody(Buffer.from(s.body, 'latin1'));
-    it = await tx.processRequestBody();
-  }
-  if (it === null) {
-    tx.setResponseStatus(200, 'HTTP/1.1');
-    tx.addResponseHeader('Content-Type', 'text/html; charset=UTF-8');
-    it = await tx.processResponseHeaders();
-  }
-  await tx.processLogging();
-  return it?.status ?? 200;
-}
+const once = runRequest;
 
 export async function benchEngine(seconds: number): Promise<void> {
   const crs = sharedSuite('crs');

@@ -33,18 +33,12 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Waf } from '../src/engine/index.js';
-import type { TraceEvent } from '../src/engine/transaction.js';
 import { buildWarden, projectRoot } from './lib/build.js';
+import { runRequest, type BenchRequest } from './lib/request.js';
 
 const CRS = join(projectRoot, '..', 'shared', 'crs');
 
-interface Attack {
-  readonly name: string;
-  readonly method: string;
-  readonly uri: string;
-  readonly headers: ReadonlyArray<readonly [string, string]>;
-  readonly body?: string;
-}
+type Attack = BenchRequest;
 
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 const base: Array<[string, string]> = [
@@ -107,27 +101,7 @@ export function attacks(): Attack[] {
   ];
 }
 
-/** A fresh copy of a string, as it would arrive from the network. */
-const fresh = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
-
-async function runOnce(waf: Waf, a: Attack, trace?: (e: TraceEvent) => void): Promise<number> {
-  const tx = waf.newTransaction(trace === undefined ? undefined : { trace });
-  tx.processConnection('198.51.100.7', 50123, '127.0.0.1', 8080);
-  tx.processRequestLine(fresh(a.method), fresh(a.uri), 'HTTP/1.1');
-  for (const [k, v] of a.headers) tx.addRequestHeader(fresh(k), fresh(v));
-  let it = await tx.processRequestHeaders();
-  if (it === null) {
-    if (a.body !== undefined) tx.appendRequestBody(Buffer.from(a.body, 'latin1'));
-    it = await tx.processRequestBody();
-  }
-  if (it === null) {
-    tx.setResponseStatus(200, 'HTTP/1.1');
-    tx.addResponseHeader('Content-Type', 'text/html; charset=UTF-8');
-    it = await tx.processResponseHeaders();
-  }
-  await tx.processLogging();
-  return it?.status ?? 200;
-}
+const runOnce = runRequest;
 
 function loadCrs(paranoia: number): Waf {
   return Waf.fromText(
