@@ -17,13 +17,13 @@
  * 20,000 lines, wrk for as long as the reading takes. No number is asserted anywhere.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get as httpGet, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildWarden, projectRoot } from './lib/build.js';
+import { startBuiltWarden, buildWarden, projectRoot } from './lib/build.js';
 import { accessLines } from './lib/logs.js';
 
 const CRS = join(projectRoot, '..', 'shared', 'crs');
@@ -126,17 +126,8 @@ jails:
     banTime: 10m
 `,
     );
-    const out = join(dir, 'warden.out');
-    const fd = openSync(out, 'w');
-    const proc = spawn(process.execPath, [build.entry, 'start', '--config', config], { stdio: ['ignore', fd, fd] });
-    closeSync(fd);
+    const proc = await startBuiltWarden(build, config, join(dir, 'warden.out'));
     children.push(proc);
-    const deadline = Date.now() + 180_000;
-    while (!/ rules.*; pid \d+/.test(readFileSync(out, 'utf8'))) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`warden start exited:\n${readFileSync(out, 'utf8').slice(-2000)}`);
-      if (Date.now() > deadline) throw new Error(`warden start did not start in 180 s:\n${readFileSync(out, 'utf8').slice(-2000)}`);
-      await wait(200);
-    }
     for (let i = 0; ; i++) {
       try {
         await linesRead(adminPort);

@@ -25,15 +25,15 @@
  * for each request over 50 ms of CPU, the rules that spent most of it. No number is asserted
  * anywhere; the script fails only when a request is not answered or answered with a 5xx.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, Agent } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Waf } from '../src/engine/index.js';
-import { buildWarden, projectRoot } from './lib/build.js';
+import { startBuiltWarden, buildWarden, projectRoot } from './lib/build.js';
 import { runRequest, type BenchRequest } from './lib/request.js';
 
 const CRS = join(projectRoot, '..', 'shared', 'crs');
@@ -234,17 +234,8 @@ logs:
 dataDir: ${JSON.stringify(join(dir, 'data'))}
 `,
     );
-    const out = join(dir, 'warden.out');
-    const fd = openSync(out, 'w');
-    const proc = spawn(process.execPath, [build.entry, 'start', '--config', config], { stdio: ['ignore', fd, fd] });
-    closeSync(fd);
+    const proc = await startBuiltWarden(build, config, join(dir, 'warden.out'));
     children.push(proc);
-    const deadline = Date.now() + 180_000;
-    while (!/ rules.*; pid \d+/.test(readFileSync(out, 'utf8'))) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`warden start exited:\n${readFileSync(out, 'utf8').slice(-2000)}`);
-      if (Date.now() > deadline) throw new Error(`warden start did not start in 180 s:\n${readFileSync(out, 'utf8').slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
     const benign = get('benign GET', '/2025/05/hello-world/?replytocom=12');
     const keep = new Agent({ keepAlive: true, maxSockets: 1 });
     const benignLatencies = async (until: number, into: number[]): Promise<void> => {

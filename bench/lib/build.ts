@@ -14,7 +14,8 @@
  * spawnSync(process.execPath, [warden.entry, 'filter', 'test', 'sshd', '/var/log/auth.log']);
  * warden.remove();
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,4 +73,25 @@ export async function buildWarden(): Promise<WardenBuild> {
   );
   for (const name of ['filters', 'rules', 'src', 'node_modules', 'package.json']) symlinkSync(join(projectRoot, name), join(dir, name));
   return { dir, entry: join(dir, 'dist/cli/entry.js'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * `warden start --config CONFIG` from a build, its output to `out`; resolves once it says
+ * it is ready (the rules line), rejects if it exits first or takes over 180 s. The caller
+ * stops the process.
+ */
+export async function startBuiltWarden(build: WardenBuild, config: string, out: string): Promise<ChildProcess> {
+  const fd = openSync(out, 'w');
+  const proc = spawn(process.execPath, [build.entry, 'start', '--config', config], { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const deadline = Date.now() + 180_000;
+  while (!/ rules.*; pid \d+/.test(readFileSync(out, 'utf8'))) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`warden start exited:\n${readFileSync(out, 'utf8').slice(-2000)}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGTERM');
+      throw new Error(`warden start did not start in 180 s:\n${readFileSync(out, 'utf8').slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return proc;
 }
