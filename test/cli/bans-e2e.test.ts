@@ -6,56 +6,21 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { send, startUpstream } from '../proxy/support.js';
+import { startWarden, type RunningWarden } from '../support/warden-process.js';
 
 const entry = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'warden-bans-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-interface Running {
-  readonly proc: ChildProcess;
-  readonly port: number;
-  readonly output: string[];
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
-
-async function start(config: string): Promise<Running> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry, 'start', '--config', config, '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output: string[] = [];
-  proc.stderr?.setEncoding('utf8').on('data', (d: string) => output.push(d));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`warden did not start:\n${output.join('')}`)), 90_000);
-    let listening = 0;
-    proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      output.push(d);
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(d);
-      if (m !== null) listening = Number(m[1]);
-      if (/ rules.*; pid \d+/.test(d)) {
-        clearTimeout(timer);
-        resolve(listening);
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`warden exited ${code}:\n${output.join('')}`));
-    });
-  });
-  return {
-    proc,
-    port,
-    output,
-    stop: async (signal = 'SIGTERM') => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill(signal);
-      await exited;
-    },
-  };
+/** `warden start` with two workers, as a user runs it (test/support/warden-process). */
+function start(config: string): Promise<RunningWarden> {
+  return startWarden(['start', '--config', config, '--workers', '2'], { timeoutMs: 90_000 });
 }
 
 function jail(dataDir: string, ...args: string[]): { code: number; out: string } {

@@ -3,8 +3,8 @@
  * `warden start` as a real process (the primary and its workers), started from the sources
  * with tsx as a user would start the built command, and stopped by signal. Resolves once
  * the primary says it listens (and, when asked, once the admin listener is up and once the
- * control socket answers: `warden jail` and the tests' control requests need it, and the
- * primary opens it just after saying it listens).
+ * control socket answers: `warden jail` and the tests' control requests need it; the
+ * primary opens it before it says it listens, so this is a check more than a wait).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
