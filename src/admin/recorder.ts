@@ -102,42 +102,28 @@ export class WorkerRecorder {
   readonly recent: RecentTransactions;
   private readonly pid: number;
   /** `listener \0 route \0 verdict \0 status` → count */
-  private requests: Map<string, number>;
-  private counts: IntervalCounts;
-  private blocksByRule: Map<string, number>;
-  private blocksByTag: Map<string, number>;
-  private ruleMatches: Map<string, number>;
-  private bodyErrors: Map<string, number>;
+  private requests!: Map<string, number>;
+  private counts!: IntervalCounts;
+  private blocksByRule!: Map<string, number>;
+  private blocksByTag!: Map<string, number>;
+  private ruleMatches!: Map<string, number>;
+  private bodyErrors!: Map<string, number>;
   /** Phase 1–5 (index 0 unused). */
-  private phases: Buckets[];
-  private upstreams: Map<string, Buckets>;
-  private score: Buckets;
-  private topRules: Map<string, number>;
-  private topClients: Map<string, number>;
-  private topPaths: Map<string, number>;
-  private events: RecentEvent[];
-  private eventsDropped: number;
-  private dirty: boolean;
+  private phases!: Buckets[];
+  private upstreams!: Map<string, Buckets>;
+  private score!: Buckets;
+  private topRules!: Map<string, number>;
+  private topClients!: Map<string, number>;
+  private topPaths!: Map<string, number>;
+  private events!: RecentEvent[];
+  private eventsDropped!: number;
+  private dirty!: boolean;
 
   constructor(pid: number = process.pid, recent: RecentTransactions = new RecentTransactions()) {
     this.enabled = true;
     this.recent = recent;
     this.pid = pid;
-    this.requests = new Map();
-    this.counts = newCounts();
-    this.blocksByRule = new Map();
-    this.blocksByTag = new Map();
-    this.ruleMatches = new Map();
-    this.bodyErrors = new Map();
-    this.phases = [];
-    this.upstreams = new Map();
-    this.score = new Buckets(HISTOGRAMS.score.bounds);
-    this.topRules = new Map();
-    this.topClients = new Map();
-    this.topPaths = new Map();
-    this.events = [];
-    this.eventsDropped = 0;
-    this.dirty = false;
+    // Every interval's state is set by reset (the fields' `!`).
     this.reset();
   }
 

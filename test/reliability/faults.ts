@@ -15,24 +15,14 @@
  * - a reload with a broken rule file: refused with file:line, the old rules keep serving.
  */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRecordingUpstream, startWarden, sleep, alive, type RecordingUpstream, type WardenProcess } from './warden.js';
 import { reachedUpstream, startTraffic, type TrafficStats } from './traffic.js';
 import type { FaultCase, FaultFigures } from './results.js';
+import { freePort } from '../support/squid.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export const FAULT_YAML = (upstream: string, adminPort: number, logs: string): string => `listeners: [{ host: 127.0.0.1, port: 0 }]
 upstreams: [{ url: "${upstream}", connectTimeout: 2s, headersTimeout: 5s, bodyTimeout: 5s }]
