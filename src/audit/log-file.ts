@@ -23,6 +23,7 @@
  */
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 
 export interface LogFileOptions {
   /** The file, or `-` for standard error. */
@@ -212,14 +213,22 @@ export class LogFile {
     if (this.openFailedAt > 0 && Date.now() - this.openFailedAt < REOPEN_BACKOFF_MS) return false;
     const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL } = constants;
     try {
-      let handle: FileHandle;
-      try {
-        handle = await fsp.open(this.path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, this.options.mode);
-        // We created it: give it exactly the configured mode (the umask may have narrowed it).
-        await handle.chmod(this.options.mode).catch(() => undefined);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        handle = await fsp.open(this.path, O_WRONLY | O_APPEND);
+      let handle: FileHandle | null = null;
+      // Another process may rename the file (rotation) between the two opens: then the
+      // next round creates it. A few rounds, so a folder that vanished still fails.
+      for (let round = 0; handle === null; round++) {
+        try {
+          handle = await fsp.open(this.path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, this.options.mode);
+          // We created it: give it exactly the configured mode (the umask may have narrowed it).
+          await handle.chmod(this.options.mode).catch(() => undefined);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          try {
+            handle = await fsp.open(this.path, O_WRONLY | O_APPEND);
+          } catch (again) {
+            if ((again as NodeJS.ErrnoException).code !== 'ENOENT' || round >= 3) throw again;
+          }
+        }
       }
       this.inode = (await handle.stat()).ino;
       this.handle = handle;
@@ -279,7 +288,7 @@ export class LogFile {
       // Rotate only the file this writer has open, and only once: another process may have
       // rotated it while this one waited for the lock.
       if (st !== null && st.ino === this.inode && st.size >= this.options.rotateBytes) {
-        for (let i = this.options.rotateKeep - 1; i >= 1; i--) {
+        for (const i of await this.rotatedIndexes()) {
           await fsp.rename(`${this.path}.${i}`, `${this.path}.${i + 1}`).catch(() => undefined);
         }
         await fsp.rename(this.path, `${this.path}.1`);
@@ -290,6 +299,26 @@ export class LogFile {
     await this.closeHandle();
     // The new file exists from now on, as log readers following the name expect.
     await this.open();
+  }
+
+  /**
+   * The rotated files that move up one place (`file.1` … `file.(N-1)`), highest first. Read
+   * from the folder, so a rotation keeping 1,000 files costs a rename per file that exists,
+   * not a thousand, and the lock other writers wait for is held for milliseconds.
+   */
+  private async rotatedIndexes(): Promise<number[]> {
+    const dir = dirname(this.path);
+    const prefix = `${basename(this.path)}.`;
+    const names = await fsp.readdir(dir).catch(() => [] as string[]);
+    const found: number[] = [];
+    for (const name of names) {
+      if (!name.startsWith(prefix)) continue;
+      const digits = name.slice(prefix.length);
+      if (!/^[1-9][0-9]{0,8}$/.test(digits)) continue;
+      const i = Number(digits);
+      if (i < this.options.rotateKeep) found.push(i);
+    }
+    return found.sort((a, b) => b - a);
   }
 
   /** A lock between processes: creating a folder either succeeds for one of them or fails. */
