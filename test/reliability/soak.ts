@@ -6,9 +6,10 @@
  * its workers sampled over time, their open file descriptors, and every answer checked
  * against what its kind of traffic calls for.
  *
- * RSS growth is measured from the end of the warm-up (a fifth of the run, at most two
- * minutes: JIT, caches and pools filled) to the end, each the median of the last three
- * samples. File descriptors are counted idle — before the traffic and after it, once
+ * RSS growth is measured from the end of the warm-up (the first fifth of the run: JIT,
+ * caches and pools filled, and the heap grown to hold two rule generations during a
+ * reload) to the end of the run, each the median of the samples over a tenth of the run
+ * (at least three), since a reload and a garbage collection move RSS by tens of MB. File descriptors are counted idle — before the traffic and after it, once
  * keep-alive connections have expired — so a leak is not hidden by open connections.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -69,7 +70,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
     const traffic = startTraffic({ port: () => warden.port, concurrency: options.concurrency, banned });
     const t0 = Date.now();
     const endAt = t0 + options.minutes * 60_000;
-    const warmS = Math.min(120, (options.minutes * 60) / 5);
+    const warmS = (options.minutes * 60) / 5;
+    const windowS = Math.max(3 * options.sampleEveryS, (options.minutes * 60) / 10);
     const samples: Array<{ s: number; rssMb: number; fds: number }> = [];
     let reloads = 0;
     let reloadsFailed = 0;
@@ -104,8 +106,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
     // Idle again: keep-alive connections expire (2 s) and the upstream pool's (4 s).
     await sleep(6000);
     const fdIdleEnd = processes(warden).reduce((n, p) => n + fdCount(p), 0);
-    const warm = samples.filter((x) => x.s <= warmS).slice(-3).map((x) => x.rssMb);
-    const end = samples.slice(-3).map((x) => x.rssMb);
+    const lastS = samples.length > 0 ? (samples[samples.length - 1] as { s: number }).s : 0;
+    const window = (from: number, to: number, atLeast: () => number[]): number[] => {
+      const inside = samples.filter((x) => x.s > from && x.s <= to).map((x) => x.rssMb);
+      return inside.length >= 3 ? inside : atLeast();
+    };
+    const warm = window(warmS - windowS, warmS, () => samples.filter((x) => x.s <= warmS).slice(-3).map((x) => x.rssMb));
+    const end = window(lastS - windowS, lastS, () => samples.slice(-3).map((x) => x.rssMb));
     const rssWarmMb = median(warm);
     const rssEndMb = median(end);
     const bannedReached = banned.filter((a) => reachedUpstream(up as RecordingUpstream, a));

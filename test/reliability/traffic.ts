@@ -74,11 +74,13 @@ function malformedExchange(port: number): Promise<string> {
     const timer = setTimeout(() => s.destroy(), 15_000);
     s.on('connect', () => s.write('POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'));
     s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('error', () => {});
+    let failure = '';
+    s.on('error', (e: Error & { code?: string }) => (failure = e.code ?? e.message));
     s.on('close', () => {
       clearTimeout(timer);
       const m = /^HTTP\/1\.1 (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'));
-      resolve(m === null ? 'error: closed without an answer' : (m[1] as string));
+      // Which way it ended tells a refused connection (ECONNREFUSED), a reset and a plain close apart.
+      resolve(m !== null ? (m[1] as string) : `error: closed without an answer${failure === '' ? '' : ` (${failure})`}`);
     });
   });
 }
