@@ -683,7 +683,14 @@ class Expander {
         let acc: Array<{ items: PyNode[]; set: ReadonlySet<number> }> = [{ items: [], set }];
         for (const it of n.items) {
           const next: typeof acc = [];
-          for (const a of acc) for (const v of this.variants(it, a.set)) next.push({ items: [...a.items, v.node], set: v.set });
+          for (const a of acc) {
+            const vs = this.variants(it, a.set);
+            // One way on: extend this variant in place (a long sequence is not copied item by item).
+            if (vs.length === 1) {
+              a.items.push((vs[0] as Variant).node);
+              next.push({ items: a.items, set: (vs[0] as Variant).set });
+            } else for (const v of vs) next.push({ items: [...a.items, v.node], set: v.set });
+          }
           if (next.length > MAX_VARIANTS) this.unsupported(`more than ${MAX_VARIANTS} variants`);
           acc = next;
         }
