@@ -116,3 +116,28 @@ test('a filter skips a line that holds none of its failregexes\' required texts,
   assert.deepEqual(ids('req [x|y] good: 192.0.2.4'), []);
   assert.deepEqual(ids('nothing here 192.0.2.5'), []);
 });
+
+test('a line the gate passes over leaves its date for the next line that has none, and a required text across the cut date still matches', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadFilter } = await import('../../src/jail/filter/filter.js');
+  const dir = mkdtempSync(join(tmpdir(), 'warden-gate-'));
+  const conf = join(dir, 'late.conf');
+  // "x  [] y" exists only once the date between "[" and "]" is cut out of the line.
+  writeFileSync(conf, ['[Definition]', 'failregex = ^<HOST> denied$', '            ^<HOST> x \\[\\] yes$'].join('\n'));
+  const now = Date.UTC(2025, 5, 1, 12, 0, 0) / 1000;
+  const f = loadFilter(conf, { timeZone: 'UTC', now: () => now });
+  const entries = (line: string): Array<[string, number | null]> => f.processLine(line).map((e) => [e.id?.text ?? '', e.time]);
+  // Passed over (no required text), then a line without a date: it gets the last one seen.
+  assert.deepEqual(entries('2025-06-01 11:59:30 nothing to see'), []);
+  assert.deepEqual(entries('192.0.2.1 denied'), [['192.0.2.1', now - 30]]);
+  // Two passed-over lines: the later date is the one kept.
+  assert.deepEqual(entries('2025-06-01 11:59:10 quiet'), []);
+  assert.deepEqual(entries('2025-06-01 11:59:40 quiet again'), []);
+  assert.deepEqual(entries('192.0.2.2 denied'), [['192.0.2.2', now - 20]]);
+  // The required text spans the date: found across the cut.
+  assert.deepEqual(entries('192.0.2.3 x [2025-06-01 11:59:50] yes'), [['192.0.2.3', now - 10]]);
+  // A line that does not hold its own date takes the last one: the one above, not a passed-over line's before it.
+  assert.deepEqual(entries('192.0.2.4 denied'), [['192.0.2.4', now - 10]]);
+});

@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FilterError, type SourceLocation } from './errors.js';
 import { DateDetector, type DateTemplate } from './date.js';
+import type { PyMatch } from './pyregex.js';
 import { FailRegex, FilterRegex, tupleLinesBuf, FAILURE_ID_GROUPS, type RegexHit, type TupleLine, type UseDns } from './failregex.js';
 import { failureId, type FailureId, type IdReading } from './failure-id.js';
 import type { IniCache } from './ini.js';
@@ -188,16 +189,22 @@ export interface FilterStats {
 /** Characters a JavaScript `u` regex needs escaped to read them as themselves. */
 const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|/]/gu;
 
-/** The failregexes' required literals as one alternation, when every failregex has one. */
-function literalGate(regexes: readonly FailRegex[]): RegExp | undefined {
+/** The failregexes' required literals as one alternation, when every failregex has one; and the longest. */
+function literalGate(regexes: readonly FailRegex[]): { re: RegExp; longest: number } | undefined {
   const literals: string[] = [];
+  let longest = 0;
   for (const r of regexes) {
     const literal = r.re.prefilterInfo()?.literal;
     if (literal === undefined) return undefined;
     literals.push(literal.replace(REGEX_SYNTAX, '\\$&'));
+    longest = Math.max(longest, literal.length);
   }
-  return literals.length === 0 ? undefined : new RegExp(literals.join('|'), 'u');
+  return literals.length === 0 ? undefined : { re: new RegExp(literals.join('|'), 'u'), longest };
 }
+
+/** What processLine returns for a line nothing matched (never written to). */
+const NO_FAILURES: FailureEntry[] = [];
+Object.freeze(NO_FAILURES);
 
 /**
  * A compiled filter with its per-log state (line buffer, last date, multi-line failures).
@@ -235,8 +242,18 @@ export class Filter {
    * the many lines of a log that no failregex matches.
    */
   private readonly literalGate: RegExp | undefined;
-  /** The line last processed, without its date (fail2ban's processedLine). */
-  processedLine = '';
+  /**
+   * The gate again, when a line it rejects can be passed over before its date is read and
+   * its buffer built: one line at a time (no multi-line buffer), no prefregex and no
+   * ignoreregex run before the failregexes (their counters count every line).
+   */
+  private readonly lineGate: { re: RegExp; longest: number } | undefined;
+  /**
+   * The date of the last dated line, found but not read yet (a line the gate passed over):
+   * read only when a later line needs the last date or has another date text, so the
+   * lines of one second (most of a busy log) are not read one by one.
+   */
+  private pendingDate: { template: DateTemplate; match: PyMatch; text: string } | null = null;
 
   constructor(definition: FilterDefinition, options: FilterOptions = {}) {
     this.name = definition.name;
@@ -265,7 +282,10 @@ export class Filter {
       (r) => new FailRegex(r.text, { multiline, useDns: this.useDns, location: where(r), prefRegex: this.prefRegex }),
     );
     this.ignoreRegexes = definition.ignoreregex.map((r) => new FilterRegex(r.text, { useDns: this.useDns, location: where(r) }));
-    this.literalGate = literalGate(this.failRegexes);
+    const gate = literalGate(this.failRegexes);
+    this.literalGate = gate?.re;
+    const ignoreFirst = this.ignoreRegexes.length > 0 && this.ignoreRegexes.length < this.failRegexes.length - 2;
+    this.lineGate = this.maxLines === 1 && this.prefRegex === undefined && !ignoreFirst ? gate : undefined;
 
     let defaultOffset: number | undefined;
     if (options.logTimeZone !== undefined) {
@@ -294,6 +314,7 @@ export class Filter {
     this.lineBuffer = [];
     this.lastTimeText = '';
     this.lastDate = null;
+    this.pendingDate = null;
     this.mlfidCache.clear();
   }
 
@@ -374,10 +395,12 @@ export class Filter {
       tupleLine = typeof lineIn === 'string' ? ['', '', lineIn] : lineIn;
       this.lastTimeText = tupleLine[1];
       this.lastDate = time;
+      this.pendingDate = null;
       date = time;
     } else {
       const line = typeof lineIn === 'string' ? lineIn : lineText(lineIn);
       const tm = this.dateDetector?.matchTime(line) ?? null;
+      if (this.lineGate !== undefined && this.passedOver(line, tm)) return NO_FAILURES;
       if (tm !== null) {
         const s = tm.match.start(1);
         const e = tm.match.end(1);
@@ -388,8 +411,9 @@ export class Filter {
           if (date !== null) {
             this.lastTimeText = m;
             this.lastDate = date;
+            this.pendingDate = null;
           }
-        } else if (this.lastDate !== null && this.lastDate > this.now() - 60) {
+        } else if (this.settleDate() !== null && (this.lastDate as number) > this.now() - 60) {
           // An optional date that is absent: the last one seen, if recent, else now.
           tupleLine = ['', this.lastTimeText, line];
           date = this.lastDate;
@@ -401,14 +425,51 @@ export class Filter {
       }
       if (date === null) {
         noDate = true;
-        if (this.lastDate !== null && this.lastDate > this.now() - 60) {
+        if (this.settleDate() !== null && (this.lastDate as number) > this.now() - 60) {
           tupleLine = ['', this.lastTimeText, line];
           date = this.lastDate;
         }
       }
     }
-    this.processedLine = tupleLine[0] + tupleLine[2];
     return this.findFailure(tupleLine, date, noDate);
+  }
+
+  /**
+   * True when no failregex can match `line`, wherever its date is cut out: the gate finds
+   * none of the failregexes' literals in the whole line, nor across the cut (where the
+   * text before the date meets the text after it). Such a line only leaves its date
+   * behind, to be read if a later line needs it. Every other line goes the whole way.
+   */
+  private passedOver(line: string, tm: { match: PyMatch; template: DateTemplate } | null): boolean {
+    const gate = this.lineGate as { re: RegExp; longest: number };
+    if (gate.re.test(line)) return false;
+    if (tm === null) return true;
+    const s = tm.match.start(1);
+    const e = tm.match.end(1);
+    if (s < 0 || e <= s) return true;
+    const k = gate.longest - 1;
+    if (k > 0 && gate.re.test(line.slice(Math.max(0, s - k), s) + line.slice(e, e + k))) return false;
+    const text = line.slice(s, e);
+    const before = this.pendingDate;
+    // A date read as no date (a 31st of June) leaves the one before it as the last date:
+    // so the one before is read now, unless it is the same text (read the same way).
+    if (before !== null && (before.text !== text || before.template !== tm.template)) this.settleDate();
+    this.pendingDate = { template: tm.template, match: tm.match, text };
+    return true;
+  }
+
+  /** The last date (reading a date left pending by passed-over lines first). */
+  private settleDate(): number | null {
+    const p = this.pendingDate;
+    if (p !== null) {
+      this.pendingDate = null;
+      const date = this.readDate(p.template, p.match);
+      if (date !== null) {
+        this.lastTimeText = p.text;
+        this.lastDate = date;
+      }
+    }
+    return this.lastDate;
   }
 
   private readDate(template: DateTemplate, match: Parameters<DateTemplate['getDate']>[0]): number | null {
@@ -472,7 +533,7 @@ export class Filter {
       if (flags & 2) this.mlfidCache.delete(mlfid);
     } else if (!(flags & 2)) {
       users = this.updateUsers(fail, fail.user);
-      this.mlfidCache.set(mlfid, [this.lastDate, fail]);
+      this.mlfidCache.set(mlfid, [this.settleDate(), fail]);
     }
     if (truthy(pop(fail, 'mlfpending')) || (users !== undefined && users.size > 1)) {
       pop(fail, 'nofail');
