@@ -12,8 +12,8 @@ import type { CollectionUpdate, StoredCollection, StoredVariable } from '../stor
 export class Entry {
   /** Transformation results of this value, by transformation-chain id (per transaction). */
   tcache: Map<number, string> | null;
-  /** Screen answers for this value, by screen group id (engine/prescreen). */
-  screens: Map<number, Uint8Array> | null;
+  /** Screen answers for this value, indexed by screen group id (engine/prescreen; ids are small). */
+  screens: Array<Uint8Array | undefined> | null;
 
   constructor(
     readonly key: string,

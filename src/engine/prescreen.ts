@@ -44,6 +44,9 @@ const STABLE = new Set([
 ]);
 
 export class ScreenGroup {
+  /** The answer "no member can match", shared by every value that matches none. */
+  private readonly none: Uint8Array;
+
   constructor(
     /** Unique per Waf; the key of cached answers on entries and in transactions. */
     readonly id: number,
@@ -56,7 +59,9 @@ export class ScreenGroup {
      * phase; null when the group is screened per value only.
      */
     readonly targets: readonly CompiledTarget[] | null,
-  ) {}
+  ) {
+    this.none = new Uint8Array(size);
+  }
 
   /**
    * Which members may match `value` (1) and which cannot (0). If RE2 cannot answer (its
@@ -64,17 +69,19 @@ export class ScreenGroup {
    * their own operators, so a failing screen never hides a match.
    */
   run(value: string): Uint8Array {
-    const out = new Uint8Array(this.size);
     let hits: number[];
     try {
       hits = this.set.match(utf8Of(value));
     } catch {
-      out.fill(1);
-      return out;
+      return new Uint8Array(this.size).fill(1);
     }
+    // Most values match no member: they share one answer (read only, like every answer).
+    if (hits.length === 0) return this.none;
+    const out = new Uint8Array(this.size);
     for (let i = 0; i < hits.length; i++) out[hits[i] as number] = 1;
     return out;
   }
+
 }
 
 type RE2Set = InstanceType<typeof RE2.Set>;
@@ -137,11 +144,11 @@ function unionOfTargets(members: readonly Rule[]): CompiledTarget[] {
 /** The group's answer for a value, computed once per entry and group. */
 export function screenOf(entry: Entry, group: ScreenGroup, value: string): Uint8Array {
   let answers = entry.screens;
-  if (answers === null) entry.screens = answers = new Map();
-  let hits = answers.get(group.id);
+  if (answers === null) entry.screens = answers = [];
+  let hits = answers[group.id];
   if (hits === undefined) {
     hits = group.run(value);
-    answers.set(group.id, hits);
+    answers[group.id] = hits;
   }
   return hits;
 }

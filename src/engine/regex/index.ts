@@ -146,8 +146,16 @@ export const IRREGEXP_MAX_ALTERNATIVES = 20;
  * match; a Buffer costs nothing to pass. Rules look at the same values one rule after
  * another, so recent conversions are kept (small values only, a bounded number).
  */
-const utf8Cache = new Map<string, Buffer>();
-const UTF8_CACHE_ENTRIES = 1024;
+let utf8Cache = new Map<string, Buffer>();
+let utf8CacheBytes = 0;
+/**
+ * Bounds of the cache: a request with a thousand arguments looks at a few thousand values
+ * (names, values, their transformed forms), rule after rule; a cache smaller than that
+ * misses on every call (each rule walks them all before the next starts over). When a
+ * bound is reached the whole cache starts over, which costs nothing per call.
+ */
+const UTF8_CACHE_ENTRIES = 16384;
+const UTF8_CACHE_BYTES = 4 << 20;
 const UTF8_CACHE_MAX_LENGTH = 8192;
 
 export function utf8Of(input: string): Buffer {
@@ -155,8 +163,12 @@ export function utf8Of(input: string): Buffer {
   let buf = utf8Cache.get(input);
   if (buf === undefined) {
     buf = Buffer.from(input, 'utf8');
-    if (utf8Cache.size >= UTF8_CACHE_ENTRIES) utf8Cache.delete(utf8Cache.keys().next().value as string);
+    if (utf8Cache.size >= UTF8_CACHE_ENTRIES || utf8CacheBytes >= UTF8_CACHE_BYTES) {
+      utf8Cache = new Map();
+      utf8CacheBytes = 0;
+    }
     utf8Cache.set(input, buf);
+    utf8CacheBytes += input.length + buf.length;
   }
   return buf;
 }
