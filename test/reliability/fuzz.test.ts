@@ -11,7 +11,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { targets, logLineCase, logLineSearchPath, removeTargetFolders } from './fuzz/targets.js';
+import { PROBE_LINE, targets, guardedTime, logLineCase, logLineSearchPath, removeTargetFolders, writeFuzzFilter } from './fuzz/targets.js';
 import { useQuickSeeds } from './fuzz/seeds.js';
 import { loadFixtures } from './fuzz/runner.js';
 import { fuzzHttp } from './fuzz/http.js';
@@ -24,13 +24,18 @@ const seed = Number(process.env.WARDEN_FUZZ_SEED ?? Date.now() % 1_000_000_000);
 const SLOW_MS = 1000;
 const BUDGET_MS = 500;
 
-/** Runs one input; over the slow bound it runs twice more and keeps its fastest time (a shared machine). */
+/**
+ * Runs one input; over the slow bound it runs twice more and keeps its fastest time (a
+ * shared machine). The time that counts leaves out the part production runs behind a time
+ * guard (FuzzTarget.guard: matching a fail2ban regex), which the guard bounds instead.
+ */
 function timed(run: (input: string) => void, input: string): number {
   let best = Infinity;
   for (let i = 0; i < 3 && best > SLOW_MS; i++) {
+    guardedTime.ms = 0;
     const t0 = performance.now();
     run(input);
-    best = Math.min(best, performance.now() - t0);
+    best = Math.min(best, performance.now() - t0 - guardedTime.ms);
   }
   return best;
 }
@@ -53,7 +58,7 @@ for (const target of targets) {
         } catch (err) {
           assert.fail(`${target.name} input ${n} (WARDEN_FUZZ_SEED=${seed}) threw ${(err as Error).stack}\ninput: ${JSON.stringify(input.slice(0, 500))}`);
         }
-        if (target.guard === undefined) assert.ok(ms <= SLOW_MS, `${target.name} input ${n} (WARDEN_FUZZ_SEED=${seed}) ran ${ms.toFixed(0)} ms: ${JSON.stringify(input.slice(0, 500))}`);
+        assert.ok(ms <= SLOW_MS, `${target.name} input ${n} (WARDEN_FUZZ_SEED=${seed}) ran ${ms.toFixed(0)} ms: ${JSON.stringify(input.slice(0, 500))}`);
         n++;
       }
     }
@@ -66,13 +71,37 @@ test('fuzz log-lines: lines that ran over the guard’s limit are stopped by the
   if (guarded.length === 0) return t.skip('no guarded fixtures');
   for (const [name, input] of guarded.slice(0, 3)) {
     const { filter, line } = logLineCase(input);
-    const g = await GuardedFilter.open(filter, { searchPath: logLineSearchPath(), timeZone: 'UTC' }, { lineTimeoutMs: 200 });
+    let stoppedAfter = -1;
+    const g = await GuardedFilter.open(filter, { searchPath: logLineSearchPath(), timeZone: 'UTC' }, { lineTimeoutMs: 200, onTimeout: (e) => (stoppedAfter = e.elapsedMs) });
     try {
       const t0 = performance.now();
       await g.matchLines([line]);
-      const ms = performance.now() - t0;
-      assert.equal(g.timeouts, 1, `${name}: the ${filter} line was not stopped (${ms.toFixed(0)} ms)`);
-      assert.ok(ms < 3000, `${name}: stopped only after ${ms.toFixed(0)} ms`);
+      const total = performance.now() - t0;
+      assert.equal(g.timeouts, 1, `${name}: the ${filter} line was not stopped`);
+      // The guard's promise: a line found running twice in a row is stopped (scheduling slack on a busy machine).
+      assert.ok(stoppedAfter >= 0 && stoppedAfter < 3000, `${name}: stopped only after ${stoppedAfter} ms`);
+      // And the batch is answered (a fresh worker loads the filter and runs the rest) well within the hang bound.
+      assert.ok(total < 20_000, `${name}: the batch took ${total.toFixed(0)} ms`);
+    } finally {
+      await g.close();
+    }
+  }
+});
+
+test('fuzz filter-files: a filter whose own regex backtracks without end is stopped by the real GuardedFilter within its limit', async (t) => {
+  const guarded = loadFixtures(fixturesDir, 'filter-files', 'utf8').filter(([name]) => name.startsWith('guarded-'));
+  if (guarded.length === 0) return t.skip('no guarded fixtures');
+  for (const [name, input] of guarded.slice(0, 2)) {
+    let stoppedAfter = -1;
+    const g = await GuardedFilter.open(writeFuzzFilter(input), { timeZone: 'UTC' }, { lineTimeoutMs: 200, onTimeout: (e) => (stoppedAfter = e.elapsedMs) });
+    try {
+      const t0 = performance.now();
+      await g.matchLines([PROBE_LINE]);
+      const total = performance.now() - t0;
+      assert.equal(g.timeouts, 1, `${name}: the line was not stopped`);
+      assert.ok(stoppedAfter >= 0 && stoppedAfter < 3000, `${name}: stopped only after ${stoppedAfter} ms`);
+      // And the batch is answered (a fresh worker loads the filter and runs the rest) well within the hang bound.
+      assert.ok(total < 20_000, `${name}: the batch took ${total.toFixed(0)} ms`);
     } finally {
       await g.close();
     }

@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { WORKER_HEAP_MB, type FuzzTarget } from './targets.js';
+import { GUARDED_PART, WORKER_HEAP_MB, type FuzzTarget } from './targets.js';
 import type { FuzzWorkerData, FuzzWorkerMessage } from './worker.js';
 
 export type EscapeKind = 'exception' | 'invariant' | 'slow' | 'hang' | 'memory' | 'crash';
@@ -143,7 +143,7 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
 
   const record = (reported: ReportKind, index: number | null, fixture: string | null, message: string, ms: number, input: string | null): void => {
     // Behind a production time guard, an input the watchdog stopped is one the guard stops (sooner).
-    const kind: ReportKind = reported === 'hang' && target.guard !== undefined ? 'guarded' : reported;
+    const kind: ReportKind = reported === 'hang' && target.guard !== undefined && message.includes(GUARDED_PART) ? 'guarded' : reported;
     if (kind === 'guarded') guarded++;
     else escapes[kind]++;
     let saved: string | null = null;
@@ -158,7 +158,7 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
   };
 
   while (start < options.count || fixtures.length > 0) {
-    const progress = new SharedArrayBuffer(8);
+    const progress = new SharedArrayBuffer(12);
     const state = new Int32Array(progress);
     const passed = fixtures;
     fixtures = [];
@@ -185,7 +185,8 @@ export async function fuzzTarget(target: FuzzTarget, options: FuzzOptions): Prom
           return;
         }
         if (Date.now() - since > options.hangMs) {
-          finish({ kind: 'hang', index, message: `still running after ${options.hangMs} ms; worker terminated`, ms: Date.now() - since });
+          const where = Atomics.load(state, 2) === 1 ? ` ${GUARDED_PART}` : '';
+          finish({ kind: 'hang', index, message: `still running after ${options.hangMs} ms${where}; worker terminated`, ms: Date.now() - since });
           void worker.terminate();
         }
       }, 200);
