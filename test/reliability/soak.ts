@@ -75,7 +75,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakFigures> {
     const samples: Array<{ s: number; rssMb: number; fds: number }> = [];
     let reloads = 0;
     let reloadsFailed = 0;
-    let nextReload = t0 + options.reloadEveryS * 1000;
+    // The first reload half an interval in, so a run of N intervals has N reloads.
+    let nextReload = t0 + (options.reloadEveryS * 1000) / 2;
     let nextSample = t0;
     while (Date.now() < endAt) {
       if (warden.exited) throw new Error(`warden exited during the soak:\n${warden.stderr.slice(-20).join('\n')}`);
