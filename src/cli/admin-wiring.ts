@@ -20,6 +20,7 @@ import type { FromWorkerAdmin, ToWorkerAdmin } from '../admin/delta.js';
 import type { WardenConfig } from '../config/types.js';
 import type { Waf } from '../engine/waf.js';
 import type { ClusterPrimary } from '../proxy/cluster.js';
+import { listeningUrl, type ListeningAddress } from '../proxy/server.js';
 import { hasSeries, type SeriesStore } from '../store/series.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import { storePath, type BanEngine } from './ban-engine.js';
@@ -114,6 +115,8 @@ export interface PrimaryAdminDeps {
   readonly primary: () => ClusterPrimary | null;
   /** Rules loaded in each worker (the last start or reload). */
   readonly rules: () => number;
+  /** The addresses the listeners are bound to, once the workers listen (null before). */
+  readonly listening?: () => readonly ListeningAddress[] | null;
   readonly log: (level: 'info' | 'error', message: string) => void;
 }
 
@@ -172,7 +175,10 @@ export async function startPrimaryAdmin(config: WardenConfig, deps: PrimaryAdmin
       rules: deps.rules(),
       /** rules.mode (on, detection, off), or null: SecRuleEngine as the rule files set it. */
       mode: config.rules.mode,
-      listeners: config.listeners.map((l) => ({ name: l.name, address: `${l.tls === null ? 'http' : 'https'}://${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}` })),
+      // As bound (a port 0 in the config is the port the system gave), else as configured.
+      listeners:
+        deps.listening?.()?.map((a) => ({ name: a.name, address: listeningUrl(a) })) ??
+        config.listeners.map((l) => ({ name: l.name, address: listeningUrl({ proto: l.tls === null ? 'http' : 'https', address: l.host, port: l.port }) })),
       dataDir: config.dataDir,
     }),
   }).catch((err: unknown) => {

@@ -27,6 +27,7 @@ import { RuleLoadError } from '../seclang/errors.js';
 import { parseSecLangText } from '../seclang/parser.js';
 import { ClusterPrimary, describeLoadError, runWorker, sendToPrimary, type ReloadOutcome, type WorkerSetup } from '../proxy/cluster.js';
 import { recordingSource } from '../proxy/rule-snapshot.js';
+import { listeningUrl, type ListeningAddress } from '../proxy/server.js';
 import type { ProxyLog } from '../proxy/types.js';
 import { controlRequest, controlSocketPath, handleControl, serveControl, socketAnswers, type AnyControlRequest, type ControlRequest as JailRequest, type ControlResponse } from '../jail/control.js';
 import { BanSet } from '../jail/ban-set.js';
@@ -195,6 +196,8 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
   let primaryRef: ClusterPrimary | null = null;
   let admin: PrimaryAdmin | null = null;
   let rules = 0;
+  /** Where the listeners are bound (port 0 in the config gets its real port here), once started. */
+  let listening: readonly ListeningAddress[] | null = null;
   bans.manager.subscribe((event) => primaryRef?.broadcast({ kind: 'ban-event', event } satisfies ToWorkerWiring));
   const primary = new ClusterPrimary({
     workers,
@@ -210,7 +213,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
   primaryRef = primary;
   if (config.admin.enabled) {
     try {
-      admin = await startPrimaryAdmin(config, { bans, primary: () => primaryRef, rules: () => rules, log: stderrLog });
+      admin = await startPrimaryAdmin(config, { bans, primary: () => primaryRef, rules: () => rules, listening: () => listening, log: stderrLog });
     } catch (err) {
       await bans.stop();
       io.err(`warden: could not start the admin listener: ${(err as Error).message}`);
@@ -265,10 +268,8 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   rules = started.summary.rules;
-  for (const a of started.addresses) {
-    const host = a.address.includes(':') ? `[${a.address}]` : a.address;
-    io.out(`warden: listening on ${a.proto}://${host}:${a.port} (${a.name})`);
-  }
+  listening = started.addresses;
+  for (const a of started.addresses) io.out(`warden: listening on ${listeningUrl(a)} (${a.name})`);
   io.out(`warden: ${workers} worker${workers === 1 ? '' : 's'}, ${started.summary.rules} rules${started.summary.warnings > 0 ? ` (${started.summary.warnings} warnings)` : ''}; pid ${process.pid}`);
   if (admin !== null) {
     const how = admin.server.auth === 'none' ? 'no authentication: this machine only' : admin.server.auth === 'token' ? 'token (Bearer, or as the Basic password)' : 'basic authentication';
@@ -277,7 +278,7 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
   writeFileSync(paths.pid, `${process.pid}\n`);
   onStarted?.({
     config,
-    listeners: started.addresses.map((a) => `${a.proto}://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`),
+    listeners: started.addresses.map(listeningUrl),
     adminUrl: admin?.server.url ?? null,
     rules: started.summary.rules,
     workers,

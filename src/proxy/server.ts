@@ -44,6 +44,11 @@ export interface ListeningAddress {
   readonly port: number;
 }
 
+/** `http://127.0.0.1:8080`, `https://[::1]:8443`. */
+export function listeningUrl(a: Pick<ListeningAddress, 'proto' | 'address' | 'port'>): string {
+  return `${a.proto}://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+}
+
 /** What a reload changed, and what it could not change without a restart. */
 export interface ReloadReport {
   readonly rules: number;

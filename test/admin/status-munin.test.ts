@@ -99,7 +99,8 @@ test('warden status prints the running Warden: totals, bars, top rules, blocks, 
   assert.equal(r.code, 0);
   const text = r.lines.join('\n');
   assert.match(r.lines[0] ?? '', /^Warden \S+ · pid \d+ · up \d+ s · 1 worker · 1 rule$/);
-  assert.match(text, /^listeners: http:\/\/127\.0\.0\.1:\d+$/m);
+  // The port the listener is bound to (the config says 0).
+  assert.match(text, new RegExp(`^listeners: http://127\\.0\\.0\\.1:${w.port}$`, 'm'));
   assert.match(text, /^store: SQLite in the data directory$/m);
   assert.match(text, new RegExp(`^since start: ${s.totals.requests} requests, ${12 + passedBeforeBan} sent upstream, 2 blocked by the WAF, ${s.totals.banned} refused by bans, 0 refused as malformed$`, 'm'));
   assert.match(text, /^last hour \(one column per 60 s, each line to its own scale\):$/m);
