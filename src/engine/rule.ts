@@ -86,6 +86,13 @@ export class Rule {
   usesStore: boolean;
   /** The rule's place in a screen group (engine/prescreen), or null. */
   screen: RuleScreen | null;
+  /**
+   * Rules with the same key look at the same values within a phase (the same targets and
+   * exclusions, all of request or response data that rules cannot change): the values are
+   * collected once per phase for all of them (engine/prescreen sharedTargetsKey). Null when
+   * they cannot be shared.
+   */
+  targetsKey: string | null;
   private metadata: KeyedCollection | null;
   location: SourceLocation;
   /** The directive as written. */
@@ -130,6 +137,7 @@ export class Rule {
     this.xmlns = null;
     this.usesStore = false;
     this.screen = null;
+    this.targetsKey = null;
     this.metadata = null;
     this.location = location;
     this.text = text;

@@ -212,6 +212,8 @@ export class Transaction implements MatchContext {
   private readonly scratch: TargetBuffer;
   /** Per-phase answers of screen groups over every value their rules look at (engine/prescreen). */
   private groupAnswers: (Uint8Array | undefined)[];
+  /** Per-phase values of rules sharing their targets (Rule.targetsKey); never written once made. */
+  private sharedTargets: Map<string, TargetBuffer>;
   private readonly trace: ((e: TraceEvent) => void) | null;
   private capture0: string | null;
   /** The parameter of the operator in use after macro expansion (for log messages). */
@@ -311,6 +313,7 @@ export class Transaction implements MatchContext {
     this.targets = new TargetBuffer();
     this.scratch = new TargetBuffer();
     this.groupAnswers = [];
+    this.sharedTargets = new Map();
     this.trace = options.trace ?? null;
     this.capture0 = null;
     this.expandedParam = '';
@@ -468,6 +471,7 @@ export class Transaction implements MatchContext {
     if (phase < 5 && (this.allowed === 'transaction' || (this.allowed === 'request' && phase <= 2))) return null;
     this.phase = phase;
     if (this.groupAnswers.length > 0) this.groupAnswers = [];
+    if (this.sharedTargets.size > 0) this.sharedTargets = new Map();
     const items = this.waf.phases[phase] as readonly PhaseItem[];
     let skip = 0;
     let skipAfter: string | null = null;
@@ -689,6 +693,24 @@ export class Transaction implements MatchContext {
 
   /** The values a rule looks at: targets minus exclusions (the rule's and ctl's). */
   private resolveTargets(rule: Rule): TargetBuffer {
+    // Rules with the same stable targets see the same values until the phase ends (a
+    // ctl:ruleRemoveTarget* of this transaction makes targets differ per rule: not then).
+    const key = rule.targetsKey;
+    if (key !== null && this.removedTargets.length === 0) {
+      const shared = this.sharedTargets.get(key);
+      if (shared !== undefined) return shared;
+      const buf = this.collectTargets(rule);
+      const copy = new TargetBuffer();
+      copy.defs = buf.defs.slice(0, buf.length);
+      copy.entries = buf.entries.slice(0, buf.length);
+      copy.length = buf.length;
+      this.sharedTargets.set(key, copy);
+      return copy;
+    }
+    return this.collectTargets(rule);
+  }
+
+  private collectTargets(rule: Rule): TargetBuffer {
     const buf = this.targets;
     buf.length = 0;
     const targets = rule.targets;

@@ -12,7 +12,7 @@ import type { CollectionStore } from '../store/types.js';
 import { compileRuleset, operatorContext } from './compiler.js';
 import type { WafConfig } from './config.js';
 import { getOperator, type Operator } from './operators/index.js';
-import { buildScreens } from './prescreen.js';
+import { buildScreens, sharedTargetsKey } from './prescreen.js';
 import type { PhaseItem, Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
@@ -72,6 +72,7 @@ export class Waf {
     this.store = options.store ?? createMemoryStore();
     this.options = options;
     this.screenGroups = options.screening === false ? 0 : buildScreens(this.rules);
+    for (const r of this.rules) r.targetsKey = sharedTargetsKey(r);
   }
 
   /**

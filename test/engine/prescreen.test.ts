@@ -54,3 +54,30 @@ test('CRS gives the same results with and without the RE2.Set screen', { skip: c
     }
   }
 });
+
+test('rules with the same targets share their values within a phase, but not past a ctl:ruleRemoveTargetById', async () => {
+  const rules = [
+    'SecRule ARGS|!ARGS:skip "@rx x" "id:10,phase:1,pass,log,msg:\'before the body\'"',
+    'SecRule ARGS|!ARGS:skip "@rx x" "id:11,phase:2,pass,log,msg:\'one\'"',
+    'SecRule ARGS|!ARGS:skip "@rx x" "id:12,phase:2,pass,log,msg:\'two\',ctl:ruleRemoveTargetById=13;ARGS:a"',
+    'SecRule ARGS|!ARGS:skip "@rx x" "id:13,phase:2,pass,log,msg:\'three\'"',
+    'SecRule ARGS|!ARGS:skip|!ARGS:b "@rx x" "id:14,phase:2,pass,log,msg:\'four\'"',
+    'SecRule ARGS|!ARGS:skip "@rx x" "id:15,phase:2,pass,log,msg:\'five\'"',
+  ].join('\n');
+  const waf = Waf.fromText(`SecRuleEngine On\nSecRequestBodyAccess On\n${rules}\n`);
+  const r = await runRequest(waf, {
+    method: 'POST',
+    uri: '/?a=x1',
+    headers: [['Host', 'example.com'], ['Content-Type', 'application/x-www-form-urlencoded']],
+    body: 'b=x2&skip=x3',
+  });
+  const seen = (id: number): string[] => r.tx.matches.filter((m) => m.ruleId === id).map((m) => m.variable);
+  // Phase 1 has the query string only; phase 2 collects again, with the body.
+  assert.deepEqual(seen(10), ['ARGS:a']);
+  assert.deepEqual(seen(11), ['ARGS:a', 'ARGS:b']);
+  assert.deepEqual(seen(12), ['ARGS:a', 'ARGS:b']);
+  // The removal is this rule's alone: 13 without ARGS:a; 14 with its own exclusion; 15 as 11.
+  assert.deepEqual(seen(13), ['ARGS:b']);
+  assert.deepEqual(seen(14), ['ARGS:a']);
+  assert.deepEqual(seen(15), ['ARGS:a', 'ARGS:b']);
+});
