@@ -243,9 +243,11 @@ export class Filter {
    */
   private readonly literalGate: RegExp | undefined;
   /**
-   * The gate again, when a line it rejects can be passed over before its date is read and
-   * its buffer built: one line at a time (no multi-line buffer), no prefregex and no
-   * ignoreregex run before the failregexes (their counters count every line).
+   * The gate again, when a line it rejects can be passed over before its buffer is split
+   * into tuples and its failregexes tried: one line at a time (no multi-line buffer), and
+   * no ignoreregex run before the failregexes (their counters count every line). With a
+   * prefregex, the passed-over line is still tried against it (no groups taken), so its
+   * counter stays fail2ban's.
    */
   private readonly lineGate: { re: RegExp; longest: number } | undefined;
   /**
@@ -285,7 +287,7 @@ export class Filter {
     const gate = literalGate(this.failRegexes);
     this.literalGate = gate?.re;
     const ignoreFirst = this.ignoreRegexes.length > 0 && this.ignoreRegexes.length < this.failRegexes.length - 2;
-    this.lineGate = this.maxLines === 1 && this.prefRegex === undefined && !ignoreFirst ? gate : undefined;
+    this.lineGate = this.maxLines === 1 && !ignoreFirst ? gate : undefined;
 
     let defaultOffset: number | undefined;
     if (options.logTimeZone !== undefined) {
@@ -443,13 +445,30 @@ export class Filter {
   private passedOver(line: string, tm: { match: PyMatch; template: DateTemplate } | null): boolean {
     const gate = this.lineGate as { re: RegExp; longest: number };
     if (gate.re.test(line)) return false;
-    if (tm === null) return true;
-    const s = tm.match.start(1);
-    const e = tm.match.end(1);
-    if (s < 0 || e <= s) return true;
+    const s = tm === null ? -1 : tm.match.start(1);
+    const e = tm === null ? -1 : tm.match.end(1);
+    if (tm === null || s < 0 || e <= s) {
+      // No date to cut out: the buffer is the line.
+      if (this.prefRegex !== undefined && this.prefRegex.re.test(line)) this.stats.prefregexMatched++;
+      return true;
+    }
     const k = gate.longest - 1;
     if (k > 0 && gate.re.test(line.slice(Math.max(0, s - k), s) + line.slice(e, e + k))) return false;
     const text = line.slice(s, e);
+    if (this.prefRegex !== undefined) {
+      // The prefregex sees the line without its date only when the date reads as one (as
+      // in processLine): so the date is read here, not left pending.
+      const date = this.readDate(tm.template, tm.match);
+      let buf = line;
+      if (date !== null) {
+        this.lastTimeText = text;
+        this.lastDate = date;
+        this.pendingDate = null;
+        buf = line.slice(0, s) + line.slice(e);
+      }
+      if (this.prefRegex.re.test(buf)) this.stats.prefregexMatched++;
+      return true;
+    }
     const before = this.pendingDate;
     // A date read as no date (a 31st of June) leaves the one before it as the last date:
     // so the one before is read now, unless it is the same text (read the same way).
