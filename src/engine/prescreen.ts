@@ -137,7 +137,9 @@ export function buildScreens(rules: readonly Rule[]): number {
  */
 export function sharedTargetsKey(rule: Rule): string | null {
   if (!stableTargets(rule)) return null;
-  return `${rule.targets.map((t) => t.text).join('|')}\u0000${rule.exclusions.map((t) => t.text).join('|')}`;
+  // XPath selectors (XML:/a:b) are compiled with the rule's own namespace prefixes.
+  const xmlns = rule.xmlns === null ? '' : [...rule.xmlns].map(([k, v]) => `${k}=${v}`).join(' ');
+  return `${rule.targets.map((t) => t.text).join('|')}\u0000${rule.exclusions.map((t) => t.text).join('|')}\u0000${xmlns}`;
 }
 
 /** True when every target of the rule is stable within a phase (and none counts). */

@@ -321,6 +321,18 @@ test('xmlns gives XPath selectors their namespace prefixes', async () => {
   assert.equal(r.interruption?.ruleId, 2);
 });
 
+test('the same XPath text with other namespace prefixes selects other nodes, rule by rule', async () => {
+  const w = waf(
+    `SecRule REQUEST_HEADERS:Content-Type "@contains xml" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=XML"
+     SecRule XML:/p:a/text() "@rx ." "id:2,phase:2,pass,log,xmlns:p=urn:one"
+     SecRule XML:/p:a/text() "@rx ." "id:3,phase:2,pass,log,xmlns:p=urn:two"`,
+  );
+  const one = await runRequest(w, { method: 'POST', uri: '/ws', headers: [['Content-Type', 'text/xml']], body: '<a xmlns="urn:one">first</a>' });
+  assert.deepEqual(one.matched, [1, 2]);
+  const two = await runRequest(w, { method: 'POST', uri: '/ws', headers: [['Content-Type', 'text/xml']], body: '<a xmlns="urn:two">second</a>' });
+  assert.deepEqual(two.matched, [1, 3]);
+});
+
 test('sanitise actions are recorded on the rule for the audit log', () => {
   const w = waf(`SecRule ARGS:password "@rx ." "id:1,phase:2,pass,sanitiseArg:password,sanitiseRequestHeader:Authorization,sanitiseMatched"`);
   const rule = w.rules[0];
