@@ -147,7 +147,7 @@ export function report(): string {
   lines.push(rows.length === 0 ? 'No runs recorded yet.' : table(['part', 'load', 'result', 'run (UTC)'], rows));
   lines.push(
     '',
-    'Escapes: an exception, a broken invariant, an input slower than 1 s of its own CPU time, one still running after 20 s (its worker is stopped), a heap over 768 MB; for HTTP, no close within 30 s, a 5xx other than 501/505, a reset without an answer, a request the upstream could not parse or that reached it with two framings, a worker that died. Log lines run behind the filter guard in production, so a slow one is counted as stopped by the guard (and replayed through the real guard by npm test). Open escapes: test/reliability/fixtures/open/.',
+    'Escapes: an exception, a broken invariant, an input slower than 1 s of its own CPU time, one still running after 20 s (its worker is stopped), a heap over 768 MB; for HTTP, no close within 30 s, a 5xx other than 501/505, a reset without an answer, a request the upstream could not parse or that reached it with two framings, a worker that died. Matching a line with a fail2ban filter runs behind the filter guard in production (the log-lines target, and the line matched once a fuzzed filter file is read), so time spent there is counted as stopped by the guard (and replayed through the real guard by npm test); reading and compiling a filter file count as usual. Open escapes: test/reliability/fixtures/open/.',
     '',
     'Redis lost and back with the fleet store is covered by test/store/redis.test.ts (redis-server killed and restarted, stopped with SIGSTOP, restarted empty) and test/cli/fleet-e2e.test.ts, not repeated here.',
   );
