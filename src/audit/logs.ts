@@ -217,6 +217,10 @@ export function createLogs(options: LogsOptions): Logs {
       }
     },
 
+    takesRejected(): boolean {
+      return (auditing() && config.auditEngine !== 'Off') || accessLog !== null;
+    },
+
     rejected(request: RejectedRequest): void {
       try {
         const now = clock();

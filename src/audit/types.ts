@@ -37,6 +37,8 @@ export interface WafLogs {
   transactionDone(tx: Transaction, response: ResponseSummary): void;
   /** A request refused before it became a transaction: an audit record and an access-log line. */
   rejected(request: RejectedRequest): void;
+  /** Whether rejected() records anything (an audit log or an access log is on): callers skip building the record otherwise. */
+  takesRejected(): boolean;
   /** Reopens every file (log rotation: SIGUSR1). */
   reopen(): Promise<void>;
   /** Flushes and closes. */

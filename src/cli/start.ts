@@ -126,6 +126,7 @@ function workerWiring(): Parameters<typeof runWorker>[0] {
           if (conditions.some((c) => matchesWafCondition(c, event))) sendToPrimary({ kind: 'waf-event', event } satisfies FromWorkerWiring);
         },
         rejected: (r) => logs.rejected(r),
+        takesRejected: () => logs.takesRejected(),
         reopen: () => logs.reopen(),
         close: () => logs.close(),
         get writeErrors() {

@@ -99,6 +99,8 @@ function reject(host: ExchangeHost, gen: Generation, req: IncomingMessage, res: 
     logRefused(host, gen, tx, { status, protocol: `HTTP/${req.httpVersion}`, headers: sent, bytesSent: Buffer.byteLength(body), aborted: false });
     return;
   }
+  // A banned client retrying costs a lookup and a 403; the record is built only if a log takes it.
+  if (!gen.logs.takesRejected()) return;
   gen.logs.rejected({
     clientAddress: client,
     clientPort: c.peerPort,

@@ -321,6 +321,7 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
   }
 
   private logRejected(gen: Generation, where: { address: string; port: number; localAddress: string; localPort: number }, rawHead: string, answer: { status: number; reason: string }): void {
+    if (!gen.logs.takesRejected()) return;
     gen.logs.rejected({
       clientAddress: where.address,
       clientPort: where.port,

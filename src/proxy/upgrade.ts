@@ -121,6 +121,7 @@ function refuse(host: ExchangeHost, gen: Generation, req: IncomingMessage, socke
     logRefused(host, gen, tx, { status: refusal.status, protocol: `HTTP/${req.httpVersion}`, headers, bytesSent: gone ? 0 : Buffer.byteLength(body), aborted: gone });
     return;
   }
+  if (!gen.logs.takesRejected()) return;
   gen.logs.rejected({
     clientAddress: client,
     clientPort: conn.peerPort,

@@ -38,6 +38,10 @@ export class MemoryLogs implements WafLogs {
     this.wake();
   }
 
+  takesRejected(): boolean {
+    return true;
+  }
+
   async reopen(): Promise<void> {}
 
   async close(): Promise<void> {
