@@ -410,11 +410,7 @@ export class Filter {
         tupleLine = s < 0 ? ['', '', line] : [line.slice(0, s), m, line.slice(e)];
         if (m !== '') {
           date = this.readDate(tm.template, tm.match);
-          if (date !== null) {
-            this.lastTimeText = m;
-            this.lastDate = date;
-            this.pendingDate = null;
-          }
+          if (date !== null) this.noteDate(m, date);
         } else if (this.settleDate() !== null && (this.lastDate as number) > this.now() - 60) {
           // An optional date that is absent: the last one seen, if recent, else now.
           tupleLine = ['', this.lastTimeText, line];
@@ -459,14 +455,8 @@ export class Filter {
       // The prefregex sees the line without its date only when the date reads as one (as
       // in processLine): so the date is read here, not left pending.
       const date = this.readDate(tm.template, tm.match);
-      let buf = line;
-      if (date !== null) {
-        this.lastTimeText = text;
-        this.lastDate = date;
-        this.pendingDate = null;
-        buf = line.slice(0, s) + line.slice(e);
-      }
-      if (this.prefRegex.re.test(buf)) this.stats.prefregexMatched++;
+      if (date !== null) this.noteDate(text, date);
+      if (this.prefRegex.re.test(date === null ? line : line.slice(0, s) + line.slice(e))) this.stats.prefregexMatched++;
       return true;
     }
     const before = this.pendingDate;
@@ -483,12 +473,16 @@ export class Filter {
     if (p !== null) {
       this.pendingDate = null;
       const date = this.readDate(p.template, p.match);
-      if (date !== null) {
-        this.lastTimeText = p.text;
-        this.lastDate = date;
-      }
+      if (date !== null) this.noteDate(p.text, date);
     }
     return this.lastDate;
+  }
+
+  /** A line's date, read: the last date from now on (and nothing left pending before it). */
+  private noteDate(text: string, date: number): void {
+    this.lastTimeText = text;
+    this.lastDate = date;
+    this.pendingDate = null;
   }
 
   private readDate(template: DateTemplate, match: Parameters<DateTemplate['getDate']>[0]): number | null {
