@@ -103,7 +103,10 @@ jails:
 
     // The graph: uPlot's data holds the series the page drew (x first, then the SERIES order).
     // Page code as strings: tsx's transform would add helper calls the page does not have.
-    await page.waitForFunction('window.wardenDashboard.graph !== null', undefined, { timeout: 15_000 });
+    // Polled with page.evaluate (the DevTools protocol, outside the page's CSP): waitForFunction
+    // polls inside the page with eval, which the dashboard's script-src 'self' refuses whenever
+    // the first check comes too early.
+    await eventually(async () => ((await page.evaluate<boolean>('window.wardenDashboard?.graph != null')) ? true : undefined), 15_000, 'the graph');
     const drawn = await page.evaluate<{ points: number; sums: Record<string, number>; width: number; height: number }>(`(() => {
       const g = window.wardenDashboard.graph;
       const sums = Object.fromEntries(g.series.slice(1).map((s, i) => [s.label, g.data[i + 1].reduce((a, b) => a + (b ?? 0), 0)]));
