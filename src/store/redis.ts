@@ -38,9 +38,52 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ConnectionOptions } from 'node:tls';
-import { Redis, type RedisOptions } from 'ioredis';
+import { createConnection } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { AbstractConnector, Redis, type RedisOptions } from 'ioredis';
 import type { BanRecord, CollectionUpdate, Store, StoredBanEvent, StoredCollection, StoredVariable, StoreHealth } from './types.js';
+
+/**
+ * ioredis's own connector, with one difference: the socket keeps an 'error' listener for its
+ * whole life. ioredis listens with once(), and a TLS socket can emit a second error (an alert
+ * from the server after a failed or reset handshake, seen once in CI): with no listener left
+ * that error is an uncaught exception, which would take the worker down. ioredis still hears
+ * the first error of every connection (reconnect, health); later ones are only noted.
+ */
+class GuardedConnector extends AbstractConnector {
+  private readonly options: RedisOptions;
+
+  constructor(options: unknown) {
+    const o = options as RedisOptions;
+    super(o.disconnectTimeout ?? 2_000);
+    this.options = o;
+  }
+
+  connect(): ReturnType<AbstractConnector['connect']> {
+    this.connecting = true;
+    const o = this.options;
+    return new Promise((resolve, reject) => {
+      // As ioredis does: the socket is made on the next tick, unless disconnect() came first.
+      process.nextTick(() => {
+        if (!this.connecting) {
+          reject(new Error('Connection is closed.'));
+          return;
+        }
+        try {
+          const where = o.path !== undefined && o.path !== null ? { path: o.path } : { host: o.host ?? '127.0.0.1', port: o.port ?? 6379, ...(o.family !== undefined ? { family: o.family } : {}) };
+          this.stream = o.tls !== undefined ? tlsConnect({ ...where, ...o.tls }) : createConnection(where);
+        } catch (err) {
+          reject(err as Error);
+          return;
+        }
+        this.stream.on('error', (err: Error) => {
+          this.firstError ??= err;
+        });
+        resolve(this.stream);
+      });
+    });
+  }
+}
 
 /** A Redis store that cannot be opened as configured (a bad URL). */
 export class RedisStoreError extends Error {
@@ -245,6 +288,7 @@ export class RedisStore implements Store {
 
     const maxBackoff = this.maxBackoffMs;
     const redisOptions: RedisOptions = {
+      Connector: GuardedConnector,
       // Fail at once while disconnected: a request must not wait for a server that is away.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
