@@ -19,12 +19,25 @@
  *   no value it would have looked at could have matched.
  * Rules whose screen matched run their operator as usual (for captures, exact semantics
  * and match limits), so results are the same with or without screening.
+ *
+ * Requests repeat themselves: the same User-Agent, Accept and cookie names arrive again
+ * and again. Each group also remembers the answers for recent raw values (before its
+ * transformations, which are pure functions of the value), so a value seen before costs
+ * a lookup: neither its transformations nor the set run again. The memo is bounded in
+ * entries and bytes and starts over when full (nothing per call), holds short values only,
+ * and copies each key, so that it never keeps a request's body alive through a slice.
  */
 import RE2 from 're2';
 import type { Entry } from './collection.js';
 import { utf8Of } from './regex/index.js';
 import type { CompiledTarget, Rule } from './rule.js';
-import type { TransformChain } from './transform-chain.js';
+import { applyChain, type TransformChain } from './transform-chain.js';
+
+/** Raw values longer than this are not remembered across requests (they rarely repeat). */
+const MEMO_MAX_LENGTH = 512;
+/** Per group: values remembered, and their characters, before the memo starts over. */
+const MEMO_ENTRIES = 4096;
+const MEMO_CHARS = 512 * 1024;
 
 /** Smaller groups gain nothing: one set pass costs about what two regex calls cost (measured). */
 export const MIN_GROUP = 3;
@@ -46,6 +59,9 @@ const STABLE = new Set([
 export class ScreenGroup {
   /** The answer "no member can match", shared by every value that matches none. */
   private readonly none: Uint8Array;
+  /** Answers for recent raw values, across transactions (see the module's comment). */
+  private memo = new Map<string, Uint8Array>();
+  private memoChars = 0;
 
   constructor(
     /** Unique per Waf; the key of cached answers on entries and in transactions. */
@@ -80,6 +96,28 @@ export class ScreenGroup {
     const out = new Uint8Array(this.size);
     for (let i = 0; i < hits.length; i++) out[hits[i] as number] = 1;
     return out;
+  }
+
+  /** Values remembered now (for tests and reports). */
+  get memoSize(): number {
+    return this.memo.size;
+  }
+
+  /** The answer for a value before this group's transformations: remembered, or worked out and remembered. */
+  answer(entry: Entry): Uint8Array {
+    const raw = entry.value;
+    if (raw.length > MEMO_MAX_LENGTH) return this.run(this.chain === null ? raw : applyChain(this.chain, entry));
+    let hits = this.memo.get(raw);
+    if (hits !== undefined) return hits;
+    hits = this.run(this.chain === null ? raw : applyChain(this.chain, entry));
+    if (this.memo.size >= MEMO_ENTRIES || this.memoChars >= MEMO_CHARS) {
+      this.memo = new Map();
+      this.memoChars = 0;
+    }
+    // A copy: the value may be a slice of a much larger string (a body) that must not live on.
+    this.memo.set(raw.length < 13 ? raw : Buffer.from(raw, 'latin1').toString('latin1'), hits);
+    this.memoChars += raw.length;
+    return hits;
   }
 
 }
@@ -153,13 +191,13 @@ function unionOfTargets(members: readonly Rule[]): CompiledTarget[] {
   return [...seen.values()];
 }
 
-/** The group's answer for a value, computed once per entry and group. */
-export function screenOf(entry: Entry, group: ScreenGroup, value: string): Uint8Array {
+/** The group's answer for a value (before the group's transformations), computed once per entry and group. */
+export function screenOf(entry: Entry, group: ScreenGroup): Uint8Array {
   let answers = entry.screens;
   if (answers === null) entry.screens = answers = [];
   let hits = answers[group.id];
   if (hits === undefined) {
-    hits = group.run(value);
+    hits = group.answer(entry);
     answers[group.id] = hits;
   }
   return hits;

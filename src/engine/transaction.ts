@@ -550,6 +550,9 @@ export class Transaction implements MatchContext {
           if (this.interruption !== null) return true;
         }
       } else {
+        // A value the screen rules out for this rule is not even transformed (a trace shows
+        // every value, so not then).
+        if (screen !== null && !rule.negated && this.trace === null && screenOf(entry, screen.group)[screen.index] === 0) continue;
         const value = rule.transforms === null ? entry.value : applyChain(rule.transforms, entry);
         if (this.test(rule, starter, op, def, entry, value)) matched = true;
         if (this.interruption !== null) return true;
@@ -563,7 +566,8 @@ export class Transaction implements MatchContext {
     this.capturing = rule.capture;
     this.capture0 = null;
     const screen = rule.screen;
-    const possible = screen === null || (screenOf(entry, screen.group, value)[screen.index] as number) === 1;
+    // The group's transformations are the rule's: the answer for the entry is the answer for `value`.
+    const possible = screen === null || (screenOf(entry, screen.group)[screen.index] as number) === 1;
     const hit = (possible && op.evaluate(value, this)) !== rule.negated;
     if (this.trace !== null) {
       this.trace({
@@ -677,13 +681,12 @@ export class Transaction implements MatchContext {
     if (answer !== undefined) return answer;
     answer = new Uint8Array(group.size);
     const buf = this.scratch;
-    const chain = group.chain;
     for (const t of group.targets as NonNullable<ScreenGroup['targets']>) {
       buf.length = 0;
       t.def.collect(this, t.selector, buf);
       for (let i = 0; i < buf.length; i++) {
         const entry = buf.entries[i] as Entry;
-        const hits = screenOf(entry, group, chain === null ? entry.value : applyChain(chain, entry));
+        const hits = screenOf(entry, group);
         for (let k = 0; k < hits.length; k++) answer[k] = (answer[k] as number) | (hits[k] as number);
       }
     }
