@@ -108,6 +108,11 @@ interface Scenario {
   readonly body: string | null;
   /** The status a WAF answers (a proxy without one answers 200 to everything). */
   readonly wafStatus: 200 | 403;
+  /**
+   * True when every request differs: each VARY in the path, header values and body is
+   * replaced by a number that grows with every request (wrk's `request` hook).
+   */
+  readonly varied?: boolean;
 }
 
 const browser: Record<string, string> = {
@@ -240,7 +245,35 @@ const scenarios: readonly Scenario[] = [
     body: pingback,
     wafStatus: 200,
   },
+  // The five above are sent identical over and over, as wrk does. Warden remembers, per
+  // rule, values it did not match (engine/no-match-memo, engine/prescreen): identical
+  // requests are its best case. These two are its worst: no value ever repeats.
+  {
+    key: 'get-new',
+    name: 'benign GET, every request new (query, cookie, Referer values never repeat)',
+    method: 'GET',
+    path: '/2024/05/hello-world-VARY/?replytocom=VARY&utm_source=feedVARY&utm_medium=rss',
+    headers: { ...browser, Referer: 'https://blog.example.com/2024/05/?p=VARY', Cookie: 'wordpress_test_cookie=WP%20Cookie%20check; wp-settings-time-1=VARY; _ga=GA1.2.VARY.1716900000' },
+    body: null,
+    wafStatus: 200,
+    varied: true,
+  },
+  {
+    key: 'form-new',
+    name: '1 KB urlencoded POST, 20 fields, every value new in every request',
+    method: 'POST',
+    path: '/wp-comments-post.php',
+    headers: { ...browser, 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'https://blog.example.com', 'Sec-Fetch-Mode': 'navigate' },
+    body: commentForm().replace(/=([^&]*)/g, '=$1VARY'),
+    wafStatus: 200,
+    varied: true,
+  },
 ];
+
+/** A varied scenario's request as sent the n-th time (what the wrk script does). */
+function varyText(text: string, n: number): string {
+  return text.replaceAll('VARY', String(n));
+}
 
 // ---------------------------------------------------------------------------------------
 // Processes.
@@ -551,17 +584,23 @@ bans:
 // Requests and wrk.
 
 /** One request with node:http (no keep-alive): its status. */
+let probes = 0;
+
 function probe(server: Server, s: Scenario): Promise<number> {
+  const n = ++probes;
+  const text = (t: string): string => (s.varied === true ? varyText(t, n) : t);
+  const body = s.body === null ? null : text(s.body);
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...s.headers };
-    if (s.body !== null) headers['Content-Length'] = String(Buffer.byteLength(s.body, 'latin1'));
-    const req = httpRequest({ host: '127.0.0.1', port: server.port, method: s.method, path: s.path, headers, agent: false }, (res) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(s.headers)) headers[k] = text(v);
+    if (body !== null) headers['Content-Length'] = String(Buffer.byteLength(body, 'latin1'));
+    const req = httpRequest({ host: '127.0.0.1', port: server.port, method: s.method, path: text(s.path), headers, agent: false }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
     req.setTimeout(30_000, () => req.destroy(new Error('no answer in 30 s')));
     req.on('error', reject);
-    req.end(s.body ?? undefined, 'latin1');
+    req.end(body ?? undefined, 'latin1');
   });
 }
 
@@ -580,6 +619,24 @@ function wrkScript(s: Scenario): string {
   const lines = [`wrk.method = ${luaString(s.method)}`, `wrk.path = ${luaString(s.path)}`];
   for (const [k, v] of Object.entries(s.headers)) lines.push(`wrk.headers[${luaString(k)}] = ${luaString(v)}`);
   if (s.body !== null) lines.push(`wrk.body = ${luaString(s.body)}`);
+  if (s.varied === true) {
+    // Each thread counts from its own random start, so the two threads do not repeat each other.
+    lines.push(
+      'local n = 0',
+      'init = function(args)',
+      '  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "1", 16) % 1000003)',
+      '  n = math.random(1, 1000000000)',
+      'end',
+      'local function vary(text) return (string.gsub(text, "VARY", tostring(n))) end',
+      'request = function()',
+      '  n = n + 1',
+      '  local h = {}',
+      '  for k, v in pairs(wrk.headers) do h[k] = vary(v) end',
+      '  h["Content-Length"] = nil',
+      '  return wrk.format(nil, vary(wrk.path), h, wrk.body and vary(wrk.body) or nil)',
+      'end',
+    );
+  }
   lines.push(
     'done = function(summary, latency, requests)',
     '  local e = summary.errors',
@@ -807,7 +864,7 @@ try {
         list.push(cell);
         cells.set(`${server.key}/${s.key}`, list);
         console.log(
-          `round ${round + 1}/${ROUNDS}  ${s.key.padEnd(6)} ${server.label.padEnd(20)} ${int(cell.rps).padStart(7)}/s  p50 ${ms(cell.p50Ms).padStart(9)}  p99 ${ms(cell.p99Ms).padStart(9)}  ${cell.requests > 0 ? `${int((cell.cpuSeconds / cell.requests) * 1e6)} µs CPU/req` : ''}${cell.failure !== null ? `  FAILED: ${cell.failure}` : ''}`,
+          `round ${round + 1}/${ROUNDS}  ${s.key.padEnd(8)} ${server.label.padEnd(20)} ${int(cell.rps).padStart(7)}/s  p50 ${ms(cell.p50Ms).padStart(9)}  p99 ${ms(cell.p99Ms).padStart(9)}  ${cell.requests > 0 ? `${int((cell.cpuSeconds / cell.requests) * 1e6)} µs CPU/req` : ''}${cell.failure !== null ? `  FAILED: ${cell.failure}` : ''}`,
         );
       }
     }

@@ -8,6 +8,7 @@ import type { SourceLocation } from '../seclang/errors.js';
 import type { MacroTemplate } from './macro.js';
 import type { Operator } from './operators/types.js';
 import type { TransformChain } from './transform-chain.js';
+import type { NoMatchMemo } from './no-match-memo.js';
 import type { Selector, VariableDef } from './variables.js';
 import type { Transaction } from './transaction.js';
 import type { RuleScreen } from './prescreen.js';
@@ -86,6 +87,8 @@ export class Rule {
   usesStore: boolean;
   /** The rule's place in a screen group (engine/prescreen), or null. */
   screen: RuleScreen | null;
+  /** Raw values known not to match, across transactions (engine/no-match-memo), or null. */
+  noMatch: NoMatchMemo | null;
   /**
    * Rules with the same key look at the same values within a phase (the same targets and
    * exclusions, all of request or response data that rules cannot change): the values are
@@ -137,6 +140,7 @@ export class Rule {
     this.xmlns = null;
     this.usesStore = false;
     this.screen = null;
+    this.noMatch = null;
     this.targetsKey = null;
     this.metadata = null;
     this.location = location;

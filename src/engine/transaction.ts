@@ -90,6 +90,8 @@ export interface TransactionOptions {
 
 /** The reusable, allocation-free sink an operator reports captures through. */
 const CAPTURE_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+/** A rule looking at more values than this in one transaction does not use its no-match memo. */
+const MEMO_MAX_VALUES = 64;
 
 let counter = 0;
 function uniqueId(): string {
@@ -212,6 +214,8 @@ export class Transaction implements MatchContext {
   private readonly scratch: TargetBuffer;
   /** Per-phase answers of screen groups over every value their rules look at (engine/prescreen). */
   private groupAnswers: (Uint8Array | undefined)[];
+  /** Times a regex ran into its match limit (a "no match" then is not remembered). */
+  private limitHits = 0;
   /** Per-phase values of rules sharing their targets (Rule.targetsKey); never written once made. */
   private sharedTargets: Map<string, TargetBuffer>;
   private readonly trace: ((e: TraceEvent) => void) | null;
@@ -536,27 +540,35 @@ export class Transaction implements MatchContext {
     const op = this.operatorOf(rule);
     if (op === null) return false;
     const buf = this.resolveTargets(rule);
+    // A trace shows every value: no value is left out then. A rule looking at more values
+    // than MEMO_MAX_VALUES (thousands of arguments) does without: such values rarely repeat
+    // and the memo would cost more than it saves.
+    const memo = this.trace === null && buf.length <= MEMO_MAX_VALUES ? rule.noMatch : null;
     let matched = false;
     for (let i = 0; i < buf.length; i++) {
       const entry = buf.entries[i] as Entry;
       const def = buf.defs[i] as VariableDef;
+      if (memo !== null && memo.has(entry.value)) continue;
+      const limits = this.limitHits;
+      let hit = false;
       if (rule.multiMatch && rule.transforms !== null) {
         const steps = applySteps(rule.transforms, entry);
         let previous: string | null = null;
         for (const value of steps) {
           if (value === previous) continue;
           previous = value;
-          if (this.test(rule, starter, op, def, entry, value)) matched = true;
+          if (this.test(rule, starter, op, def, entry, value)) hit = true;
           if (this.interruption !== null) return true;
         }
       } else {
-        // A value the screen rules out for this rule is not even transformed (a trace shows
-        // every value, so not then).
+        // A value the screen rules out for this rule is not even transformed.
         if (screen !== null && !rule.negated && this.trace === null && screenOf(entry, screen.group)[screen.index] === 0) continue;
         const value = rule.transforms === null ? entry.value : applyChain(rule.transforms, entry);
-        if (this.test(rule, starter, op, def, entry, value)) matched = true;
+        hit = this.test(rule, starter, op, def, entry, value);
         if (this.interruption !== null) return true;
       }
+      if (hit) matched = true;
+      else if (memo !== null && this.limitHits === limits) memo.add(entry.value);
     }
     return matched;
   }
@@ -776,6 +788,7 @@ export class Transaction implements MatchContext {
   }
 
   matchLimitExceeded(): void {
+    this.limitHits++;
     this.tx.set('MSC_PCRE_LIMITS_EXCEEDED', '1');
     this.debug(3, `Rule ${this.currentRule?.starter.id ?? 0}: regex match limit exceeded`);
   }

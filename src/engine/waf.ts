@@ -12,6 +12,7 @@ import type { CollectionStore } from '../store/types.js';
 import { compileRuleset, operatorContext } from './compiler.js';
 import type { WafConfig } from './config.js';
 import { getOperator, type Operator } from './operators/index.js';
+import { noMatchMemoFor } from './no-match-memo.js';
 import { buildScreens, sharedTargetsKey } from './prescreen.js';
 import type { PhaseItem, Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -72,7 +73,10 @@ export class Waf {
     this.store = options.store ?? createMemoryStore();
     this.options = options;
     this.screenGroups = options.screening === false ? 0 : buildScreens(this.rules);
-    for (const r of this.rules) r.targetsKey = sharedTargetsKey(r);
+    for (const r of this.rules) {
+      r.targetsKey = sharedTargetsKey(r);
+      if (options.screening !== false) r.noMatch = noMatchMemoFor(r);
+    }
   }
 
   /**

@@ -1,0 +1,125 @@
+/**
+ * @module engine/no-match-memo
+ * Raw values a rule is known not to match, remembered across transactions.
+ *
+ * Most requests look like the ones before them: the same Accept, Accept-Language and
+ * User-Agent, the same cookie names, the same few paths. A rule whose verdict on a value
+ * depends on nothing but that value (a fixed operator, transformations that are pure
+ * functions) gives the same "no match" every time it sees it, so the value is remembered
+ * and the next time neither its transformations nor the operator run. The screen groups of
+ * engine/prescreen do this for screened rules; this memo serves the others (operators RE2
+ * cannot screen — @pm, @detectSQLi, @validateByteRange … — multiMatch rules, and @rx rules
+ * in groups too small for a set).
+ *
+ * Only "no match" is remembered: a match runs as usual, with its captures and actions. A
+ * value whose evaluation ran into the regex match limit is not remembered (the limit sets
+ * MSC_PCRE_LIMITS_EXCEEDED, a side effect). Values longer than MAX_LENGTH are never
+ * remembered, keys are copied (a slice would keep a whole request body alive), and each
+ * memo is bounded in entries and characters and starts over when full.
+ *
+ * Traffic whose values never repeat (an attacker's random parameters) would make every
+ * lookup a miss and every miss an insert: after each window of lookups the memo checks its
+ * hit rate, and when it is under MIN_HIT_RATE it rests (no lookups, no inserts) for a
+ * while, then tries again. Unhelpful, it costs a few lookups per window.
+ */
+import type { Rule } from './rule.js';
+
+/** Operators whose answer depends on the (transformed) value alone, given a fixed parameter. */
+const PURE_OPERATORS = new Set([
+  'rx',
+  'pm',
+  'pmf',
+  'pmfromfile',
+  'detectsqli',
+  'detectxss',
+  'validatebyterange',
+  'validateurlencoding',
+  'validateutf8encoding',
+  'within',
+  'contains',
+  'containsword',
+  'streq',
+  'beginswith',
+  'endswith',
+  'strmatch',
+  'ipmatch',
+  'ipmatchf',
+  'ipmatchfromfile',
+]);
+
+const MAX_LENGTH = 256;
+const MAX_ENTRIES = 512;
+const MAX_CHARS = 32 * 1024;
+/** Lookups per window, the hit rate below which the memo rests, and for how many windows. */
+const WINDOW = 512;
+const MIN_HIT_RATE = 0.05;
+const REST_WINDOWS = 16;
+
+export class NoMatchMemo {
+  private known = new Set<string>();
+  private chars = 0;
+  /** Lookups and hits in the current window; while resting, lookups skipped so far. */
+  private lookups = 0;
+  private hits = 0;
+  private resting = false;
+
+  /** True when `raw` is known not to match (false also when the memo does not know or rests). */
+  has(raw: string): boolean {
+    if (raw.length > MAX_LENGTH) return false;
+    if (this.resting) {
+      if (++this.lookups >= WINDOW * REST_WINDOWS) {
+        this.resting = false;
+        this.lookups = 0;
+        this.hits = 0;
+      }
+      return false;
+    }
+    if (++this.lookups >= WINDOW) {
+      // Below the rate: rest, and forget (what it holds did not help).
+      if (this.hits < WINDOW * MIN_HIT_RATE) {
+        this.resting = true;
+        this.known = new Set();
+        this.chars = 0;
+      }
+      this.lookups = 0;
+      this.hits = 0;
+    }
+    if (!this.known.has(raw)) return false;
+    this.hits++;
+    return true;
+  }
+
+  /** Remembers that `raw` does not match. */
+  add(raw: string): void {
+    if (raw.length > MAX_LENGTH || this.resting) return;
+    if (this.known.size >= MAX_ENTRIES || this.chars >= MAX_CHARS) {
+      this.known = new Set();
+      this.chars = 0;
+    }
+    // A copy: the value may be a slice of a much larger string (V8 slices strings of 13
+    // characters and more).
+    this.known.add(raw.length < 13 ? raw : Buffer.from(raw, 'latin1').toString('latin1'));
+    this.chars += raw.length;
+  }
+
+  /** Values remembered now (for tests). */
+  get size(): number {
+    return this.known.size;
+  }
+
+  /** Whether the memo is resting (for tests). */
+  get isResting(): boolean {
+    return this.resting;
+  }
+}
+
+/**
+ * A memo for the rule when its "no match" on a value can be remembered: a fixed operator
+ * whose answer depends on the value only, not negated (a negated rule's "no match" is a
+ * match), and no screen group (that remembers for screened rules already).
+ */
+export function noMatchMemoFor(rule: Rule): NoMatchMemo | null {
+  if (rule.operator === null || rule.negated || rule.screen !== null) return null;
+  if (!PURE_OPERATORS.has(rule.operatorName.toLowerCase())) return null;
+  return new NoMatchMemo();
+}
