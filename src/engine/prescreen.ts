@@ -25,10 +25,12 @@
  * transformations, which are pure functions of the value), so a value seen before costs
  * a lookup: neither its transformations nor the set run again. The memo is bounded in
  * entries and bytes and starts over when full (nothing per call), holds short values only,
- * and copies each key, so that it never keeps a request's body alive through a slice.
+ * takes a value on its second sighting (engine/no-match-memo Doorkeeper), and copies each
+ * key, so that it never keeps a request's body alive through a slice.
  */
 import RE2 from 're2';
 import type { Entry } from './collection.js';
+import { detached, Doorkeeper } from './no-match-memo.js';
 import { utf8Of } from './regex/index.js';
 import type { CompiledTarget, Rule } from './rule.js';
 import { applyChain, type TransformChain } from './transform-chain.js';
@@ -62,6 +64,7 @@ export class ScreenGroup {
   /** Answers for recent raw values, across transactions (see the module's comment). */
   private memo = new Map<string, Uint8Array>();
   private memoChars = 0;
+  private readonly door = new Doorkeeper();
 
   constructor(
     /** Unique per Waf; the key of cached answers on entries and in transactions. */
@@ -110,12 +113,15 @@ export class ScreenGroup {
     let hits = this.memo.get(raw);
     if (hits !== undefined) return hits;
     hits = this.run(this.chain === null ? raw : applyChain(this.chain, entry));
+    // Remembered from its second sighting on (see Doorkeeper).
+    if (!this.door.admit(raw)) return hits;
     if (this.memo.size >= MEMO_ENTRIES || this.memoChars >= MEMO_CHARS) {
       this.memo = new Map();
       this.memoChars = 0;
+      this.door.clear();
     }
     // A copy: the value may be a slice of a much larger string (a body) that must not live on.
-    this.memo.set(raw.length < 13 ? raw : Buffer.from(raw, 'latin1').toString('latin1'), hits);
+    this.memo.set(detached(raw), hits);
     this.memoChars += raw.length;
     return hits;
   }

@@ -9,33 +9,41 @@ import { Waf } from '../../src/engine/index.js';
 import { NoMatchMemo } from '../../src/engine/no-match-memo.js';
 import { runRequest } from '../support/request.js';
 
-test('the memo remembers short values, bounded; long ones never', () => {
+test('the memo takes a value the second time it did not match; bounded; long values never', () => {
   const m = new NoMatchMemo();
   assert.equal(m.has('text/html'), false);
+  m.add('text/html');
+  assert.equal(m.has('text/html'), false, 'seen once: only noted');
   m.add('text/html');
   // Another string object with the same characters (the next request's).
   assert.equal(m.has(['text', 'html'].join('/')), true);
   const long = 'x'.repeat(257);
   m.add(long);
+  m.add(long);
   assert.equal(m.has(long), false);
-  for (let i = 0; i < 5000; i++) m.add(`value ${i}`);
+  for (let i = 0; i < 5000; i++) {
+    m.add(`value ${i}`);
+    m.add(`value ${i}`);
+  }
   assert.ok(m.size > 0 && m.size <= 512, `holds ${m.size}`);
 });
 
 test('the memo rests when values do not repeat, and tries again later', () => {
   const m = new NoMatchMemo();
-  // Every value new: a window of misses, then it rests and forgets.
+  // Every value new: never taken in, a window of misses, then it rests.
   for (let i = 0; i < 512; i++) {
     assert.equal(m.has(`unique ${i}`), false);
     m.add(`unique ${i}`);
   }
-  assert.equal(m.isResting, true);
   assert.equal(m.size, 0);
+  assert.equal(m.isResting, true);
+  m.add('again');
   m.add('again');
   assert.equal(m.has('again'), false, 'resting: nothing is remembered');
   for (let i = 0; i < 16 * 512; i++) m.has(`later ${i}`);
   assert.equal(m.isResting, false);
   // Repeating values keep it working.
+  m.add('accept');
   m.add('accept');
   for (let i = 0; i < 2000; i++) assert.equal(m.has('accept'), true);
   assert.equal(m.isResting, false);
