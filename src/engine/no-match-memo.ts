@@ -117,6 +117,9 @@ export class NoMatchMemo {
   }
 }
 
+/** Bits of a doorkeeper's table (a power of two). */
+const DOOR_BITS = 8192;
+
 /**
  * Admission to a memo on the second sighting (a "doorkeeper", as in TinyLFU): a value seen
  * once is only noted, as one bit of a small table indexed by a hash of its characters, and
@@ -145,9 +148,6 @@ export class Doorkeeper {
     this.bits.fill(0);
   }
 }
-
-/** Bits of a doorkeeper's table (a power of two). */
-const DOOR_BITS = 8192;
 
 /**
  * A copy of `s` that keeps no other string alive. V8 makes a substring of 13 characters or
