@@ -69,17 +69,22 @@ class GuardedConnector extends AbstractConnector {
           reject(new Error('Connection is closed.'));
           return;
         }
+        let stream: ReturnType<typeof createConnection>;
         try {
           const where = o.path !== undefined && o.path !== null ? { path: o.path } : { host: o.host ?? '127.0.0.1', port: o.port ?? 6379, ...(o.family !== undefined ? { family: o.family } : {}) };
-          this.stream = o.tls !== undefined ? tlsConnect({ ...where, ...o.tls }) : createConnection(where);
+          stream = o.tls !== undefined ? tlsConnect({ ...where, ...o.tls }) : createConnection(where);
         } catch (err) {
           reject(err as Error);
           return;
         }
-        this.stream.on('error', (err: Error) => {
-          this.firstError ??= err;
+        // firstError is what ioredis reports for a socket already destroyed when it looks:
+        // this socket's first error, never an older socket's.
+        this.firstError = undefined;
+        this.stream = stream;
+        stream.on('error', (err: Error) => {
+          if (this.stream === stream) this.firstError ??= err;
         });
-        resolve(this.stream);
+        resolve(stream);
       });
     });
   }
