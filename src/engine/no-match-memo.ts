@@ -58,65 +58,6 @@ const WINDOW = 512;
 const MIN_HIT_RATE = 0.05;
 const REST_WINDOWS = 16;
 
-export class NoMatchMemo {
-  private known = new Set<string>();
-  private chars = 0;
-  private readonly door = new Doorkeeper();
-  /** Lookups and hits in the current window; while resting, lookups skipped so far. */
-  private lookups = 0;
-  private hits = 0;
-  private resting = false;
-
-  /** True when `raw` is known not to match (false also when the memo does not know or rests). */
-  has(raw: string): boolean {
-    if (raw.length > MAX_LENGTH) return false;
-    if (this.resting) {
-      if (++this.lookups >= WINDOW * REST_WINDOWS) {
-        this.resting = false;
-        this.lookups = 0;
-        this.hits = 0;
-      }
-      return false;
-    }
-    if (++this.lookups >= WINDOW) {
-      // Below the rate: rest, and forget (what it holds did not help).
-      if (this.hits < WINDOW * MIN_HIT_RATE) {
-        this.resting = true;
-        this.known = new Set();
-        this.chars = 0;
-        this.door.clear();
-      }
-      this.lookups = 0;
-      this.hits = 0;
-    }
-    if (!this.known.has(raw)) return false;
-    this.hits++;
-    return true;
-  }
-
-  /** Remembers that `raw` does not match. */
-  add(raw: string): void {
-    if (raw.length > MAX_LENGTH || this.resting || !this.door.admit(raw)) return;
-    if (this.known.size >= MAX_ENTRIES || this.chars >= MAX_CHARS) {
-      this.known = new Set();
-      this.chars = 0;
-      this.door.clear();
-    }
-    this.known.add(detached(raw));
-    this.chars += raw.length;
-  }
-
-  /** Values remembered now (for tests). */
-  get size(): number {
-    return this.known.size;
-  }
-
-  /** Whether the memo is resting (for tests). */
-  get isResting(): boolean {
-    return this.resting;
-  }
-}
-
 /** Bits of a doorkeeper's table (a power of two). */
 const DOOR_BITS = 8192;
 
@@ -158,6 +99,95 @@ export class Doorkeeper {
  */
 export function detached(s: string): string {
   return s.length < 13 ? s : ` ${s}`.slice(1);
+}
+
+/**
+ * Recent raw values → what was worked out for them, shared by the screen groups' memos and
+ * the rules' no-match memos: values up to `maxLength` characters, taken in on their second
+ * sighting (Doorkeeper), keys copied (detached), and bounded in entries and characters —
+ * when a bound is reached it starts over, which costs nothing per call.
+ */
+export class ValueMemo<V> {
+  private known = new Map<string, V>();
+  private chars = 0;
+  private readonly door = new Doorkeeper();
+
+  constructor(
+    readonly maxLength: number,
+    private readonly maxEntries: number,
+    private readonly maxChars: number,
+  ) {}
+
+  /** What is remembered for `raw`, or undefined. */
+  get(raw: string): V | undefined {
+    return raw.length > this.maxLength ? undefined : this.known.get(raw);
+  }
+
+  /** Offers `raw` → `value`: remembered if `raw` is short and was offered before. */
+  offer(raw: string, value: V): void {
+    if (raw.length > this.maxLength || !this.door.admit(raw)) return;
+    if (this.known.size >= this.maxEntries || this.chars >= this.maxChars) this.clear();
+    this.known.set(detached(raw), value);
+    this.chars += raw.length;
+  }
+
+  clear(): void {
+    this.known = new Map();
+    this.chars = 0;
+    this.door.clear();
+  }
+
+  get size(): number {
+    return this.known.size;
+  }
+}
+
+export class NoMatchMemo {
+  private readonly known = new ValueMemo<true>(MAX_LENGTH, MAX_ENTRIES, MAX_CHARS);
+  /** Lookups and hits in the current window; while resting, lookups skipped so far. */
+  private lookups = 0;
+  private hits = 0;
+  private resting = false;
+
+  /** True when `raw` is known not to match (false also when the memo does not know or rests). */
+  has(raw: string): boolean {
+    if (raw.length > MAX_LENGTH) return false;
+    if (this.resting) {
+      if (++this.lookups >= WINDOW * REST_WINDOWS) {
+        this.resting = false;
+        this.lookups = 0;
+        this.hits = 0;
+      }
+      return false;
+    }
+    if (++this.lookups >= WINDOW) {
+      // Below the rate: rest, and forget (what it holds did not help).
+      if (this.hits < WINDOW * MIN_HIT_RATE) {
+        this.resting = true;
+        this.known.clear();
+      }
+      this.lookups = 0;
+      this.hits = 0;
+    }
+    if (this.known.get(raw) === undefined) return false;
+    this.hits++;
+    return true;
+  }
+
+  /** Remembers that `raw` does not match. */
+  add(raw: string): void {
+    if (!this.resting) this.known.offer(raw, true);
+  }
+
+  /** Values remembered now (for tests). */
+  get size(): number {
+    return this.known.size;
+  }
+
+  /** Whether the memo is resting (for tests). */
+  get isResting(): boolean {
+    return this.resting;
+  }
 }
 
 /**

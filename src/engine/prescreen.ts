@@ -30,7 +30,7 @@
  */
 import RE2 from 're2';
 import type { Entry } from './collection.js';
-import { detached, Doorkeeper } from './no-match-memo.js';
+import { ValueMemo } from './no-match-memo.js';
 import { utf8Of } from './regex/index.js';
 import type { CompiledTarget, Rule } from './rule.js';
 import { applyChain, type TransformChain } from './transform-chain.js';
@@ -62,9 +62,7 @@ export class ScreenGroup {
   /** The answer "no member can match", shared by every value that matches none. */
   private readonly none: Uint8Array;
   /** Answers for recent raw values, across transactions (see the module's comment). */
-  private memo = new Map<string, Uint8Array>();
-  private memoChars = 0;
-  private readonly door = new Doorkeeper();
+  private readonly memo = new ValueMemo<Uint8Array>(MEMO_MAX_LENGTH, MEMO_ENTRIES, MEMO_CHARS);
 
   constructor(
     /** Unique per Waf; the key of cached answers on entries and in transactions. */
@@ -106,23 +104,13 @@ export class ScreenGroup {
     return this.memo.size;
   }
 
-  /** The answer for a value before this group's transformations: remembered, or worked out and remembered. */
+  /** The answer for a value before this group's transformations: remembered, or worked out and offered to the memo. */
   answer(entry: Entry): Uint8Array {
     const raw = entry.value;
-    if (raw.length > MEMO_MAX_LENGTH) return this.run(this.chain === null ? raw : applyChain(this.chain, entry));
-    let hits = this.memo.get(raw);
-    if (hits !== undefined) return hits;
-    hits = this.run(this.chain === null ? raw : applyChain(this.chain, entry));
-    // Remembered from its second sighting on (see Doorkeeper).
-    if (!this.door.admit(raw)) return hits;
-    if (this.memo.size >= MEMO_ENTRIES || this.memoChars >= MEMO_CHARS) {
-      this.memo = new Map();
-      this.memoChars = 0;
-      this.door.clear();
-    }
-    // A copy: the value may be a slice of a much larger string (a body) that must not live on.
-    this.memo.set(detached(raw), hits);
-    this.memoChars += raw.length;
+    const known = this.memo.get(raw);
+    if (known !== undefined) return known;
+    const hits = this.run(this.chain === null ? raw : applyChain(this.chain, entry));
+    this.memo.offer(raw, hits);
     return hits;
   }
 
