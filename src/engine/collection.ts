@@ -14,6 +14,8 @@ export class Entry {
   tcache: Map<number, string> | null;
   /** Screen answers for this value, indexed by screen group id (engine/prescreen; ids are small). */
   screens: Array<Uint8Array | undefined> | null;
+  /** The value's key in the memos across transactions (engine/no-match-memo memoKeyOf), once worked out. */
+  memoKey: string | null;
 
   constructor(
     readonly key: string,
@@ -21,6 +23,7 @@ export class Entry {
   ) {
     this.tcache = null;
     this.screens = null;
+    this.memoKey = null;
   }
 }
 

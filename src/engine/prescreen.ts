@@ -24,19 +24,17 @@
  * and again. Each group also remembers the answers for recent raw values (before its
  * transformations, which are pure functions of the value), so a value seen before costs
  * a lookup: neither its transformations nor the set run again. The memo is bounded in
- * entries and bytes and starts over when full (nothing per call), holds short values only,
- * takes a value on its second sighting (engine/no-match-memo Doorkeeper), and copies each
- * key, so that it never keeps a request's body alive through a slice.
+ * entries and bytes and starts over when full (nothing per call), keys long values by
+ * their digest, takes a value on its second sighting (engine/no-match-memo Doorkeeper),
+ * and copies each short key, so that it never keeps a request's body alive through a slice.
  */
 import RE2 from 're2';
 import type { Entry } from './collection.js';
-import { ValueMemo } from './no-match-memo.js';
+import { memoKeyOf, ValueMemo } from './no-match-memo.js';
 import { utf8Of } from './regex/index.js';
 import type { CompiledTarget, Rule } from './rule.js';
 import { applyChain, type TransformChain } from './transform-chain.js';
 
-/** Raw values longer than this are not remembered across requests (they rarely repeat). */
-const MEMO_MAX_LENGTH = 512;
 /** Per group: values remembered, and their characters, before the memo starts over. */
 const MEMO_ENTRIES = 4096;
 const MEMO_CHARS = 512 * 1024;
@@ -62,7 +60,7 @@ export class ScreenGroup {
   /** The answer "no member can match", shared by every value that matches none. */
   private readonly none: Uint8Array;
   /** Answers for recent raw values, across transactions (see the module's comment). */
-  private readonly memo = new ValueMemo<Uint8Array>(MEMO_MAX_LENGTH, MEMO_ENTRIES, MEMO_CHARS);
+  private readonly memo = new ValueMemo<Uint8Array>(MEMO_ENTRIES, MEMO_CHARS);
 
   constructor(
     /** Unique per Waf; the key of cached answers on entries and in transactions. */
@@ -106,11 +104,11 @@ export class ScreenGroup {
 
   /** The answer for a value before this group's transformations: remembered, or worked out and offered to the memo. */
   answer(entry: Entry): Uint8Array {
-    const raw = entry.value;
-    const known = this.memo.get(raw);
+    const key = memoKeyOf(entry);
+    const known = this.memo.get(key);
     if (known !== undefined) return known;
-    const hits = this.run(this.chain === null ? raw : applyChain(this.chain, entry));
-    this.memo.offer(raw, hits);
+    const hits = this.run(this.chain === null ? entry.value : applyChain(this.chain, entry));
+    this.memo.offer(key, hits);
     return hits;
   }
 

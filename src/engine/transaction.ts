@@ -13,6 +13,7 @@ import { expandMacro } from './macro.js';
 import { matchMessage } from './match-message.js';
 import { applyChain, applySteps } from './transform-chain.js';
 import { screenOf, type ScreenGroup } from './prescreen.js';
+import { memoKeyOf } from './no-match-memo.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { CompiledRegex } from './regex/index.js';
 import type { MatchContext, Operator } from './operators/types.js';
@@ -548,7 +549,7 @@ export class Transaction implements MatchContext {
     for (let i = 0; i < buf.length; i++) {
       const entry = buf.entries[i] as Entry;
       const def = buf.defs[i] as VariableDef;
-      if (memo !== null && memo.has(entry.value)) continue;
+      if (memo !== null && memo.has(memoKeyOf(entry))) continue;
       const limits = this.limitHits;
       let hit = false;
       if (rule.multiMatch && rule.transforms !== null) {
@@ -568,7 +569,7 @@ export class Transaction implements MatchContext {
         if (this.interruption !== null) return true;
       }
       if (hit) matched = true;
-      else if (memo !== null && this.limitHits === limits) memo.add(entry.value);
+      else if (memo !== null && this.limitHits === limits) memo.add(memoKeyOf(entry));
     }
     return matched;
   }

@@ -1,15 +1,16 @@
 /**
  * Values a rule did not match, remembered across transactions (engine/no-match-memo): the
- * memo itself (bounded, long values never, rests when it does not help), and the engine
+ * memo itself (bounded, long values by digest, rests when it does not help), and the engine
  * with it — the same verdicts as without, a match limit never remembered.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Waf } from '../../src/engine/index.js';
-import { NoMatchMemo } from '../../src/engine/no-match-memo.js';
+import { Entry } from '../../src/engine/collection.js';
+import { memoKeyOf, NoMatchMemo, SHORT_KEY } from '../../src/engine/no-match-memo.js';
 import { runRequest } from '../support/request.js';
 
-test('the memo takes a value the second time it did not match; bounded; long values never', () => {
+test('the memo takes a value the second time it did not match; bounded', () => {
   const m = new NoMatchMemo();
   assert.equal(m.has('text/html'), false);
   m.add('text/html');
@@ -17,15 +18,36 @@ test('the memo takes a value the second time it did not match; bounded; long val
   m.add('text/html');
   // Another string object with the same characters (the next request's).
   assert.equal(m.has(['text', 'html'].join('/')), true);
-  const long = 'x'.repeat(257);
-  m.add(long);
-  m.add(long);
-  assert.equal(m.has(long), false);
   for (let i = 0; i < 5000; i++) {
     m.add(`value ${i}`);
     m.add(`value ${i}`);
   }
   assert.ok(m.size > 0 && m.size <= 512, `holds ${m.size}`);
+});
+
+test('a value is its own key up to SHORT_KEY characters; a longer one is keyed by its SHA-256, once per entry', () => {
+  const short = 'x'.repeat(SHORT_KEY);
+  assert.equal(memoKeyOf(new Entry('a', short)), short);
+  const body = `comment=${'the quick brown fox '.repeat(50)}`;
+  const entry = new Entry('a', body);
+  const key = memoKeyOf(entry);
+  assert.match(key, /^sha256:[A-Za-z0-9+/]{43}=$/);
+  assert.ok(key.length > SHORT_KEY, 'no short value is ever taken for a digest key');
+  assert.equal(entry.memoKey, key, 'kept on the entry');
+  // The same characters in another string (the next request's): the same key.
+  assert.equal(memoKeyOf(new Entry('b', ['comment=', 'the quick brown fox '.repeat(50)].join(''))), key);
+  // One character more or less, or another character: another key.
+  assert.notEqual(memoKeyOf(new Entry('a', `${body} `)), key);
+  assert.notEqual(memoKeyOf(new Entry('a', body.slice(0, -1))), key);
+  assert.notEqual(memoKeyOf(new Entry('a', body.replace('quick', 'quack'))), key);
+  // Every code unit counts, including ones UTF-8 could not tell apart (lone surrogates).
+  const pad = 'y'.repeat(SHORT_KEY);
+  assert.notEqual(memoKeyOf(new Entry('a', `${pad}\ud800`)), memoKeyOf(new Entry('a', `${pad}\ud801`)));
+  // The memo remembers a long value under its key.
+  const m = new NoMatchMemo();
+  m.add(key);
+  m.add(key);
+  assert.equal(m.has(memoKeyOf(new Entry('c', body.slice(0)))), true);
 });
 
 test('the memo rests when values do not repeat, and tries again later', () => {
