@@ -14,8 +14,8 @@ export class Entry {
   tcache: Map<number, string> | null;
   /** Screen answers for this value, indexed by screen group id (engine/prescreen; ids are small). */
   screens: Array<Uint8Array | undefined> | null;
-  /** The value's key in the memos across transactions (engine/no-match-memo memoKeyOf), once worked out. */
-  memoKey: string | null;
+  /** The value's id in the memos across transactions (engine/no-match-memo idOf); 0 until worked out. */
+  memoId: number;
 
   constructor(
     readonly key: string,
@@ -23,7 +23,7 @@ export class Entry {
   ) {
     this.tcache = null;
     this.screens = null;
-    this.memoKey = null;
+    this.memoId = 0;
   }
 }
 

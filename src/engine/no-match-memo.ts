@@ -11,16 +11,16 @@
  * cannot screen — @pm, @detectSQLi, @validateByteRange … — multiMatch rules, and @rx rules
  * in groups too small for a set).
  *
- * A value enters the memo the second time it is seen not to match (Doorkeeper), so values
- * that never repeat cost a hash rather than a copy and an insert.
+ * Values are known by their ids (ValueIds: equal ids, equal characters). A value enters
+ * the memo once it has a lasting id (from its second sighting on), so values that never
+ * repeat cost a lookup rather than an insert. Rules that share their targets (the same
+ * arguments, cookies and headers for dozens of CRS rules) also remember whole lists of
+ * values they did not match: a request like an earlier one costs such a rule one lookup.
  *
  * Only "no match" is remembered: a match runs as usual, with its captures and actions. A
  * value whose evaluation ran into the regex match limit is not remembered (the limit sets
- * MSC_PCRE_LIMITS_EXCEEDED, a side effect). A value is remembered by its key (memoKeyOf):
- * a short value by a copy of itself (a slice would keep a whole request body alive), a
- * longer one — a comment, a body, a pingback retried every few minutes — by its SHA-256,
- * worked out once per value and transaction. Each memo is bounded in entries and
- * characters and starts over when full.
+ * MSC_PCRE_LIMITS_EXCEEDED, a side effect). Each memo is bounded in entries and starts
+ * over when full.
  *
  * Traffic whose values never repeat (an attacker's random parameters) would make every
  * lookup a miss and every miss an insert: after each window of lookups the memo checks its
@@ -55,41 +55,51 @@ const PURE_OPERATORS = new Set([
 ]);
 
 const MAX_ENTRIES = 512;
-const MAX_CHARS = 32 * 1024;
+const MAX_LISTS = 256;
 /** Lookups per window, the hit rate below which the memo rests, and for how many windows. */
 const WINDOW = 512;
 const MIN_HIT_RATE = 0.05;
 const REST_WINDOWS = 16;
 
-/** Bits of a doorkeeper's table (a power of two). */
-const DOOR_BITS = 8192;
-
 /**
- * Admission to a memo on the second sighting (a "doorkeeper", as in TinyLFU): a value seen
- * once is only noted, as one bit of a small table indexed by a hash of its characters, and
- * enters the memo the next time. Values that never repeat (a session id, a nonce, a
- * search) then cost a hash instead of a copy and an insert. A collision only lets a value
- * in early. The table is cleared with the memo.
+ * Admission to a memo on the second sighting (a "doorkeeper", as in TinyLFU): a key seen
+ * once is only noted, as one bit of a small table indexed by a hash of it, and enters the
+ * memo the next time. Keys that never repeat (a session id, a nonce, a search) then cost a
+ * hash instead of an insert. A collision only lets a key in early. The table is cleared
+ * with its memo, and on its own once half its bits could be set (it would admit nearly
+ * everything after that).
  */
 export class Doorkeeper {
-  private readonly bits = new Int32Array(DOOR_BITS >>> 5);
+  private readonly bits: Int32Array;
+  private noted = 0;
 
-  /** True when `s` was seen before (since the last clear); notes it otherwise. */
+  /** `size`: bits of the table, a power of two. */
+  constructor(private readonly size: number) {
+    this.bits = new Int32Array(size >>> 5);
+  }
+
+  /** True when the string `s` was seen before (since the last clear); notes it otherwise. */
   admit(s: string): boolean {
     // FNV-1a over the characters (latin1: one byte each).
     let h = 0x811c9dc5;
     for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-    h &= DOOR_BITS - 1;
+    return this.seen(h);
+  }
+
+  private seen(hash: number): boolean {
+    const h = (hash >>> 0) & (this.size - 1);
     const word = h >>> 5;
     const bit = 1 << (h & 31);
     const bits = this.bits;
     if (((bits[word] as number) & bit) !== 0) return true;
+    if (++this.noted > this.size >>> 1) this.clear();
     bits[word] = (bits[word] as number) | bit;
     return false;
   }
 
   clear(): void {
     this.bits.fill(0);
+    this.noted = 0;
   }
 }
 
@@ -105,61 +115,103 @@ export function detached(s: string): string {
 }
 
 /** Values up to this length are their own key; longer ones are keyed by their digest. */
-export const SHORT_KEY = 48;
-const DIGEST_PREFIX = 'sha256:';
+export const SHORT_KEY = 256;
+/** What the value interner holds before it starts over: keys, and characters of short keys. */
+const IDS_ENTRIES = 65_536;
+const IDS_CHARS = 4 * 1024 * 1024;
+/** Bits of the interner's doorkeeper. */
+const IDS_DOOR_BITS = 1 << 17;
 
 /**
- * The key of an entry's raw value in the memos: the value itself when it has at most
- * SHORT_KEY characters, otherwise `sha256:` and the base64 SHA-256
- * of its UTF-16 code units (every JavaScript string has exactly one such encoding, so two
- * values share a key only if SHA-256 collides). A digest key is longer than SHORT_KEY, so
- * no short value is ever taken for one. Worked out once per entry; the digest of 1 KB
- * costs about 3 µs (measured), a fraction of running one rule's transformations over it.
+ * Numbers for values: two values get the same id if and only if they have the same
+ * characters, so memos compare numbers, and a list of values has a short key (its ids).
+ * A value up to SHORT_KEY characters is looked up by itself, a longer one (a comment, a
+ * body, a pingback retried every few minutes) by its SHA-256 over its UTF-16 code units
+ * (every JavaScript string has exactly one such encoding: values share a digest only if
+ * SHA-256 collides), in a table of their own, so that a short value is never taken for a
+ * digest. A digest costs about 3 µs per KB (measured), once per value and transaction.
+ *
+ * Ids are never reused: when the table is full it starts over and values seen again get
+ * new ids, so what a memo remembered under an old id is never mistaken for another value.
+ * A value is given a lasting id (positive) on its second sighting (Doorkeeper); the first
+ * time it gets a fresh negative one, which memos do not take, so values that never repeat
+ * (random parameters) neither fill the table nor the memos, nor push out values that do.
  */
-export function memoKeyOf(entry: Entry): string {
-  let key = entry.memoKey;
-  if (key === null) {
-    const raw = entry.value;
-    key = raw.length <= SHORT_KEY ? raw : DIGEST_PREFIX + createHash('sha256').update(raw, 'utf16le').digest('base64');
-    entry.memoKey = key;
+export class ValueIds {
+  private short = new Map<string, number>();
+  private long = new Map<string, number>();
+  private chars = 0;
+  private next = 1;
+  private readonly door = new Doorkeeper(IDS_DOOR_BITS);
+
+  /** The id of a string value: positive when lasting, negative the first time it is seen. */
+  idOf(value: string): number {
+    const long = value.length > SHORT_KEY;
+    const key = long ? createHash('sha256').update(value, 'utf16le').digest('binary') : value;
+    const table = long ? this.long : this.short;
+    const known = table.get(key);
+    if (known !== undefined) return known;
+    const id = this.next++;
+    if (!this.door.admit(key)) return -id;
+    if (this.short.size + this.long.size >= IDS_ENTRIES || this.chars >= IDS_CHARS) this.clear();
+    table.set(long ? key : detached(key), id);
+    this.chars += key.length;
+    return id;
   }
-  return key;
+
+  /** Forgets every value (ids given so far are never given again). */
+  clear(): void {
+    this.short = new Map();
+    this.long = new Map();
+    this.chars = 0;
+    this.door.clear();
+  }
+
+  /** Values with a lasting id now (for tests). */
+  get size(): number {
+    return this.short.size + this.long.size;
+  }
+}
+
+/** The process's value ids: every Waf's memos use them (an id means the same characters everywhere). */
+export const valueIds = new ValueIds();
+/** Ids of lists of values (their ids joined), for the memos of whole target lists. */
+export const listIds = new ValueIds();
+
+/** The id of an entry's value, worked out once per entry (0: not yet). */
+export function idOf(entry: Entry): number {
+  let id = entry.memoId;
+  if (id === 0) {
+    id = valueIds.idOf(entry.value);
+    entry.memoId = id;
+  }
+  return id;
 }
 
 /**
- * Recent raw values → what was worked out for them, shared by the screen groups' memos and
- * the rules' no-match memos: keyed by memoKeyOf, taken in on their second sighting
- * (Doorkeeper), and bounded in entries and characters — when a bound is reached it starts
- * over, which costs nothing per call.
+ * Recent value ids → what was worked out for their values, shared by the screen groups'
+ * memos and the rules' no-match memos: lasting ids only (a value seen the first time is
+ * not taken), bounded in entries — when full it starts over, which costs nothing per call.
  */
 export class ValueMemo<V> {
-  private known = new Map<string, V>();
-  private chars = 0;
-  private readonly door = new Doorkeeper();
+  private known = new Map<number, V>();
 
-  constructor(
-    private readonly maxEntries: number,
-    private readonly maxChars: number,
-  ) {}
+  constructor(private readonly maxEntries: number) {}
 
-  /** What is remembered for the key (memoKeyOf), or undefined. */
-  get(key: string): V | undefined {
-    return this.known.get(key);
+  /** What is remembered for the id, or undefined. */
+  get(id: number): V | undefined {
+    return id > 0 ? this.known.get(id) : undefined;
   }
 
-  /** Offers key → `value`: remembered if the key was offered before. */
-  offer(key: string, value: V): void {
-    if (!this.door.admit(key)) return;
-    if (this.known.size >= this.maxEntries || this.chars >= this.maxChars) this.clear();
-    // A short value's key is the value: copied, so that it keeps no request body alive.
-    this.known.set(detached(key), value);
-    this.chars += key.length;
+  /** Remembers id → `value` (a lasting id; a first sighting's is ignored). */
+  offer(id: number, value: V): void {
+    if (id <= 0) return;
+    if (this.known.size >= this.maxEntries) this.clear();
+    this.known.set(id, value);
   }
 
   clear(): void {
     this.known = new Map();
-    this.chars = 0;
-    this.door.clear();
   }
 
   get size(): number {
@@ -168,14 +220,16 @@ export class ValueMemo<V> {
 }
 
 export class NoMatchMemo {
-  private readonly known = new ValueMemo<true>(MAX_ENTRIES, MAX_CHARS);
+  private readonly known = new ValueMemo<true>(MAX_ENTRIES);
+  /** Whole target lists (listIds) the rule did not match. */
+  private readonly lists = new ValueMemo<true>(MAX_LISTS);
   /** Lookups and hits in the current window; while resting, lookups skipped so far. */
   private lookups = 0;
   private hits = 0;
   private resting = false;
 
-  /** True when the value of this key (memoKeyOf) is known not to match (false also when the memo does not know or rests). */
-  has(key: string): boolean {
+  /** True when the value of this id (idOf) is known not to match (false also when the memo does not know or rests). */
+  has(id: number): boolean {
     if (this.resting) {
       if (++this.lookups >= WINDOW * REST_WINDOWS) {
         this.resting = false;
@@ -193,14 +247,24 @@ export class NoMatchMemo {
       this.lookups = 0;
       this.hits = 0;
     }
-    if (this.known.get(key) === undefined) return false;
+    if (this.known.get(id) === undefined) return false;
     this.hits++;
     return true;
   }
 
-  /** Remembers that the value of this key does not match. */
-  add(key: string): void {
-    if (!this.resting) this.known.offer(key, true);
+  /** Remembers that the value of this id does not match. */
+  add(id: number): void {
+    if (!this.resting) this.known.offer(id, true);
+  }
+
+  /** True when no value of this list of values (listIds) matches: the rule can be skipped. */
+  hasList(id: number): boolean {
+    return this.lists.get(id) !== undefined;
+  }
+
+  /** Remembers that no value of the list matched. */
+  addList(id: number): void {
+    this.lists.offer(id, true);
   }
 
   /** Values remembered now (for tests). */

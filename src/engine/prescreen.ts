@@ -24,20 +24,18 @@
  * and again. Each group also remembers the answers for recent raw values (before its
  * transformations, which are pure functions of the value), so a value seen before costs
  * a lookup: neither its transformations nor the set run again. The memo is bounded in
- * entries and bytes and starts over when full (nothing per call), keys long values by
- * their digest, takes a value on its second sighting (engine/no-match-memo Doorkeeper),
- * and copies each short key, so that it never keeps a request's body alive through a slice.
+ * entries and starts over when full (nothing per call), and knows values by their ids
+ * (engine/no-match-memo ValueIds), taking them from their second sighting on.
  */
 import RE2 from 're2';
 import type { Entry } from './collection.js';
-import { memoKeyOf, ValueMemo } from './no-match-memo.js';
+import { idOf, ValueMemo } from './no-match-memo.js';
 import { utf8Of } from './regex/index.js';
 import type { CompiledTarget, Rule } from './rule.js';
 import { applyChain, type TransformChain } from './transform-chain.js';
 
-/** Per group: values remembered, and their characters, before the memo starts over. */
+/** Per group: values remembered before the memo starts over. */
 const MEMO_ENTRIES = 4096;
-const MEMO_CHARS = 512 * 1024;
 
 /** Smaller groups gain nothing: one set pass costs about what two regex calls cost (measured). */
 export const MIN_GROUP = 3;
@@ -60,7 +58,7 @@ export class ScreenGroup {
   /** The answer "no member can match", shared by every value that matches none. */
   private readonly none: Uint8Array;
   /** Answers for recent raw values, across transactions (see the module's comment). */
-  private readonly memo = new ValueMemo<Uint8Array>(MEMO_ENTRIES, MEMO_CHARS);
+  private readonly memo = new ValueMemo<Uint8Array>(MEMO_ENTRIES);
 
   constructor(
     /** Unique per Waf; the key of cached answers on entries and in transactions. */
@@ -104,11 +102,11 @@ export class ScreenGroup {
 
   /** The answer for a value before this group's transformations: remembered, or worked out and offered to the memo. */
   answer(entry: Entry): Uint8Array {
-    const key = memoKeyOf(entry);
-    const known = this.memo.get(key);
+    const id = idOf(entry);
+    const known = this.memo.get(id);
     if (known !== undefined) return known;
     const hits = this.run(this.chain === null ? entry.value : applyChain(this.chain, entry));
-    this.memo.offer(key, hits);
+    this.memo.offer(id, hits);
     return hits;
   }
 

@@ -13,7 +13,7 @@ import { expandMacro } from './macro.js';
 import { matchMessage } from './match-message.js';
 import { applyChain, applySteps } from './transform-chain.js';
 import { screenOf, type ScreenGroup } from './prescreen.js';
-import { memoKeyOf } from './no-match-memo.js';
+import { idOf, listIds } from './no-match-memo.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { CompiledRegex } from './regex/index.js';
 import type { MatchContext, Operator } from './operators/types.js';
@@ -93,6 +93,28 @@ export interface TransactionOptions {
 const CAPTURE_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 /** A rule looking at more values than this in one transaction does not use its no-match memo. */
 const MEMO_MAX_VALUES = 64;
+
+/**
+ * The id of a shared target list's values (engine/no-match-memo listIds), worked out once
+ * per list and phase; -1 when the list has none (the reusable buffer, or a value seen for
+ * the first time: no memo can know such a list).
+ */
+function listIdOf(buf: TargetBuffer): number {
+  let id = buf.listId;
+  if (id !== 0) return id;
+  let key = '';
+  for (let i = 0; i < buf.length; i++) {
+    const v = idOf(buf.entries[i] as Entry);
+    if (v < 0) {
+      buf.listId = -1;
+      return -1;
+    }
+    key += `${v},`;
+  }
+  id = listIds.idOf(key);
+  buf.listId = id;
+  return id;
+}
 
 let counter = 0;
 function uniqueId(): string {
@@ -545,11 +567,15 @@ export class Transaction implements MatchContext {
     // than MEMO_MAX_VALUES (thousands of arguments) does without: such values rarely repeat
     // and the memo would cost more than it saves.
     const memo = this.trace === null && buf.length <= MEMO_MAX_VALUES ? rule.noMatch : null;
+    // A list of values like one the rule did not match before: nothing to do.
+    const list = memo === null ? -1 : listIdOf(buf);
+    if (list > 0 && memo?.hasList(list) === true) return false;
+    const limitsBefore = this.limitHits;
     let matched = false;
     for (let i = 0; i < buf.length; i++) {
       const entry = buf.entries[i] as Entry;
       const def = buf.defs[i] as VariableDef;
-      if (memo !== null && memo.has(memoKeyOf(entry))) continue;
+      if (memo !== null && memo.has(idOf(entry))) continue;
       const limits = this.limitHits;
       let hit = false;
       if (rule.multiMatch && rule.transforms !== null) {
@@ -569,8 +595,9 @@ export class Transaction implements MatchContext {
         if (this.interruption !== null) return true;
       }
       if (hit) matched = true;
-      else if (memo !== null && this.limitHits === limits) memo.add(memoKeyOf(entry));
+      else if (memo !== null && this.limitHits === limits) memo.add(idOf(entry));
     }
+    if (!matched && list > 0 && this.limitHits === limitsBefore) memo?.addList(list);
     return matched;
   }
 
@@ -720,6 +747,7 @@ export class Transaction implements MatchContext {
       copy.defs = buf.defs.slice(0, buf.length);
       copy.entries = buf.entries.slice(0, buf.length);
       copy.length = buf.length;
+      copy.listId = 0;
       this.sharedTargets.set(key, copy);
       return copy;
     }
