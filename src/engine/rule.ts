@@ -69,6 +69,11 @@ export class Rule {
   chained: boolean;
   skip: number;
   skipAfter: string | null;
+  /**
+   * Where skipAfter lands in the rule's phase (Waf works it out at load): the index of
+   * the first marker, or rule with that id, after the rule; the phase's length when none.
+   */
+  skipAfterIndex: number;
   msg: MacroTemplate | null;
   logdata: MacroTemplate | null;
   tags: MacroTemplate[];
@@ -126,6 +131,7 @@ export class Rule {
     this.chained = false;
     this.skip = 0;
     this.skipAfter = null;
+    this.skipAfterIndex = -1;
     this.msg = null;
     this.logdata = null;
     this.tags = [];

@@ -15,11 +15,11 @@ import { applyChain, applySteps } from './transform-chain.js';
 import { screenOf, type ScreenGroup } from './prescreen.js';
 import { idOf, listIds } from './no-match-memo.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
-import type { CompiledRegex } from './regex/index.js';
 import type { MatchContext, Operator } from './operators/types.js';
 import { Marker, Rule, SEVERITY_NAMES, type PhaseItem } from './rule.js';
 import type { AuditEngineMode, EngineMode } from './config.js';
 import type { Waf } from './waf.js';
+import type { RuleFilter } from './rule-filter.js';
 import { parseCookieHeader, parseQueryString, processorFor, processRequestBody } from './request-body.js';
 import { percentDecodePath } from './transforms/url.js';
 
@@ -75,12 +75,6 @@ export interface TraceEvent {
   readonly operator: string;
   readonly matched: boolean;
 }
-
-/** A rule exclusion made at run time by ctl. */
-export type RuleFilter =
-  | { readonly kind: 'id'; readonly ranges: ReadonlyArray<readonly [number, number]> }
-  | { readonly kind: 'tag'; readonly re: CompiledRegex }
-  | { readonly kind: 'msg'; readonly re: CompiledRegex };
 
 export interface TransactionOptions {
   /** UNIQUE_ID; generated when absent. */
@@ -501,14 +495,8 @@ export class Transaction implements MatchContext {
     if (this.sharedTargets.size > 0) this.sharedTargets = new Map();
     const items = this.waf.phases[phase] as readonly PhaseItem[];
     let skip = 0;
-    let skipAfter: string | null = null;
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as PhaseItem;
-      if (skipAfter !== null) {
-        // Skipping runs past the marker (or the rule) named by skipAfter, then resumes.
-        if (item instanceof Marker ? item.name === skipAfter : String(item.id) === skipAfter) skipAfter = null;
-        continue;
-      }
       if (item instanceof Marker) continue;
       if (skip > 0) {
         skip--;
@@ -527,7 +515,8 @@ export class Transaction implements MatchContext {
       // ctl:ruleEngine=Off in this phase stops it.
       if ((this.ruleEngine as EngineMode) === 'Off') break;
       if (matched) {
-        if (item.skipAfter !== null) skipAfter = item.skipAfter;
+        // skipAfter resumes after the marker (or rule) it names: its place was found at load.
+        if (item.skipAfter !== null) i = item.skipAfterIndex;
         else if (item.skip > 0) skip = item.skip;
       }
     }
@@ -736,10 +725,10 @@ export class Transaction implements MatchContext {
 
   /** The values a rule looks at: targets minus exclusions (the rule's and ctl's). */
   private resolveTargets(rule: Rule): TargetBuffer {
-    // Rules with the same stable targets see the same values until the phase ends (a
-    // ctl:ruleRemoveTarget* of this transaction makes targets differ per rule: not then).
+    // Rules with the same stable targets see the same values until the phase ends (not a
+    // rule that a ctl:ruleRemoveTarget* of this transaction names: its targets are its own).
     const key = rule.targetsKey;
-    if (key !== null && this.removedTargets.length === 0) {
+    if (key !== null && !this.targetsRemovedFrom(rule)) {
       const shared = this.sharedTargets.get(key);
       if (shared !== undefined) return shared;
       const buf = this.collectTargets(rule);
@@ -769,7 +758,7 @@ export class Transaction implements MatchContext {
     let exclusions: readonly TargetRef[] = rule.exclusions;
     if (this.removedTargets.length > 0) {
       const extra: TargetRef[] = [];
-      for (const r of this.removedTargets) if (this.ruleSelected(rule.starter, r.filter)) extra.push(...r.refs);
+      for (const r of this.removedTargets) if (r.filter.selects(rule.starter)) extra.push(...r.refs);
       if (extra.length > 0) exclusions = [...exclusions, ...extra];
     }
     if (exclusions.length > 0 && buf.length > 0) {
@@ -795,14 +784,15 @@ export class Transaction implements MatchContext {
     return buf;
   }
 
-  private ruleSelected(rule: Rule, f: RuleFilter): boolean {
-    if (f.kind === 'id') return f.ranges.some(([lo, hi]) => rule.id >= lo && rule.id <= hi);
-    if (f.kind === 'tag') return rule.tags.some((t) => f.re.test(t.source));
-    return rule.msg !== null && f.re.test(rule.msg.source);
+  /** True when a ctl:ruleRemoveTarget* of this transaction names the rule's chain. */
+  private targetsRemovedFrom(rule: Rule): boolean {
+    const removed = this.removedTargets;
+    for (let i = 0; i < removed.length; i++) if ((removed[i] as (typeof removed)[number]).filter.selects(rule.starter)) return true;
+    return false;
   }
 
   private isRemoved(rule: Rule): boolean {
-    for (const f of this.removedRules) if (this.ruleSelected(rule, f)) return true;
+    for (let i = 0; i < this.removedRules.length; i++) if ((this.removedRules[i] as RuleFilter).selects(rule)) return true;
     return false;
   }
 

@@ -14,7 +14,7 @@ import type { WafConfig } from './config.js';
 import { getOperator, type Operator } from './operators/index.js';
 import { noMatchMemoFor } from './no-match-memo.js';
 import { buildScreens, sharedTargetsKey } from './prescreen.js';
-import type { PhaseItem, Rule } from './rule.js';
+import { Marker, type PhaseItem, type Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
 export interface WafOptions {
@@ -36,6 +36,25 @@ export interface RulesetSummary {
   /** Rules (chain starters and lone rules) per phase, index 1–5. */
   readonly byPhase: readonly number[];
   readonly files: number;
+}
+
+/**
+ * Each skipAfter's landing place in its phase: the first marker with the name, or rule
+ * with the id, after the rule (ModSecurity searches forward), else the end of the phase.
+ * Worked out once here rather than by comparing names while skipping at run time.
+ */
+function resolveSkipAfter(items: readonly PhaseItem[]): void {
+  for (let i = 0; i < items.length; i++) {
+    const rule = items[i] as PhaseItem;
+    if (rule instanceof Marker || rule.skipAfter === null) continue;
+    const target = rule.skipAfter;
+    let j = i + 1;
+    for (; j < items.length; j++) {
+      const item = items[j] as PhaseItem;
+      if (item instanceof Marker ? item.name === target : String(item.id) === target) break;
+    }
+    rule.skipAfterIndex = j;
+  }
 }
 
 export class Waf {
@@ -77,6 +96,7 @@ export class Waf {
       r.targetsKey = sharedTargetsKey(r);
       if (options.screening !== false) r.noMatch = noMatchMemoFor(r);
     }
+    for (const items of this.phases) resolveSkipAfter(items);
   }
 
   /**

@@ -121,6 +121,19 @@ test('skipAfter jumps past a marker; skip jumps over whole chains', async () => 
   assert.deepEqual((await tx(rules, { uri: '/?q=1' })).matched, [1, 3, 5, 7]);
 });
 
+test('skipAfter lands after a rule with that id, and only searches forward: a marker before it, or none, skips the rest of the phase', async () => {
+  const rules = `
+    SecMarker BACK
+    SecAction "id:1,phase:1,pass,nolog,skipAfter:3"
+    SecAction "id:2,phase:1,pass,nolog"
+    SecAction "id:3,phase:1,pass,nolog"
+    SecAction "id:4,phase:1,pass,nolog,skipAfter:BACK"
+    SecAction "id:5,phase:1,pass,nolog"
+    SecAction "id:6,phase:2,pass,nolog,skipAfter:NOWHERE"
+    SecAction "id:7,phase:2,pass,nolog"`;
+  assert.deepEqual((await tx(rules, { uri: '/' })).matched, [1, 4, 6]);
+});
+
 test('ctl at run time: ruleRemoveById, ruleRemoveByTag, ruleRemoveTargetById, ruleEngine', async () => {
   const rules = `
     SecRule REQUEST_FILENAME "@beginsWith /admin" "id:1,phase:1,pass,nolog,ctl:ruleRemoveById=10-11,ctl:ruleRemoveTargetById=12;ARGS:html,ctl:ruleRemoveByTag=^noisy$"

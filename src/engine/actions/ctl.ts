@@ -6,6 +6,7 @@
  */
 import { parseTargets } from '../../seclang/rule-syntax.js';
 import { compileRegex } from '../regex/index.js';
+import { RuleFilter } from '../rule-filter.js';
 import { resolveTarget, type TargetRef } from '../variables.js';
 import { ActionError, type ActionDef } from './types.js';
 import type { RuleAction } from '../rule.js';
@@ -119,34 +120,34 @@ const options: Record<string, (value: string) => Apply> = {
     return (tx) => void (tx.parseXmlIntoArgs = mode);
   },
   ruleremovebyid: (v) => {
-    const ranges = parseIdRanges(v);
-    return (tx) => tx.removeRules({ kind: 'id', ranges });
+    const filter = RuleFilter.byId(parseIdRanges(v));
+    return (tx) => tx.removeRules(filter);
   },
   ruleremovebytag: (v) => {
-    const re = regex('ruleRemoveByTag', v);
-    return (tx) => tx.removeRules({ kind: 'tag', re });
+    const filter = RuleFilter.byTag(regex('ruleRemoveByTag', v));
+    return (tx) => tx.removeRules(filter);
   },
   ruleremovebymsg: (v) => {
-    const re = regex('ruleRemoveByMsg', v);
-    return (tx) => tx.removeRules({ kind: 'msg', re });
+    const filter = RuleFilter.byMsg(regex('ruleRemoveByMsg', v));
+    return (tx) => tx.removeRules(filter);
   },
   ruleremovetargetbyid: (v) => {
     const [rule, targets] = split('ruleRemoveTargetById', v);
-    const ranges = parseIdRanges(rule);
+    const filter = RuleFilter.byId(parseIdRanges(rule));
     const refs = targetRefs(targets);
-    return (tx) => tx.removeTargets({ kind: 'id', ranges }, refs);
+    return (tx) => tx.removeTargets(filter, refs);
   },
   ruleremovetargetbytag: (v) => {
     const [tag, targets] = split('ruleRemoveTargetByTag', v);
-    const re = regex('ruleRemoveTargetByTag', tag);
+    const filter = RuleFilter.byTag(regex('ruleRemoveTargetByTag', tag));
     const refs = targetRefs(targets);
-    return (tx) => tx.removeTargets({ kind: 'tag', re }, refs);
+    return (tx) => tx.removeTargets(filter, refs);
   },
   ruleremovetargetbymsg: (v) => {
     const [msg, targets] = split('ruleRemoveTargetByMsg', v);
-    const re = regex('ruleRemoveTargetByMsg', msg);
+    const filter = RuleFilter.byMsg(regex('ruleRemoveTargetByMsg', msg));
     const refs = targetRefs(targets);
-    return (tx) => tx.removeTargets({ kind: 'msg', re }, refs);
+    return (tx) => tx.removeTargets(filter, refs);
   },
 };
 
