@@ -62,6 +62,22 @@ test('what the prefilter tests: the longest required literal and the tail after 
   assert.equal(compilePyRegex('^(?P<h>\\S+) x').prefilterInfo(), undefined);
 });
 
+test('the head: the pattern up to its first run of three literal characters, none where the start looks ahead', () => {
+  const head = (pattern: string): string | undefined => compilePyRegex(pattern, { prefilter: true }).prefilterInfo()?.head;
+  assert.equal(head('^client (?:denied|used)\\b'), '^client ');
+  assert.equal(head('^(?:No h|H)ostname \\S+ provided'), '^(?:No h|H)ostname ');
+  assert.equal(head('^([A-Z]\\w+: )?user (?P<user>\\S*): password mismatch'), '^(?:([A-Z](?:[\\p{L}\\p{N}_])+: ))?user ');
+  // Every text a match is in holds the head, with or without a "\n" after it.
+  for (const [pattern, text] of [['^ab?cde', 'acde'], ['x \\bfoo\\b', 'x foo'], ['(?<=\\[)abc', '[abc\n']] as const) {
+    const re = new RegExp(head(pattern) as string, 'u');
+    assert.ok(compilePyRegex(pattern).search(text) !== null && re.test(text.replace(/\n$/u, '')), pattern);
+  }
+  assert.equal(head('^(?=a)abc'), undefined);
+  assert.equal(head('^x$abc'), undefined);
+  assert.equal(head('^a++bcd'), undefined);
+  assert.equal(head('^ab.c'), undefined);
+});
+
 test('a tail that lets most texts through is dropped after 2,000 texts, and the answers stay the same', () => {
   const re = compilePyRegex('^a.*bc$', { prefilter: true });
   assert.equal(re.prefilterInfo()?.tail, 'bc(?=\\n?$)');

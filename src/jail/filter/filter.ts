@@ -202,6 +202,25 @@ function literalGate(regexes: readonly FailRegex[]): { re: RegExp; longest: numb
   return literals.length === 0 ? undefined : { re: new RegExp(literals.join('|'), 'u'), longest };
 }
 
+/**
+ * For a prefregex that hands its <F-CONTENT> to the failregexes: the content's group, and
+ * the failregexes' heads as one pattern (each has one: else undefined), which any content
+ * a failregex matches holds. A line whose content holds none is passed over whole.
+ */
+function contentGate(prefRegex: FilterRegex | undefined, regexes: readonly FailRegex[]): { re: RegExp; group: number } | undefined {
+  const group = prefRegex?.re.groupIndex.get('content');
+  // A content that alt_ or tuple_ groups could stand in for is left to findFailure.
+  if (prefRegex === undefined || group === undefined || prefRegex.re.namedGroups().some(([name]) => /^(?:alt|tuple)_content/iu.test(name))) return undefined;
+  const heads: string[] = [];
+  const ignoreCase = regexes[0]?.re.jsFlags.includes('i');
+  for (const r of regexes) {
+    const head = r.re.prefilterInfo()?.head;
+    if (head === undefined || r.re.jsFlags.includes('i') !== ignoreCase) return undefined;
+    heads.push(`(?:${head})`);
+  }
+  return heads.length === 0 ? undefined : { re: new RegExp(heads.join('|'), ignoreCase ? 'ui' : 'u'), group };
+}
+
 /** What processLine returns for a line nothing matched (never written to). */
 const NO_FAILURES: FailureEntry[] = [];
 Object.freeze(NO_FAILURES);
@@ -251,6 +270,12 @@ export class Filter {
    */
   private readonly lineGate: { re: RegExp; longest: number } | undefined;
   /**
+   * With the line gate, for a line it lets through: the prefregex's content and the
+   * failregexes' heads (see contentGate). Apache's error lines all hold "client " in
+   * `[client …]`, which the literals alone cannot tell from apache-auth's `^client `.
+   */
+  private readonly contentGate: { re: RegExp; group: number } | undefined;
+  /**
    * The date of the last dated line, found but not read yet (a line the gate passed over):
    * read only when a later line needs the last date or has another date text, so the
    * lines of one second (most of a busy log) are not read one by one.
@@ -288,6 +313,7 @@ export class Filter {
     this.literalGate = gate?.re;
     const ignoreFirst = this.ignoreRegexes.length > 0 && this.ignoreRegexes.length < this.failRegexes.length - 2;
     this.lineGate = this.maxLines === 1 && !ignoreFirst ? gate : undefined;
+    this.contentGate = this.lineGate === undefined ? undefined : contentGate(this.prefRegex, this.failRegexes);
 
     let defaultOffset: number | undefined;
     if (options.logTimeZone !== undefined) {
@@ -440,7 +466,7 @@ export class Filter {
    */
   private passedOver(line: string, tm: { match: PyMatch; template: DateTemplate } | null): boolean {
     const gate = this.lineGate as { re: RegExp; longest: number };
-    if (gate.re.test(line)) return false;
+    if (gate.re.test(line)) return this.contentGate !== undefined && this.contentPassedOver(line, tm);
     const s = tm === null ? -1 : tm.match.start(1);
     const e = tm === null ? -1 : tm.match.end(1);
     if (tm === null || s < 0 || e <= s) {
@@ -464,6 +490,28 @@ export class Filter {
     // so the one before is read now, unless it is the same text (read the same way).
     if (before !== null && (before.text !== text || before.template !== tm.template)) this.settleDate();
     this.pendingDate = { template: tm.template, match: tm.match, text };
+    return true;
+  }
+
+  /**
+   * True when the content the prefregex finds in a dated line holds none of the
+   * failregexes' heads (the prefregex counted, the date read as processLine reads it);
+   * false when the line must go the whole way: no date, or one that reads as none, no
+   * content, or a head found.
+   */
+  private contentPassedOver(line: string, tm: { match: PyMatch; template: DateTemplate } | null): boolean {
+    const s = tm === null ? -1 : tm.match.start(1);
+    const e = tm === null ? -1 : tm.match.end(1);
+    if (tm === null || s < 0 || e <= s) return false;
+    const date = this.readDate(tm.template, tm.match);
+    if (date === null) return false;
+    this.noteDate(line.slice(s, e), date);
+    const { re, group } = this.contentGate as { re: RegExp; group: number };
+    // The text findFailure searches: the line without its date, ended by "\n".
+    const content = (this.prefRegex as FilterRegex).re.searchGroup(`${line.slice(0, s)}${line.slice(e)}\n`, group);
+    if (content === null) return true;
+    if (content === undefined || content === '' || re.test(content)) return false;
+    this.stats.prefregexMatched++;
     return true;
   }
 

@@ -70,6 +70,8 @@ interface Prefilter {
   readonly literal: string | undefined;
   /** The pattern's tail, searched anywhere: every match contains a match of it. */
   tail: RegExp | undefined;
+  /** The pattern's head (see prefilterInfo), translated; undefined when it has none. */
+  readonly head: string | undefined;
   /** Tail tests and passes so far: a tail that lets most texts through is dropped. */
   tests: number;
   passes: number;
@@ -121,10 +123,16 @@ export class PyRegex {
     this.prefilter = options.prefilter === true ? prefilterOf(parsed.ast, parsed.groupCount, source, t.ignoreCase) : undefined;
   }
 
-  /** What the prefilter tests, for tests and reports: the literal and the tail's source. */
-  prefilterInfo(): { literal: string | undefined; tail: string | undefined } | undefined {
+  /**
+   * What the prefilter tests, for tests and reports: the literal, the tail's source, and the
+   * head: the pattern up to the end of its first run of three or more literal characters,
+   * in JavaScript (with `jsFlags`' case). A text holds the head wherever the pattern matches
+   * in it, or in it with a "\n" added (a pattern whose start may look ahead has no head).
+   * Filters test the heads of all their failregexes at once.
+   */
+  prefilterInfo(): { literal: string | undefined; tail: string | undefined; head: string | undefined } | undefined {
     const p = this.prefilter;
-    return p === undefined ? undefined : { literal: p.literal, tail: p.tail?.source };
+    return p === undefined ? undefined : { literal: p.literal, tail: p.tail?.source, head: p.head };
   }
 
   /** False when the prefilter shows `s` cannot match. */
@@ -156,6 +164,19 @@ export class PyRegex {
       m = this.scanRe.exec(s);
     }
     return m === null ? null : new Match(this, s, m);
+  }
+
+  /**
+   * The text of `group` in the first match in `text` (undefined when the group did not
+   * take part), or null when there is no match: `search(text)?.group(group)` without
+   * building a match.
+   */
+  searchGroup(text: string, group: number): string | undefined | null {
+    if (this.prefilter !== undefined && !this.mayMatch(text)) return null;
+    const m = this.re.exec(text);
+    if (m === null) return null;
+    for (const j of this.jsGroups(group)) if (m[j] !== undefined) return m[j];
+    return undefined;
   }
 
   /** Whether the pattern matches anywhere in `text` (no match object is built). */
@@ -892,7 +913,64 @@ function prefilterOf(ast: PyNode, groupCount: number, pattern: string, ciFlag: b
     }
   }
   if (literal.length < 3 && tail === undefined) return undefined;
-  return { literal: literal.length >= 3 ? literal : undefined, tail, tests: 0, passes: 0 };
+  return { literal: literal.length >= 3 ? literal : undefined, tail, head: headOf(items, groupCount, pattern, ciFlag), tests: 0, passes: 0 };
+}
+
+/**
+ * Whether a node, as part of a head, matches the same in a text as in that text with a
+ * "\n" added, short of that "\n": nothing that looks ahead (a look-ahead, an end
+ * anchor, a multi-line anchor), nothing emitted with a back reference (an atomic group, a
+ * possessive repeat) or referring to groups, since heads are joined into one pattern.
+ */
+function headSafe(n: PyNode): boolean {
+  switch (n.kind) {
+    case 'empty':
+    case 'char':
+    case 'set':
+    case 'class':
+    case 'any':
+      return true;
+    case 'assert':
+      return n.what === 'start' || n.what === 'wordBoundary' || n.what === 'notWordBoundary';
+    case 'seq':
+      return n.items.every(headSafe);
+    case 'alt':
+      return n.alts.every(headSafe);
+    case 'group':
+    case 'nc':
+      return headSafe(n.body);
+    case 'look':
+      return n.behind && headSafe(n.body);
+    case 'repeat':
+      return n.mode !== 'possessive' && headSafe(n.body);
+    default:
+      return false;
+  }
+}
+
+/**
+ * The items of a pattern's mandatory sequence up to the end of its first run of three or
+ * more case-sensitive characters (not "\n"), translated: every match starts with a match
+ * of them. A match in a text with a "\n" added ends with a character of the run, before that
+ * "\n", so the head, which looks at nothing after it but a word boundary's neighbour (the
+ * same non-word either way), matches in the text alone too.
+ */
+function headOf(items: readonly PyNode[], groupCount: number, pattern: string, ciFlag: boolean): string | undefined {
+  const literal = (it: PyNode | undefined): boolean => it !== undefined && it.kind === 'char' && !it.ci && it.cp !== 10;
+  let run = 0;
+  let end = 0;
+  while (end < items.length && run < 3) run = literal(items[end++]) ? run + 1 : 0;
+  if (run < 3) return undefined;
+  // The whole run: the longer the head, the fewer texts hold it.
+  while (literal(items[end])) end++;
+  const head = items.slice(0, end);
+  if (!head.every(headSafe)) return undefined;
+  const emitter = new Emitter(groupCount, ciFlag, pattern);
+  return emitter.emitTop(
+    head.map((it): PyNode => (it.kind === 'alt' ? { kind: 'nc', body: it } : it)),
+    undefined,
+    [],
+  ).text;
 }
 
 function translate(astIn: PyNode, groupCount: number, pattern: string, spanOf?: number): Translation {
