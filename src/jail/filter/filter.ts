@@ -189,17 +189,29 @@ export interface FilterStats {
 /** Characters a JavaScript `u` regex needs escaped to read them as themselves. */
 const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|/]/gu;
 
-/** The failregexes' required literals as one alternation, when every failregex has one; and the longest. */
-function literalGate(regexes: readonly FailRegex[]): { re: RegExp; longest: number } | undefined {
+/** The failregexes' literal gate (see Filter.lineGate). */
+interface LiteralGate {
+  /** The failregexes' required literals as one alternation. */
+  readonly re: RegExp;
+  /** The longest literal's length. */
+  readonly longest: number;
+  /** Each pair of neighbouring UTF-16 units in a literal, as `first * 0x10000 + second`. */
+  readonly pairs: ReadonlySet<number>;
+}
+
+/** The failregexes' literal gate, when every failregex has a required literal. */
+function literalGate(regexes: readonly FailRegex[]): LiteralGate | undefined {
   const literals: string[] = [];
   let longest = 0;
+  const pairs = new Set<number>();
   for (const r of regexes) {
     const literal = r.re.prefilterInfo()?.literal;
     if (literal === undefined) return undefined;
     literals.push(literal.replace(REGEX_SYNTAX, '\\$&'));
     longest = Math.max(longest, literal.length);
+    for (let i = 1; i < literal.length; i++) pairs.add(literal.charCodeAt(i - 1) * 0x10000 + literal.charCodeAt(i));
   }
-  return literals.length === 0 ? undefined : { re: new RegExp(literals.join('|'), 'u'), longest };
+  return literals.length === 0 ? undefined : { re: new RegExp(literals.join('|'), 'u'), longest, pairs };
 }
 
 /**
@@ -268,7 +280,7 @@ export class Filter {
    * prefregex, the passed-over line is still tried against it (no groups taken), so its
    * counter stays fail2ban's.
    */
-  private readonly lineGate: { re: RegExp; longest: number } | undefined;
+  private readonly lineGate: LiteralGate | undefined;
   /**
    * With the line gate, for a line it lets through: the prefregex's content and the
    * failregexes' heads (see contentGate). Apache's error lines all hold "client " in
@@ -465,7 +477,7 @@ export class Filter {
    * behind, to be read if a later line needs it. Every other line goes the whole way.
    */
   private passedOver(line: string, tm: { match: PyMatch; template: DateTemplate } | null): boolean {
-    const gate = this.lineGate as { re: RegExp; longest: number };
+    const gate = this.lineGate as LiteralGate;
     if (gate.re.test(line)) return this.contentGate !== undefined && this.contentPassedOver(line, tm);
     const s = tm === null ? -1 : tm.match.start(1);
     const e = tm === null ? -1 : tm.match.end(1);
@@ -474,8 +486,9 @@ export class Filter {
       if (this.prefRegex !== undefined && this.prefRegex.re.test(line)) this.stats.prefregexMatched++;
       return true;
     }
+    // A literal found only across the cut has its two units there as neighbours.
     const k = gate.longest - 1;
-    if (k > 0 && gate.re.test(line.slice(Math.max(0, s - k), s) + line.slice(e, e + k))) return false;
+    if (k > 0 && gate.pairs.has(line.charCodeAt(s - 1) * 0x10000 + line.charCodeAt(e)) && gate.re.test(line.slice(Math.max(0, s - k), s) + line.slice(e, e + k))) return false;
     const text = line.slice(s, e);
     if (this.prefRegex !== undefined) {
       // The prefregex sees the line without its date only when the date reads as one (as
