@@ -116,6 +116,11 @@ export function detached(s: string): string {
 
 /** Values up to this length are their own key; longer ones are keyed by their digest. */
 export const SHORT_KEY = 256;
+/**
+ * Values longer than this get no lasting id (each sighting a fresh one): they are not
+ * digested, so a 1 MB body costs no 3 ms of SHA-256, and memos do not know them.
+ */
+export const MAX_ID_LENGTH = 64 * 1024;
 /** What the value interner holds before it starts over: keys, and characters of short keys. */
 const IDS_ENTRIES = 65_536;
 const IDS_CHARS = 4 * 1024 * 1024;
@@ -146,6 +151,7 @@ export class ValueIds {
 
   /** The id of a string value: positive when lasting, negative the first time it is seen. */
   idOf(value: string): number {
+    if (value.length > MAX_ID_LENGTH) return -this.next++;
     const long = value.length > SHORT_KEY;
     const key = long ? createHash('sha256').update(value, 'utf16le').digest('binary') : value;
     const table = long ? this.long : this.short;

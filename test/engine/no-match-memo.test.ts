@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Waf } from '../../src/engine/index.js';
 import { Entry } from '../../src/engine/collection.js';
-import { idOf, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
+import { idOf, MAX_ID_LENGTH, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
 import { runRequest } from '../support/request.js';
 
 /** A value as the next request brings it: other Entry and string objects, the same characters. */
@@ -31,6 +31,9 @@ test('ids: equal characters, equal ids; lasting from the second sighting; long v
     ids.idOf(other);
     assert.notEqual(ids.idOf(other), long);
   }
+  // Past MAX_ID_LENGTH a value is never digested: each sighting is new.
+  const huge = 'z'.repeat(MAX_ID_LENGTH + 1);
+  assert.ok(ids.idOf(huge) < 0 && ids.idOf(huge) < 0);
   // Every code unit counts, including ones UTF-8 could not tell apart (lone surrogates).
   const pad = 'y'.repeat(SHORT_KEY);
   ids.idOf(`${pad}\ud800`);
