@@ -14,7 +14,13 @@ import { xmlValues } from './request-body.js';
 /** How a target narrows a collection. */
 export type Selector =
   | { readonly kind: 'key'; readonly key: string; readonly lower: string }
-  | { readonly kind: 'regex'; readonly source: string; readonly re: CompiledRegex }
+  | {
+      readonly kind: 'regex';
+      readonly source: string;
+      readonly re: CompiledRegex;
+      /** For a pattern that is a plain word (`/^header_name_/`, `/__utm/`): the word, lower-cased (see literalSelects). */
+      readonly literal: { readonly lower: string; readonly anchored: boolean } | null;
+    }
   | { readonly kind: 'xpath'; readonly source: string; readonly xpath: CompiledXPath };
 
 export interface VariableDef {
@@ -61,8 +67,37 @@ export function fullName(def: VariableDef, entry: Entry): string {
 export function selects(sel: Selector | null, key: string): boolean {
   if (sel === null) return true;
   if (sel.kind === 'key') return key.length === sel.lower.length && key.toLowerCase() === sel.lower;
-  if (sel.kind === 'regex') return sel.re.test(key);
+  if (sel.kind === 'regex') return sel.literal === null ? sel.re.test(key) : literalSelects(sel.literal, sel.re, key);
   return false;
+}
+
+/**
+ * A selector regex that is a plain word, anchored or not (`/^header_name_920450_/`,
+ * `/^MSC_/`, `/__utm/`: CRS tests them against every TX variable or cookie many times
+ * per request), compared without the regex engine: ASCII letters fold as `(?i)` folds
+ * them. A name with a character past ASCII goes to the regex, whose case folding (RE2's is
+ * Unicode's: ſ is an s) then decides.
+ */
+function literalSelects(literal: { readonly lower: string; readonly anchored: boolean }, re: CompiledRegex, key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) >= 0x80) return re.test(key);
+  const word = literal.lower;
+  const last = literal.anchored ? 0 : key.length - word.length;
+  for (let at = 0; at <= last; at++) {
+    let j = 0;
+    for (; j < word.length; j++) {
+      let c = key.charCodeAt(at + j);
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      if (c !== word.charCodeAt(j)) break;
+    }
+    if (j === word.length) return true;
+  }
+  return false;
+}
+
+/** The word of a selector regex that is one (letters, digits, `_` and `-`, maybe after `^`), else null. */
+function literalOf(source: string): { lower: string; anchored: boolean } | null {
+  const m = /^(\^?)([A-Za-z0-9_-]+)$/.exec(source);
+  return m === null ? null : { lower: (m[2] as string).toLowerCase(), anchored: m[1] === '^' };
 }
 
 function fromList(list: (tx: Transaction) => readonly Entry[]): VariableDef['collect'] {
@@ -298,7 +333,7 @@ export function compileSelector(def: VariableDef, text: string, namespaces: Read
   }
   if (text.length >= 2 && text.startsWith('/') && text.endsWith('/')) {
     const source = text.slice(1, -1);
-    return { kind: 'regex', source, re: compileRegex(`(?is)${source}`) };
+    return { kind: 'regex', source, re: compileRegex(`(?is)${source}`), literal: literalOf(source) };
   }
   return { kind: 'key', key: text, lower: text.toLowerCase() };
 }

@@ -1,0 +1,43 @@
+/**
+ * Selectors (engine/variables): a `/regex/` selector that is a plain word is compared
+ * without the regex engine; it must select exactly the names the regex selects.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileSelector, resolveTarget, selects } from '../../src/engine/variables.js';
+import { compileRegex } from '../../src/engine/regex/index.js';
+import { Waf } from '../../src/engine/index.js';
+import { runRequest } from '../support/request.js';
+
+const tx = resolveTarget('TX', null, false).def;
+
+test('a plain-word selector selects what its regex selects', () => {
+  const sources = ['^header_name_920450_', '^MSC_', '__utm', '_pk_ref', '^a-b', 'ks', '^S'];
+  const keys = [
+    'header_name_920450_accept', 'HEADER_NAME_920450_Accept', 'x_header_name_920450_', 'header_name_92045', '',
+    'msc_pcre_limits_exceeded', 'MSC_', 'xMSC_', '__utma', '__UTMZ', 'a__utm', '_pk_ref.1.abc', '_PK_REF', 'a-b', 'A-Bc', 'ab',
+    'KS', 'kſ', '\u212As', 'ſ', 'S', 's\u00e9', '\u00c9s', 'sk',
+  ];
+  for (const source of sources) {
+    const sel = compileSelector(tx, `/${source}/`);
+    assert.ok(sel.kind === 'regex' && sel.literal !== null, `${source} is a plain word`);
+    const re = compileRegex(`(?is)${source}`);
+    for (const key of keys) assert.equal(selects(sel, key), re.test(key), `/${source}/ on ${JSON.stringify(key)}`);
+  }
+  for (const source of ['^a.b', 'a|b', '^ab$', 'a+', '\\w']) {
+    const sel = compileSelector(tx, `/${source}/`);
+    assert.ok(sel.kind === 'regex' && sel.literal === null, `${source} is a regex`);
+  }
+});
+
+test('rules see the same TX variables and cookies through plain-word selectors', async () => {
+  const waf = Waf.fromText([
+    'SecRuleEngine On',
+    'SecAction "id:1,phase:1,pass,nolog,setvar:tx.header_name_1_a=x,setvar:tx.HEADER_NAME_1_b=y,setvar:tx.other=z"',
+    'SecRule TX:/^header_name_1_/ "@rx ." "id:2,phase:1,pass,log,msg:\'tx\'"',
+    'SecRule REQUEST_COOKIES|!REQUEST_COOKIES:/__utm/ "@rx ." "id:3,phase:1,pass,log,msg:\'cookie\'"',
+  ].join('\n'));
+  const r = await runRequest(waf, { uri: '/', headers: [['Cookie', '__utma=1; x__UTMz=2; sid=3']] });
+  assert.deepEqual(r.tx.matches.filter((m) => m.ruleId === 2).map((m) => m.variable).sort(), ['TX:HEADER_NAME_1_b', 'TX:header_name_1_a'].sort());
+  assert.deepEqual(r.tx.matches.filter((m) => m.ruleId === 3).map((m) => m.variable), ['REQUEST_COOKIES:sid']);
+});
