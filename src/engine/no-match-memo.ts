@@ -181,8 +181,61 @@ export class ValueIds {
 
 /** The process's value ids: every Waf's memos use them (an id means the same characters everywhere). */
 export const valueIds = new ValueIds();
-/** Ids of lists of values (their ids joined), for the memos of whole target lists. */
-export const listIds = new ValueIds();
+
+/** How many list prefixes ListIds holds before it starts over. */
+const LIST_NODES = 65_536;
+
+interface ListNode {
+  /** The list ending here: its id, 0 until one is asked for. */
+  id: number;
+  /** Longer lists through this one, by their next value's id. */
+  next: Map<number, ListNode> | null;
+}
+
+/**
+ * Numbers for lists of values: two lists get the same id if and only if they hold the same
+ * values in the same order. A trie over value ids, so that a list seen before costs one
+ * Map lookup per value and allocates nothing. Only lists of lasting value ids have one (a
+ * value seen for the first time makes its list new too). Bounded; when full it starts
+ * over, and like value ids, list ids are never given again.
+ */
+export class ListIds {
+  private root = new Map<number, ListNode>();
+  private nodes = 0;
+  private next = 1;
+
+  /** The id of the values of `entries[0 … length)`, or -1 (empty, or a value seen the first time). */
+  idOf(entries: readonly Entry[], length: number): number {
+    if (length === 0) return -1;
+    let level = this.root;
+    let node: ListNode | undefined;
+    for (let i = 0; i < length; i++) {
+      const v = idOf(entries[i] as Entry);
+      if (v < 0) return -1;
+      node = level.get(v);
+      if (node === undefined) {
+        if (++this.nodes > LIST_NODES) {
+          this.clear();
+          return -1;
+        }
+        node = { id: 0, next: null };
+        level.set(v, node);
+      }
+      if (i + 1 < length) level = node.next ??= new Map();
+    }
+    const last = node as ListNode;
+    if (last.id === 0) last.id = this.next++;
+    return last.id;
+  }
+
+  clear(): void {
+    this.root = new Map();
+    this.nodes = 0;
+  }
+}
+
+/** The process's list ids (see ListIds). */
+export const listIds = new ListIds();
 
 /** The id of an entry's value, worked out once per entry (0: not yet). */
 export function idOf(entry: Entry): number {

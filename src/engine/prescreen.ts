@@ -55,8 +55,8 @@ const STABLE = new Set([
 ]);
 
 export class ScreenGroup {
-  /** The answer "no member can match", shared by every value that matches none. */
-  private readonly none: Uint8Array;
+  /** The answer "no member can match", shared by every value that matches none (never written to). */
+  readonly none: Uint8Array;
   /** Answers for recent raw values, across transactions (see the module's comment). */
   private readonly memo = new ValueMemo<Uint8Array>(MEMO_ENTRIES);
 

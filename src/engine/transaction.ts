@@ -95,18 +95,10 @@ const MEMO_MAX_VALUES = 64;
  */
 function listIdOf(buf: TargetBuffer): number {
   let id = buf.listId;
-  if (id !== 0) return id;
-  let key = '';
-  for (let i = 0; i < buf.length; i++) {
-    const v = idOf(buf.entries[i] as Entry);
-    if (v < 0) {
-      buf.listId = -1;
-      return -1;
-    }
-    key += `${v},`;
+  if (id === 0) {
+    id = listIds.idOf(buf.entries, buf.length);
+    buf.listId = id;
   }
-  id = listIds.idOf(key);
-  buf.listId = id;
   return id;
 }
 
@@ -615,8 +607,9 @@ export class Transaction implements MatchContext {
     this.matchedVar = value;
     this.matchedVarName = name;
     this.matchedVars.push(new Entry(name, value));
+    // The message goes to the log only from a chain's last rule (see onMatch).
     const message =
-      starter.log || starter.auditlog
+      !rule.chained && (starter.log || starter.auditlog)
         ? matchMessage(rule.operatorName, rule.dynamicOperator === null ? rule.operatorParam : this.expandedParam, rule.negated, name, value, this.capture0)
         : '';
     this.onMatch(rule, starter, name, message);
@@ -708,17 +701,21 @@ export class Transaction implements MatchContext {
   private groupAnswer(group: ScreenGroup): Uint8Array {
     let answer = this.groupAnswers[group.id];
     if (answer !== undefined) return answer;
-    answer = new Uint8Array(group.size);
+    // Most values match no member and share the group's empty answer: a copy is made only
+    // when some value matches one.
+    let union: Uint8Array | null = null;
     const buf = this.scratch;
     for (const t of group.targets as NonNullable<ScreenGroup['targets']>) {
       buf.length = 0;
       t.def.collect(this, t.selector, buf);
       for (let i = 0; i < buf.length; i++) {
-        const entry = buf.entries[i] as Entry;
-        const hits = screenOf(entry, group);
-        for (let k = 0; k < hits.length; k++) answer[k] = (answer[k] as number) | (hits[k] as number);
+        const hits = screenOf(buf.entries[i] as Entry, group);
+        if (hits === group.none) continue;
+        if (union === null) union = hits.slice();
+        else for (let k = 0; k < hits.length; k++) union[k] = (union[k] as number) | (hits[k] as number);
       }
     }
+    answer = union ?? group.none;
     this.groupAnswers[group.id] = answer;
     return answer;
   }
@@ -752,7 +749,7 @@ export class Transaction implements MatchContext {
       if (t.counting) {
         this.scratch.length = 0;
         t.def.collect(this, t.selector, this.scratch);
-        buf.push(countingDef(t.text), new Entry('', String(this.scratch.length)));
+        buf.push(countingDef(t.text), countEntry(this.scratch.length));
       } else t.def.collect(this, t.selector, buf);
     }
     let exclusions: readonly TargetRef[] = rule.exclusions;
@@ -933,6 +930,17 @@ export class Transaction implements MatchContext {
 }
 
 /** Counting targets (`&ARGS`) yield one value named as written. */
+/**
+ * The value of `&VAR` for small counts, one Entry per count shared by every transaction:
+ * what an Entry caches (transformations, screen answers, memo id) depends on its value
+ * alone, so sharing it is safe, and CRS counts a dozen variables per request.
+ */
+const countEntries: Entry[] = Array.from({ length: 64 }, (_, n) => new Entry('', String(n)));
+
+function countEntry(n: number): Entry {
+  return n < countEntries.length ? (countEntries[n] as Entry) : new Entry('', String(n));
+}
+
 const countingDefs = new Map<string, VariableDef>();
 function countingDef(text: string): VariableDef {
   let def = countingDefs.get(text);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Waf } from '../../src/engine/index.js';
 import { Entry } from '../../src/engine/collection.js';
-import { idOf, MAX_ID_LENGTH, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
+import { idOf, ListIds, MAX_ID_LENGTH, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
 import { runRequest } from '../support/request.js';
 
 /** A value as the next request brings it: other Entry and string objects, the same characters. */
@@ -53,6 +53,20 @@ test('ids: equal characters, equal ids; lasting from the second sighting; long v
   const e = new Entry('k', 'gzip, deflate');
   assert.equal(idOf(e), idOf(e));
   assert.equal(e.memoId, idOf(e));
+});
+
+test('list ids: the same values in the same order, the same id; a value seen the first time, none', () => {
+  const lists = new ListIds();
+  const entries = (...values: string[]): Entry[] => values.map((v) => new Entry('k', [...v].join('')));
+  for (const v of ['a=1', 'b=2', 'c=3']) again(v);
+  const abc = lists.idOf(entries('a=1', 'b=2', 'c=3'), 3);
+  assert.ok(abc > 0);
+  assert.equal(lists.idOf(entries('a=1', 'b=2', 'c=3'), 3), abc);
+  const ab = lists.idOf(entries('a=1', 'b=2', 'c=3'), 2);
+  assert.ok(ab > 0 && ab !== abc, 'a prefix is another list');
+  assert.notEqual(lists.idOf(entries('b=2', 'a=1', 'c=3'), 3), abc, 'order counts');
+  assert.equal(lists.idOf(entries('a=1', `never seen ${Math.random()}`), 2), -1);
+  assert.equal(lists.idOf([], 0), -1);
 });
 
 test('the memo takes lasting ids only; bounded; whole lists too', () => {
