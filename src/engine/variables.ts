@@ -328,14 +328,31 @@ export function variableNames(): string[] {
  * names case-insensitively; anything else is a name compared case-insensitively.
  */
 export function compileSelector(def: VariableDef, text: string, namespaces: ReadonlyMap<string, string> | null = null): Selector {
-  if (def.name === 'XML') {
-    return { kind: 'xpath', source: text, xpath: compileXPath(text, namespaces === null ? {} : Object.fromEntries(namespaces)) };
-  }
+  if (def.name === 'XML') return { kind: 'xpath', source: text, xpath: sharedXPath(text, namespaces) };
   if (text.length >= 2 && text.startsWith('/') && text.endsWith('/')) {
     const source = text.slice(1, -1);
     return { kind: 'regex', source, re: compileRegex(`(?is)${source}`), literal: literalOf(source) };
   }
   return { kind: 'key', key: text, lower: text.toLowerCase() };
+}
+
+/**
+ * One compiled XPath per expression and namespace prefixes, shared by every rule that
+ * names it: a transaction caches the values of an XPath by its compiled object (XML:/* in
+ * forty CRS rules is evaluated once, and its values keep their transformation cache and
+ * screen answers from rule to rule).
+ */
+const xpaths = new Map<string, CompiledXPath>();
+
+function sharedXPath(text: string, namespaces: ReadonlyMap<string, string> | null): CompiledXPath {
+  const ns = namespaces === null ? [] : [...namespaces].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const key = JSON.stringify([text, ns]);
+  let xpath = xpaths.get(key);
+  if (xpath === undefined) {
+    xpath = compileXPath(text, Object.fromEntries(ns));
+    xpaths.set(key, xpath);
+  }
+  return xpath;
 }
 
 /** A selector that does not compile (a bad `/regex/` or XPath). */

@@ -41,3 +41,20 @@ test('rules see the same TX variables and cookies through plain-word selectors',
   assert.deepEqual(r.tx.matches.filter((m) => m.ruleId === 2).map((m) => m.variable).sort(), ['TX:HEADER_NAME_1_b', 'TX:header_name_1_a'].sort());
   assert.deepEqual(r.tx.matches.filter((m) => m.ruleId === 3).map((m) => m.variable), ['REQUEST_COOKIES:sid']);
 });
+
+test('rules naming the same XPath share it; the same prefix bound to other namespaces does not', async () => {
+  const a1 = compileSelector(resolveTarget('XML', null, false).def, '/*');
+  const a2 = compileSelector(resolveTarget('XML', null, false).def, '/*');
+  assert.ok(a1.kind === 'xpath' && a2.kind === 'xpath' && a1.xpath === a2.xpath);
+  const waf = Waf.fromText([
+    'SecRuleEngine On',
+    'SecRequestBodyAccess On',
+    'SecRule REQUEST_HEADERS:Content-Type "@rx xml" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=XML"',
+    'SecRule XML:/p:v/text() "@rx ." "id:2,phase:2,pass,log,msg:\'one\',xmlns:p=urn:one"',
+    'SecRule XML:/p:v/text() "@rx ." "id:3,phase:2,pass,log,msg:\'two\',xmlns:p=urn:two"',
+    'SecRule XML:/* "@rx secret" "id:4,phase:2,pass,log,msg:\'all\'"',
+    'SecRule XML:/* "@rx secret" "id:5,phase:2,pass,log,msg:\'all again\'"',
+  ].join('\n'));
+  const r = await runRequest(waf, { method: 'POST', uri: '/', headers: [['Content-Type', 'text/xml']], body: '<v xmlns="urn:two">secret</v>' });
+  assert.deepEqual(r.matched, [1, 3, 4, 5]);
+});
