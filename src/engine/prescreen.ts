@@ -181,8 +181,13 @@ function unionOfTargets(members: readonly Rule[]): CompiledTarget[] {
   return [...seen.values()];
 }
 
-/** The group's answer for a value (before the group's transformations), computed once per entry and group. */
+/**
+ * The group's answer for a value (before the group's transformations), worked out once
+ * per value and group: for a value with a lasting id the group's memo keeps it (a lookup
+ * by number); a value seen for the first time keeps it on its Entry for the transaction.
+ */
 export function screenOf(entry: Entry, group: ScreenGroup): Uint8Array {
+  if (idOf(entry) > 0) return group.answer(entry);
   let answers = entry.screens;
   if (answers === null) entry.screens = answers = [];
   let hits = answers[group.id];
