@@ -40,7 +40,15 @@ export class KeyedCollection {
   }
 
   set(key: string, value: string): void {
-    const lower = key.toLowerCase();
+    this.setLowered(key.toLowerCase(), key, value);
+  }
+
+  /**
+   * set() with the key's lower case worked out by the caller (`lower === key.toLowerCase()`),
+   * for names known when the rule is loaded. Not for a PersistentCollection, whose set()
+   * keeps track of what changed.
+   */
+  setLowered(lower: string, key: string, value: string): void {
     const existing = this.entries.get(lower);
     // Keep the name as first written (ModSecurity keeps the original record's name).
     this.entries.set(lower, new Entry(existing?.key ?? key, value));

@@ -43,10 +43,28 @@ function setvar(param: string): RuleAction {
   const raw = value === null ? '1' : value.replace(/^\s+/, '');
   const relative = raw.startsWith('+') || raw.startsWith('-');
   const valueTpl = macro(raw);
+  // tx.NAME without macros (most of CRS's): its key and lower case, worked out once here.
+  const txKey = nameTpl.refs.length === 0 && /^tx\./i.test(nameTpl.source) ? nameTpl.source.slice(3) : null;
+  const txLower = txKey?.toLowerCase() ?? '';
   return {
     name: 'setvar',
     param,
     execute(tx) {
+      if (txKey !== null) {
+        const coll = tx.tx;
+        if (remove) {
+          coll.entries.delete(txLower);
+          return;
+        }
+        const expanded = expandMacro(valueTpl, tx);
+        if (!relative) {
+          coll.setLowered(txLower, txKey, expanded);
+          return;
+        }
+        const old = atoi(coll.entries.get(txLower)?.value ?? '0');
+        coll.setLowered(txLower, txKey, String(Math.max(0, old + atoi(expanded))));
+        return;
+      }
       const full = expandMacro(nameTpl, tx);
       const dot = full.indexOf('.');
       const coll = tx.collectionForWrite(full.slice(0, dot));
