@@ -205,8 +205,16 @@ export class Transaction implements MatchContext {
 
   // Matching state
   matchedVar: string | null;
-  matchedVarName: string | null;
-  matchedVars: Entry[];
+  /** The last match's variable and entry; its name (MATCHED_VAR_NAME) is made when asked for. */
+  private matchedDef: VariableDef | null;
+  private matchedEntry: Entry | null;
+  private matchedName: string | null;
+  /** The matches of the current rule (MATCHED_VARS), as Entries only when asked for. */
+  private readonly matchDefs: VariableDef[];
+  private readonly matchEntries: Entry[];
+  private readonly matchValues: string[];
+  private matchCount: number;
+  private matchedList: Entry[] | null;
   highestSeverity: number;
   capturing: boolean;
   readonly namesCache: {
@@ -317,8 +325,14 @@ export class Transaction implements MatchContext {
     this.pendingLoads = [];
 
     this.matchedVar = null;
-    this.matchedVarName = null;
-    this.matchedVars = [];
+    this.matchedDef = null;
+    this.matchedEntry = null;
+    this.matchedName = null;
+    this.matchDefs = [];
+    this.matchEntries = [];
+    this.matchValues = [];
+    this.matchCount = 0;
+    this.matchedList = null;
     this.highestSeverity = 255;
     this.capturing = false;
     this.namesCache = { argsGet: [], argsPost: [], requestHeaders: [], requestCookies: [], responseHeaders: [], files: [], matchedVars: [] };
@@ -496,7 +510,8 @@ export class Transaction implements MatchContext {
       }
       if (this.removedRules.length > 0 && this.isRemoved(item)) continue;
       const matched = this.evaluateChain(item);
-      this.matchedVars.length = 0;
+      this.matchCount = 0;
+      this.matchedList = null;
       if (this.pendingLoads.length > 0) await this.settleLoads();
       if (this.interruption !== null && phase !== 5) return this.interruption;
       if (this.allowedPhase) {
@@ -513,6 +528,23 @@ export class Transaction implements MatchContext {
       }
     }
     return null;
+  }
+
+  /** MATCHED_VAR_NAME: the name of the last value a rule matched. */
+  get matchedVarName(): string | null {
+    if (this.matchedName === null && this.matchedDef !== null) this.matchedName = fullName(this.matchedDef, this.matchedEntry as Entry);
+    return this.matchedName;
+  }
+
+  /** MATCHED_VARS: what the current rule (chain) matched so far. */
+  get matchedVars(): Entry[] {
+    let list = this.matchedList;
+    if (list === null) {
+      list = [];
+      for (let i = 0; i < this.matchCount; i++) list.push(new Entry(fullName(this.matchDefs[i] as VariableDef, this.matchEntries[i] as Entry), this.matchValues[i] as string));
+      this.matchedList = list;
+    }
+    return list;
   }
 
   /** Evaluates a rule and, while it matches, the rest of its chain. */
@@ -603,15 +635,19 @@ export class Transaction implements MatchContext {
       });
     }
     if (!hit) return false;
-    const name = fullName(def, entry);
     this.matchedVar = value;
-    this.matchedVarName = name;
-    this.matchedVars.push(new Entry(name, value));
-    // The message goes to the log only from a chain's last rule (see onMatch).
-    const message =
-      !rule.chained && (starter.log || starter.auditlog)
-        ? matchMessage(rule.operatorName, rule.dynamicOperator === null ? rule.operatorParam : this.expandedParam, rule.negated, name, value, this.capture0)
-        : '';
+    this.matchedDef = def;
+    this.matchedEntry = entry;
+    this.matchedName = null;
+    const n = this.matchCount++;
+    this.matchDefs[n] = def;
+    this.matchEntries[n] = entry;
+    this.matchValues[n] = value;
+    this.matchedList = null;
+    // The variable's name and the message go to the log only from a chain's last rule (see onMatch).
+    const logs = !rule.chained && (starter.log || starter.auditlog);
+    const name = logs ? fullName(def, entry) : null;
+    const message = name !== null ? matchMessage(rule.operatorName, rule.dynamicOperator === null ? rule.operatorParam : this.expandedParam, rule.negated, name, value, this.capture0) : '';
     this.onMatch(rule, starter, name, message);
     return true;
   }
