@@ -75,17 +75,18 @@ export function selects(sel: Selector | null, key: string): boolean {
  * A selector regex that is a plain word, anchored or not (`/^header_name_920450_/`,
  * `/^MSC_/`, `/__utm/`: CRS tests them against every TX variable or cookie many times
  * per request), compared without the regex engine: ASCII letters fold as `(?i)` folds
- * them. A name with a character past ASCII goes to the regex, whose case folding (RE2's is
- * Unicode's: ſ is an s) then decides.
+ * them, and no character below U+0100 folds to or from ASCII. Past that, RE2 folds as
+ * Unicode does (ſ is an s, K is a k): a name with such a character where the word is
+ * compared goes to the regex.
  */
 function literalSelects(literal: { readonly lower: string; readonly anchored: boolean }, re: CompiledRegex, key: string): boolean {
-  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) >= 0x80) return re.test(key);
   const word = literal.lower;
   const last = literal.anchored ? 0 : key.length - word.length;
   for (let at = 0; at <= last; at++) {
     let j = 0;
     for (; j < word.length; j++) {
       let c = key.charCodeAt(at + j);
+      if (c >= 0x100) return re.test(key);
       if (c >= 0x41 && c <= 0x5a) c |= 0x20;
       if (c !== word.charCodeAt(j)) break;
     }

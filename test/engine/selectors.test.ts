@@ -16,7 +16,8 @@ test('a plain-word selector selects what its regex selects', () => {
   const keys = [
     'header_name_920450_accept', 'HEADER_NAME_920450_Accept', 'x_header_name_920450_', 'header_name_92045', '',
     'msc_pcre_limits_exceeded', 'MSC_', 'xMSC_', '__utma', '__UTMZ', 'a__utm', '_pk_ref.1.abc', '_PK_REF', 'a-b', 'A-Bc', 'ab',
-    'KS', 'kſ', '\u212As', 'ſ', 'S', 's\u00e9', '\u00c9s', 'sk',
+    'KS', 'kſ', '\u212As', 'ſ', 'S', 's\u00e9', '\u00c9s', 'sk', 'xx\u212As', '\u00e9\u00c9ks', 'k\u017f', '\u0130s',
+    '__utm\u2603', '\u2603__utm', 'header_name_920450_\u00e9',
   ];
   for (const source of sources) {
     const sel = compileSelector(tx, `/${source}/`);
