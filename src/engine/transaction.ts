@@ -832,11 +832,16 @@ export class Transaction implements MatchContext {
   // ---------------------------------------------------------------- MatchContext
 
   capture(index: number, value: string): void {
+    // TX:0 … TX:9 are their own lower case.
+    const entries = this.tx.entries;
     if (index === 0) {
-      for (const k of CAPTURE_KEYS) this.tx.delete(k);
+      for (let i = 0; i < CAPTURE_KEYS.length; i++) entries.delete(CAPTURE_KEYS[i] as string);
       this.capture0 = value;
     }
-    if (index < 10) this.tx.set(CAPTURE_KEYS[index] as string, value);
+    if (index < 10) {
+      const key = CAPTURE_KEYS[index] as string;
+      this.tx.setLowered(key, key, value);
+    }
   }
 
   matchLimitExceeded(): void {
