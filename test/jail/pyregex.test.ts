@@ -119,7 +119,16 @@ const table: Row[] = [
   ["\\.\\*\\+\\?\\(\\)\\[\\]\\{\\}\\|\\^\\$", ".*+?()[]{}|^$", [".*+?()[]{}|^$"]],
   ["[.*+?()\\[\\]{}|^$]+", "a.*+?()[]{}|^$b", [".*+?()[]{}|^$"]],
   ["\\t\\n\\r\\f\\v\\a", "\t\n\r\f\u000b\u0007", ["\t\n\r\f\u000b\u0007"]],
-  ["\\/", "/", ["/"]],];
+  ["\\/", "/", ["/"]],
+  // fail2ban's word bounds around a date, translated as the neighbours they refuse.
+  ["(?=^|\\b|\\W)(\\d+)", "ab12 x", null],
+  ["(?=^|\\b|\\W)(\\d*)\\Z", "ab-", null],
+  ["(?=^|\\b|\\W)(\\d*)\\Z", "", ["", ""]],
+  ["(?=^|\\b|\\W)(\\d*)\\Z", "a", ["", ""]],
+  ["(?=^|\\b|\\W)\u00e9(\\d+)", "a\u00e912 \u00e934", ["\u00e934", "34"]],
+  ["(\\d+)(?=\\b|\\W|$)", "12a 34\n", ["34", "34"]],
+  ["(\\d+)(?=\\b|\\W|$)", "12a 3\u00e94-5", ["4", "4"]],
+  ["x(?=\\B|\\W)", "xa xy x", ["x"]],];
 
 function groupsOf(pattern: string, input: string): Array<string | null> | null {
   const re = compilePyRegex(pattern);
@@ -218,6 +227,9 @@ test('translations: Python semantics kept in the JavaScript source', () => {
   assert.equal(compilePyRegex(String.raw`\s`).test('\ufeff'), false);
   // \b next to a word character is one look-around.
   assert.equal(js(String.raw`\bfoo`), '(?<![\\p{L}\\p{N}_])foo');
+  // A look-ahead that tests only the neighbours: the pairs it refuses.
+  assert.equal(js(String.raw`1(?=\b|\W|$)`), '1(?!(?<=[\\p{L}\\p{N}_])[\\p{L}\\p{N}_])');
+  assert.equal(js(String.raw`(?=^|\b|\W)1`), '(?!(?<=[\\p{L}\\p{N}_])[\\p{L}\\p{N}_])(?!$(?<![\\p{L}\\p{N}_])(?<=[^]))1');
   // Atomic groups and possessive repeats.
   assert.match(js('(?>a+)b'), /^\(\?=\(\(\?:a\)\+\)\)\\1b$/u);
   assert.match(js('a++b'), /^\(\?=\(\(\?:a\)\+\)\)\\1b$/u);

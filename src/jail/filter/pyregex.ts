@@ -344,6 +344,71 @@ function isWordCp(cp: number): boolean {
   return /[\p{L}\p{N}_]/u.test(String.fromCodePoint(cp));
 }
 
+/** What stands on one side of a position: no character, a word character (Python's \w), or another. */
+type Neighbour = 'none' | 'word' | 'other';
+const NEIGHBOURS: readonly Neighbour[] = ['none', 'word', 'other'];
+
+/**
+ * Whether one alternative of a look-ahead holds between `before` and `after`: true, false,
+ * or undefined when the neighbours alone do not tell (`$` before a character that is not a
+ * word character holds only if that is a final "\n"), or when the node tests more than them.
+ */
+function holdsBetween(n: PyNode, before: Neighbour, after: Neighbour): boolean | undefined {
+  if (n.kind === 'class' && n.cls === 'w' && !n.ascii) return after === (n.negate ? 'other' : 'word');
+  if (n.kind !== 'assert' || n.ascii) return undefined;
+  switch (n.what) {
+    case 'start':
+      return before === 'none';
+    case 'end':
+      return after === 'none';
+    case 'endZ':
+      return after === 'none' ? true : after === 'word' ? false : undefined;
+    case 'wordBoundary':
+      return (before === 'word') !== (after === 'word');
+    case 'notWordBoundary':
+      return (before === 'word') === (after === 'word');
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A positive look-ahead whose alternatives test only the characters on either side of the
+ * position (`\b`, `\w`, `\W`, `^`, `$`, `\Z`), as the word bounds fail2ban puts around every
+ * date template — `(?=^|\b|\W)` and `(?=\b|\W|$)` — rewritten as the one or two pairs of
+ * neighbours it refuses: `(?=\b|\W|$)` refuses only a word character after a word character,
+ * `(?!(?<=\w)\w)`. Python's \w is a Unicode class V8 builds from its tables for every use, in
+ * every regex, on its first match: the two uses instead of five made compiling and first
+ * running a log's date templates several times cheaper. Undefined when the alternatives test
+ * anything else, or when more than two pairs are refused (left as they are).
+ */
+function neighbourTest(body: PyNode): string | undefined {
+  if (body.kind !== 'alt') return undefined;
+  const w = `[${PY_WORD}]`;
+  const refused: string[] = [];
+  for (const before of NEIGHBOURS) {
+    for (const after of NEIGHBOURS) {
+      let holds: boolean | undefined = false;
+      for (const alt of body.alts) {
+        const h = holdsBetween(alt, before, after);
+        if (h === true) {
+          holds = true;
+          break;
+        }
+        if (h === undefined) holds = undefined;
+      }
+      // A pair the neighbours alone cannot decide: not for this rewrite.
+      if (holds === undefined) return undefined;
+      if (holds) continue;
+      // Without the m flag, JavaScript's $ is the very end of the text.
+      const next = after === 'none' ? '$' : after === 'word' ? w : `(?!${w})[^]`;
+      const prev = before === 'none' ? '(?<![^])' : before === 'word' ? `(?<=${w})` : `(?<!${w})(?<=[^])`;
+      refused.push(after === 'none' ? `(?!${next}${prev})` : `(?!${prev}${next})`);
+    }
+  }
+  return refused.length <= 2 ? refused.join('') : undefined;
+}
+
 interface Translation {
   source: string;
   ignoreCase: boolean;
@@ -577,6 +642,10 @@ class Emitter {
       case 'nc':
         return `(?:${this.emit(n.body, prev, next)})`;
       case 'look':
+        if (!n.behind && !n.negate) {
+          const cheap = neighbourTest(n.body);
+          if (cheap !== undefined) return cheap;
+        }
         return `(?${n.behind ? '<' : ''}${n.negate ? '!' : '='}${this.emit(n.body)})`;
       case 'atomic': {
         const j = this.newGroup();
