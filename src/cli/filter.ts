@@ -49,6 +49,9 @@ export interface FilterTestReport {
   dateTemplates: Array<{ name: string; hits: number }>;
 }
 
+/** The lines a one-line filter had buffered before a line: none (not one array per line). */
+const NOTHING_BUFFERED: readonly TupleLine[] = [];
+
 function sameTuple(a: TupleLine, b: TupleLine): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 }
@@ -61,16 +64,12 @@ export interface FilterTestOptions {
 }
 
 /**
- * Runs `filter` over `lines` and counts as fail2ban-regex does. Lines given as an Iterable
- * are read without a pause per line; lines not asked for are counted, not kept (a log of a
- * million lines would otherwise stay in memory).
+ * Runs `filter` over the lines of a log, given in batches (as logLineBatches reads them: a
+ * loop over arrays costs nothing per line, where a generator of lines makes a result
+ * object for each), and counts as fail2ban-regex does. Lines not asked for are counted,
+ * not kept (a log of a million lines would otherwise stay in memory).
  */
-export async function runFilterTest(
-  filter: Filter,
-  lines: AsyncIterable<string> | Iterable<string>,
-  log: string,
-  options: FilterTestOptions = {},
-): Promise<FilterTestReport> {
+export function runFilterTest(filter: Filter, batches: Iterable<readonly string[]>, log: string, options: FilterTestOptions = {}): FilterTestReport {
   const r: FilterTestReport = {
     filter: filter.name,
     files: [...filter.definition.files],
@@ -99,7 +98,7 @@ export async function runFilterTest(
   };
   const step = (line: string): void => {
     if (line === '' || line.charCodeAt(0) === 35 /* # */) return;
-    const before = multi ? [...filter.bufferedLines] : [];
+    const before = multi ? [...filter.bufferedLines] : NOTHING_BUFFERED;
     const fullBuffer = before.length >= filter.maxLines;
     const ignoredBefore = ignoreHits.length === 0 ? 0 : sum(ignoreHits);
     const found: FailureEntry[] = filter.processLine(line);
@@ -138,8 +137,7 @@ export async function runFilterTest(
     }
     r.lines++;
   };
-  if (Symbol.iterator in lines) for (const line of lines) step(line);
-  else for await (const line of lines) step(line);
+  for (const batch of batches) for (let i = 0; i < batch.length; i++) step(batch[i] as string);
   r.failregex = filter.failRegexes.map((x, i) => ({ regex: x.source, hits: filter.stats.failregexHits[i] ?? 0 }));
   r.ignoreregex = filter.ignoreRegexes.map((x, i) => ({ regex: x.source, hits: filter.stats.ignoreregexHits[i] ?? 0 }));
   r.prefregex = filter.prefRegex === undefined ? null : { regex: filter.prefRegex.source, matched: filter.stats.prefregexMatched };
@@ -259,12 +257,9 @@ export async function filterCommand(argv: string[], io: Io): Promise<number> {
   try {
     // Like fail2ban-regex, a last line without a newline is a line still being written.
     const batches = logLineBatches(log, { encoding: encoding as LogEncoding, partialLastLine: 'wait', onPartial: (l) => (partial = l) });
-    const lines = (function* () {
-      for (const batch of batches) yield* batch;
-    })();
     // Lines are kept only to be printed: fail2ban-regex keeps none it does not print either.
     const json = values.json === true;
-    report = await runFilterTest(filter, lines, log, {
+    report = runFilterTest(filter, batches, log, {
       keepMatched: json || values['print-matched'] === true,
       keepMissed: json || values['print-missed'] === true,
       keepIgnored: json || values['print-ignored'] === true,
