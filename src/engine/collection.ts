@@ -44,9 +44,8 @@ export class KeyedCollection {
   }
 
   /**
-   * set() with the key's lower case worked out by the caller (`lower === key.toLowerCase()`),
-   * for names known when the rule is loaded. Not for a PersistentCollection, whose set()
-   * keeps track of what changed.
+   * set() with the key's lower case worked out by the caller (`lower === key.toLowerCase()`):
+   * a name known when the rule is loaded is lower-cased once, not per request.
    */
   setLowered(lower: string, key: string, value: string): void {
     const existing = this.entries.get(lower);
@@ -55,7 +54,12 @@ export class KeyedCollection {
   }
 
   delete(key: string): void {
-    this.entries.delete(key.toLowerCase());
+    this.deleteLowered(key.toLowerCase());
+  }
+
+  /** delete() of a name already lower-cased. */
+  deleteLowered(lower: string): void {
+    this.entries.delete(lower);
   }
 
   get size(): number {
@@ -92,33 +96,38 @@ export class PersistentCollection extends KeyedCollection {
     this.dirty = false;
     const seconds = Math.floor(now / 1000);
     if (stored === null) {
-      super.set('CREATE_TIME', String(seconds));
-      super.set('IS_NEW', '1');
-      super.set('KEY', storageKey);
-      super.set('LAST_UPDATE_TIME', String(seconds));
-      super.set('TIMEOUT', String(timeoutSeconds));
-      super.set('UPDATE_COUNTER', '0');
-      super.set('UPDATE_RATE', '0');
+      this.load('CREATE_TIME', String(seconds));
+      this.load('IS_NEW', '1');
+      this.load('KEY', storageKey);
+      this.load('LAST_UPDATE_TIME', String(seconds));
+      this.load('TIMEOUT', String(timeoutSeconds));
+      this.load('UPDATE_COUNTER', '0');
+      this.load('UPDATE_RATE', '0');
       this.dirty = true;
     } else {
       for (const v of stored.values()) {
-        super.set(v.name, v.value);
+        this.load(v.name, v.value);
         if (v.expires !== 0) this.expiries.set(v.name.toLowerCase(), v.expires);
       }
-      super.set('IS_NEW', '0');
+      this.load('IS_NEW', '0');
     }
   }
 
-  override set(key: string, value: string): void {
-    super.set(key, value);
-    this.removed.delete(key.toLowerCase());
+  /** A value as loaded or kept by the collection itself: not a change to write back. */
+  private load(key: string, value: string): void {
+    super.setLowered(key.toLowerCase(), key, value);
+  }
+
+  override setLowered(lower: string, key: string, value: string): void {
+    super.setLowered(lower, key, value);
+    this.removed.delete(lower);
     this.dirty = true;
   }
 
-  override delete(key: string): void {
-    super.delete(key);
-    this.removed.add(key.toLowerCase());
-    this.deltas.delete(key.toLowerCase());
+  override deleteLowered(lower: string): void {
+    super.deleteLowered(lower);
+    this.removed.add(lower);
+    this.deltas.delete(lower);
     this.dirty = true;
   }
 
@@ -154,8 +163,8 @@ export class PersistentCollection extends KeyedCollection {
   /** What to write back at the end of the transaction. */
   toUpdate(now: number): CollectionUpdate {
     const counter = (parseInt(this.get('UPDATE_COUNTER')?.value ?? '0', 10) || 0) + 1;
-    super.set('UPDATE_COUNTER', String(counter));
-    super.set('LAST_UPDATE_TIME', String(Math.floor(now / 1000)));
+    this.load('UPDATE_COUNTER', String(counter));
+    this.load('LAST_UPDATE_TIME', String(Math.floor(now / 1000)));
     const variables = new Map<string, StoredVariable>();
     for (const [lower, e] of this.entries) {
       if (lower === 'is_new') continue;

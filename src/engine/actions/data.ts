@@ -5,7 +5,7 @@
  * values may hold macros; they are compiled here and expanded per match.
  */
 import { compileMacro, expandMacro, MacroError, type MacroTemplate } from '../macro.js';
-import { PersistentCollection } from '../collection.js';
+import { PersistentCollection, type KeyedCollection } from '../collection.js';
 import { ActionError, type ActionDef } from './types.js';
 import type { RuleAction } from '../rule.js';
 
@@ -50,42 +50,37 @@ function setvar(param: string): RuleAction {
     name: 'setvar',
     param,
     execute(tx) {
+      let coll: KeyedCollection | undefined;
+      let key: string;
+      let lower: string;
       if (txKey !== null) {
-        const coll = tx.tx;
-        if (remove) {
-          coll.entries.delete(txLower);
+        coll = tx.tx;
+        key = txKey;
+        lower = txLower;
+      } else {
+        const full = expandMacro(nameTpl, tx);
+        const dot = full.indexOf('.');
+        coll = tx.collectionForWrite(full.slice(0, dot));
+        if (coll === undefined) {
+          tx.debug(3, `Could not set variable "${full}" as the collection does not exist.`);
           return;
         }
-        const expanded = expandMacro(valueTpl, tx);
-        if (!relative) {
-          coll.setLowered(txLower, txKey, expanded);
-          return;
-        }
-        const old = atoi(coll.entries.get(txLower)?.value ?? '0');
-        coll.setLowered(txLower, txKey, String(Math.max(0, old + atoi(expanded))));
-        return;
+        key = full.slice(dot + 1);
+        lower = key.toLowerCase();
       }
-      const full = expandMacro(nameTpl, tx);
-      const dot = full.indexOf('.');
-      const coll = tx.collectionForWrite(full.slice(0, dot));
-      if (coll === undefined) {
-        tx.debug(3, `Could not set variable "${full}" as the collection does not exist.`);
-        return;
-      }
-      const key = full.slice(dot + 1);
       if (remove) {
-        coll.delete(key);
+        coll.deleteLowered(lower);
         return;
       }
       const expanded = expandMacro(valueTpl, tx);
       if (!relative) {
-        coll.set(key, expanded);
+        coll.setLowered(lower, key, expanded);
         return;
       }
-      const old = atoi(coll.get(key)?.value ?? '0');
+      const old = atoi(coll.entries.get(lower)?.value ?? '0');
       // Counters never go below zero (ModSecurity v2).
       const next = Math.max(0, old + atoi(expanded));
-      coll.set(key, String(next));
+      coll.setLowered(lower, key, String(next));
       if (coll instanceof PersistentCollection) coll.addDelta(key, next - old);
     },
   };
