@@ -95,9 +95,14 @@ function literalSelects(literal: { readonly lower: string; readonly anchored: bo
   return false;
 }
 
-/** The word of a selector regex that is one (letters, digits, `_` and `-`, maybe after `^`), else null. */
+/**
+ * The word of a selector regex that is one (letters, digits, `_` and `-`, maybe after `^`),
+ * else null. A trailing `.*` or `c*` (CRS's TX selectors `paramcounter_.*` and
+ * `MULTIPART_HEADERS_CONTENT_TYPES_*`) may match nothing and nothing follows it, so the
+ * pattern selects what the word before it selects.
+ */
 function literalOf(source: string): { lower: string; anchored: boolean } | null {
-  const m = /^(\^?)([A-Za-z0-9_-]+)$/.exec(source);
+  const m = /^(\^?)([A-Za-z0-9_-]+?)(?:\.\*|[A-Za-z0-9_-]\*)?$/.exec(source);
   return m === null ? null : { lower: (m[2] as string).toLowerCase(), anchored: m[1] === '^' };
 }
 

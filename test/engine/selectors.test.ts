@@ -12,12 +12,14 @@ import { runRequest } from '../support/request.js';
 const tx = resolveTarget('TX', null, false).def;
 
 test('a plain-word selector selects what its regex selects', () => {
-  const sources = ['^header_name_920450_', '^MSC_', '__utm', '_pk_ref', '^a-b', 'ks', '^S'];
+  const sources = ['^header_name_920450_', '^MSC_', '__utm', '_pk_ref', '^a-b', 'ks', '^S', 'paramcounter_.*', 'MULTIPART_HEADERS_CONTENT_TYPES_*', '^ms*', 'k.*'];
   const keys = [
     'header_name_920450_accept', 'HEADER_NAME_920450_Accept', 'x_header_name_920450_', 'header_name_92045', '',
     'msc_pcre_limits_exceeded', 'MSC_', 'xMSC_', '__utma', '__UTMZ', 'a__utm', '_pk_ref.1.abc', '_PK_REF', 'a-b', 'A-Bc', 'ab',
     'KS', 'kſ', '\u212As', 'ſ', 'S', 's\u00e9', '\u00c9s', 'sk', 'xx\u212As', '\u00e9\u00c9ks', 'k\u017f', '\u0130s',
     '__utm\u2603', '\u2603__utm', 'header_name_920450_\u00e9',
+    'paramcounter_', 'paramcounter_ARGS:a', 'x_PARAMCOUNTER_\n', 'paramcounter', 'multipart_headers_content_types', 'MULTIPART_HEADERS_CONTENT_TYPES_x',
+    'MULTIPART_HEADERS_CONTENT_TYPE', 'm', 'ms', 'mss_', 'xm', '\u212A\n',
   ];
   for (const source of sources) {
     const sel = compileSelector(tx, `/${source}/`);
@@ -25,7 +27,7 @@ test('a plain-word selector selects what its regex selects', () => {
     const re = compileRegex(`(?is)${source}`);
     for (const key of keys) assert.equal(selects(sel, key), re.test(key), `/${source}/ on ${JSON.stringify(key)}`);
   }
-  for (const source of ['^a.b', 'a|b', '^ab$', 'a+', '\\w']) {
+  for (const source of ['^a.b', 'a|b', '^ab$', 'a+', '\\w', 'a*', '.*', 'ab.*$', 'ab*c', 'a.+', 'ab\\*']) {
     const sel = compileSelector(tx, `/${source}/`);
     assert.ok(sel.kind === 'regex' && sel.literal === null, `${source} is a regex`);
   }
