@@ -17,6 +17,11 @@ import type { ListenerInfo } from './types.js';
 
 /** What a listener hands its events to (the ProxyServer). */
 export interface ListenerHost {
+  /**
+   * A new connection, before Node's server reads from it: true when the host took it
+   * (a banned peer, proxy/banned.ts); otherwise Node's server gets it.
+   */
+  onConnection(listener: Listener, socket: Socket): boolean;
   /** `expectContinue`: the client waits for 100 Continue before it sends the body. */
   onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void;
   onUpgrade(listener: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -78,6 +83,15 @@ export class Listener implements ListenerInfo {
         ? createHttpServer(options)
         : (createHttpsServer({ ...options, ...loadTls(config.tls, config.name), minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'] }) as unknown as Server);
     (this.server as Carrier)[kListener] = this;
+    // The host sees each connection first: Node's own 'connection' handlers (the HTTP
+    // parser, or the TLS handshake) run only for connections it does not take.
+    const nodeHandlers = this.server.listeners('connection') as Array<(socket: Socket) => void>;
+    this.server.removeAllListeners('connection');
+    const server = this.server;
+    server.on('connection', (socket: Socket) => {
+      if (host.onConnection(this, socket)) return;
+      for (const handler of nodeHandlers) handler.call(server, socket);
+    });
     this.server.on('request', onRequest);
     // Without this listener Node answers 100 Continue itself, before phase 1 has run.
     this.server.on('checkContinue', onCheckContinue);

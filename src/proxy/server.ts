@@ -17,7 +17,9 @@ import type { WafLogs } from '../audit/types.js';
 import type { ListenerConfig, WardenConfig } from '../config/types.js';
 import type { Waf } from '../engine/waf.js';
 import { canonicalAddress, clientAddress } from '../http/client-address.js';
+import { refuseBannedConnection } from './banned.js';
 import { clientErrorAnswer, clientErrorResponse, rawHeaderValues, receivedHead, type ParserError } from './client-error.js';
+import { connectionOf, peerTrusted } from './connection.js';
 import { handleRequest } from './exchange.js';
 import { logRefused, readHead, refusedTransaction } from './front-end.js';
 import { Generation } from './generation.js';
@@ -87,6 +89,8 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
   /** Connections whose refusal waits for the answer to an earlier request (`refuseAfter`). */
   private readonly refusedAfter: WeakSet<Socket>;
   readonly listeners: readonly Listener[];
+  /** Connections of banned peers answered without Node's server (proxy/banned.ts). */
+  readonly bannedSockets: Set<Socket>;
   private current: Generation;
 
   /**
@@ -107,6 +111,7 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     this.observer = options.observer ?? null;
     this.rejectedSockets = new WeakSet();
     this.refusedAfter = new WeakSet();
+    this.bannedSockets = new Set();
     this.current = new Generation(config, waf, options.logs);
     this.listeners = config.listeners.map((l) => new Listener(this, l, config.proxy));
   }
@@ -196,11 +201,34 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     }
     for (const t of [...openTunnels]) t.close();
     for (const l of this.listeners) l.server.closeAllConnections();
+    for (const s of [...this.bannedSockets]) s.destroy();
     await closed;
     await this.current.retire(null);
   }
 
   // ------------------------------------------------------------------ listener events
+
+  /**
+   * A banned peer that is its own client (not a trusted proxy) is refused here, before
+   * Node's server reads from the connection: with `bans.answer: close` by closing it (on
+   * any listener), with 403 answers (plain HTTP only; proxy/banned.ts). Everything else,
+   * and a ban that comes later, is checked per request.
+   */
+  onConnection(listener: Listener, socket: Socket): boolean {
+    const bans = this.bans;
+    if (bans === null) return false;
+    const conn = connectionOf(socket);
+    if (peerTrusted(conn, this.current.trusted) || !bans.has(conn.peer)) return false;
+    if (bans.answer === 'close') {
+      this.stats.rejected++;
+      this.observer?.refused(listener.name, 0, true, conn.peer);
+      socket.destroy();
+      return true;
+    }
+    if (listener.proto !== 'http') return false;
+    refuseBannedConnection(this, listener, socket, conn);
+    return true;
+  }
 
   onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
     handleRequest(this, this.current, listener, req, res, expectContinue);
