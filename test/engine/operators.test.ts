@@ -767,3 +767,23 @@ describe('no operator throws on any bytes', () => {
     );
   });
 });
+
+describe('@rx patterns that match every input whole', () => {
+  test('capture what the regex engine captures, on any bytes', () => {
+    const inputs = ['', 'Host', 'a\nb', '\n', 'x\u0000\u00ff\r\n', 'line\n'];
+    for (const pattern of ['^.*$', '^.*', '.*', '^(.*)$', '(.*)']) {
+      const fast = compile('rx', pattern);
+      // The same pattern inside a group that changes nothing goes to the regex engine.
+      const slow = compile('rx', `(?:${pattern})`);
+      for (const input of inputs) {
+        const a = recorder();
+        const b = recorder();
+        assert.equal(fast.evaluate(input, a), slow.evaluate(input, b), `${pattern} on ${JSON.stringify(input)}`);
+        assert.deepEqual([...a.captures], [...b.captures], `${pattern} on ${JSON.stringify(input)}`);
+        const quiet = recorder(false);
+        assert.equal(fast.evaluate(input, quiet), true);
+        assert.equal(quiet.captures.size, 0);
+      }
+    }
+  });
+});

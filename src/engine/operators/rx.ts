@@ -50,8 +50,27 @@ function returnCount(m: RegexMatch): number {
   return rc;
 }
 
+/**
+ * Patterns that match every input whole under PCRE_DOTALL | PCRE_DOLLAR_ENDONLY (CRS's
+ * 920450 runs `^.*$` with capture on every header name only to copy it into TX:0).
+ */
+const WHOLE_INPUT = new Set(['^.*$', '^.*', '.*', '^(.*)$', '(.*)']);
+
 export const rx: OperatorFactory = (param, ctx) => {
   const re = compile('rx', param, ctx);
+  if (WHOLE_INPUT.has(param)) {
+    const group = param.includes('(');
+    return {
+      screen: re.screenSource,
+      evaluate(input: string, m: MatchContext): boolean {
+        if (m.capturing) {
+          m.capture(0, input);
+          if (group) m.capture(1, input);
+        }
+        return true;
+      },
+    };
+  }
   return {
     screen: re.screenSource,
     evaluate(input: string, m: MatchContext): boolean {
