@@ -32,6 +32,7 @@ export interface BannedHost extends ExchangeHost {
   readonly generation: Generation;
   /** Open connections answered here, so that closing the proxy can close them. */
   readonly bannedSockets: Set<Socket>;
+  logRejected(gen: Generation, where: { address: string; port: number; localAddress: string; localPort: number }, rawHead: string, answer: { status: number; reason: string }): void;
 }
 
 const REASON = 'client address is banned';
@@ -129,19 +130,12 @@ export function refuseBannedConnection(host: BannedHost, listener: ListenerInfo,
   if (host.draining) close();
 }
 
+const ANSWER = { status: 403, reason: REASON };
+
 function record(host: BannedHost, listener: ListenerInfo, conn: Connection, rawHead: string): void {
   host.stats.rejected++;
   host.observer?.refused(listener.name, 403, true, conn.peer);
-  const logs = host.generation.logs;
-  if (!logs.takesRejected()) return;
-  logs.rejected({
-    clientAddress: conn.peer,
-    clientPort: conn.peerPort,
-    localAddress: conn.local,
-    localPort: conn.localPort,
-    rawHead,
-    status: 403,
-    reason: REASON,
-    timestamp: Date.now(),
-  });
+  const gen = host.generation;
+  if (!gen.logs.takesRejected()) return;
+  host.logRejected(gen, { address: conn.peer, port: conn.peerPort, localAddress: conn.local, localPort: conn.localPort }, rawHead, ANSWER);
 }

@@ -348,7 +348,8 @@ export class ProxyServer implements ExchangeHost, ListenerHost {
     this.logRejected(gen, where, receivedHead(rest), answer);
   }
 
-  private logRejected(gen: Generation, where: { address: string; port: number; localAddress: string; localPort: number }, rawHead: string, answer: { status: number; reason: string }): void {
+  /** A `rejected` record of a refused request, when a log of the generation takes one. */
+  logRejected(gen: Generation, where: { address: string; port: number; localAddress: string; localPort: number }, rawHead: string, answer: { status: number; reason: string }): void {
     if (!gen.logs.takesRejected()) return;
     gen.logs.rejected({
       clientAddress: where.address,
