@@ -78,6 +78,8 @@ export function refuseBannedConnection(host: BannedHost, listener: ListenerInfo,
   const keepAliveSeconds = Math.max(1, Math.floor(behaviour.keepAliveTimeout / 1000));
   host.bannedSockets.add(socket);
   let pending = '';
+  /** When the first byte of the head not yet complete arrived (a head has requestHeadersTimeout in all, as in Node's server). */
+  let headStarted = 0;
   let closing = false;
   const close = (): void => {
     closing = true;
@@ -88,6 +90,11 @@ export function refuseBannedConnection(host: BannedHost, listener: ListenerInfo,
     socket.end();
   };
   const onData = (chunk: Buffer): void => {
+    if (pending === '') headStarted = Date.now();
+    else if (Date.now() - headStarted > behaviour.requestHeadersTimeout) {
+      socket.destroy();
+      return;
+    }
     pending += chunk.toString('latin1');
     let out = '';
     for (;;) {
@@ -110,6 +117,7 @@ export function refuseBannedConnection(host: BannedHost, listener: ListenerInfo,
       }
       const head = pending.slice(0, end + 4);
       pending = pending.slice(end + 4);
+      headStarted = Date.now();
       const keep = HTTP11.test(head) && !ENDS_CONNECTION.test(head);
       out += answer(keep, keepAliveSeconds);
       record(host, listener, conn, head);

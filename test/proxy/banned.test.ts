@@ -212,3 +212,23 @@ test('with bans.answer close a banned peer\'s connection is closed unanswered; c
     await up.close();
   }
 });
+
+test('a banned peer trickling a head is cut off after requestHeadersTimeout, however often it sends', async () => {
+  const up = await startUpstream(echoHandler);
+  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)], proxy: { requestHeadersTimeout: 300, keepAliveTimeout: 5000 } }), RULES, { bans: banList() });
+  const c = await openRaw(p.port);
+  try {
+    const started = Date.now();
+    for (let i = 0; i < 20 && !c.closed(); i++) {
+      c.socket.write('X');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(c.closed(), true);
+    assert.ok(Date.now() - started < 1500, `closed after ${Date.now() - started} ms`);
+    assert.equal(c.received(), '');
+  } finally {
+    c.socket.destroy();
+    await p.close();
+    await up.close();
+  }
+});
