@@ -192,6 +192,27 @@ test('search(text, pos, endpos) is Python\'s: ^ only at 0, look-behind sees befo
   assert.equal(compilePyRegex('b$').search('abc', 0, 2)?.start(), 1);
 });
 
+test('locate: the span of spanOf from the located form, every other group from the whole pattern at the same place', () => {
+  // The backreference keeps its group captured in the located form.
+  const source = String.raw`^[^\[]*\[((?P<d>\d+)(?P<sep>[-/])(?P<m>\w+)(?P=sep)(?P<y>\d{4}))\]`;
+  const whole = compilePyRegex(source, { spanOf: 1 });
+  const located = compilePyRegex(source, { spanOf: 1, locate: true });
+  for (const [text, pos, endpos] of [
+    ['1.2.3.4 - [01/Jun/2025] "GET /"', 0, undefined],
+    ['x - [01-Jun-2025] y', 0, 17],
+    ['x - [01/Jun-2025] y', 0, undefined],
+    ['[01/Jun/2025]', 1, undefined],
+  ] as const) {
+    const a = whole.search(text, pos, endpos);
+    const b = located.search(text, pos, endpos);
+    assert.equal(b?.start(1), a?.start(1), text);
+    assert.equal(b?.end(1), a?.end(1), text);
+    assert.equal(b?.group(0), a?.group(0), text);
+    assert.deepEqual(b?.groupdict(), a?.groupdict(), text);
+  }
+  assert.deepEqual(located.search('x - [01/Jun/2025]')?.groupdict(), { d: '01', sep: '/', m: 'Jun', y: '2025' });
+});
+
 test('conditionals become variants of the pattern, tried in Python\'s order', () => {
   const re = compilePyRegex(String.raw`^Failed (?P<inv>invalid user )?(?P<user>(?P<plain>\S+)|(?(inv).*?|[^:]+)) from (?P<host>\S+)(?(plain)$| port)`);
   assert.ok(re.variants > 1);

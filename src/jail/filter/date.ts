@@ -107,7 +107,7 @@ export abstract class DateTemplate {
   private re(): PyRegex {
     if (this.compiled === undefined) {
       try {
-        this.compiled = compilePyRegex(this.regex, { spanOf: 1 });
+        this.compiled = compilePyRegex(this.regex, { spanOf: 1, locate: true });
       } catch (err) {
         throw new FilterError('WARDEN_FILTER_DATEPATTERN', `date template ${JSON.stringify(this.name)}: ${(err as Error).message}`);
       }

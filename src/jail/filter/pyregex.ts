@@ -62,6 +62,13 @@ export interface PyRegexOptions {
    * there. For patterns tried on every line of a log that most lines do not match.
    */
   readonly prefilter?: boolean;
+  /**
+   * With `spanOf`: search with a form of the pattern that captures only that group (and the
+   * groups backreferences need), and run the whole pattern, where that form matched, only
+   * when another group is asked for. Each capture costs a string per match: a date
+   * template's search, run on every line, mostly needs only where the date is.
+   */
+  readonly locate?: boolean;
 }
 
 /** A cheap necessary condition for a match (see PyRegexOptions.prefilter). */
@@ -75,6 +82,17 @@ interface Prefilter {
   /** Tail tests and passes so far: a tail that lets most texts through is dropped. */
   tests: number;
   passes: number;
+}
+
+/** The pattern capturing only `spanOf` (see PyRegexOptions.locate), with its own group map. */
+interface Locator {
+  readonly re: RegExp;
+  scanRe: RegExp | undefined;
+  readonly pyToJs: readonly (readonly number[])[];
+  readonly prefixGroups: readonly number[];
+  /** Searches so far, and matches that needed the whole pattern after all. */
+  searches: number;
+  fullReads: number;
 }
 
 /** A compiled Python pattern. */
@@ -100,6 +118,8 @@ export class PyRegex {
   /** Translated groups around what precedes `spanOf`; their lengths add up to its start. */
   readonly prefixGroups: readonly number[];
   private readonly prefilter: Prefilter | undefined;
+  private locator: Locator | undefined;
+  private stickyRe: RegExp | undefined;
 
   constructor(source: string, options: PyRegexOptions = {}) {
     this.source = source;
@@ -121,6 +141,14 @@ export class PyRegex {
     this.names = [...parsed.names];
     this.variants = t.variants;
     this.prefilter = options.prefilter === true ? prefilterOf(parsed.ast, parsed.groupCount, source, t.ignoreCase) : undefined;
+    if (options.locate === true && options.spanOf !== undefined && this.spanOf !== undefined && t.variants === 1 && this.prefilter === undefined) {
+      const capture = backrefGroups(parsed.ast, new Set([options.spanOf]));
+      const l = translate(parsed.ast, parsed.groupCount, source, options.spanOf, capture);
+      if (l.prefixGroups !== undefined) {
+        const re = new RegExp(l.source, this.jsFlags);
+        this.locator = { re, scanRe: undefined, pyToJs: l.pyToJs, prefixGroups: l.prefixGroups, searches: 0, fullReads: 0 };
+      }
+    }
   }
 
   /**
@@ -156,6 +184,20 @@ export class PyRegex {
    */
   search(text: string, pos = 0, endpos = text.length): PyMatch | null {
     const s = endpos < text.length ? text.slice(0, endpos) : text;
+    const loc = this.locator;
+    if (loc !== undefined) {
+      // Measured on Apache's error log, whose dates (with microseconds) are all read: when
+      // most matches need the whole pattern anyway, locating first only adds a search.
+      if (++loc.searches === 1000 && loc.fullReads > 300) this.locator = undefined;
+      let lm: RegExpExecArray | null;
+      if (pos <= 0) lm = loc.re.exec(s);
+      else {
+        loc.scanRe ??= new RegExp(loc.re.source, `${loc.re.flags}g`);
+        loc.scanRe.lastIndex = pos;
+        lm = loc.scanRe.exec(s);
+      }
+      return lm === null ? null : new Match(this, s, lm, loc);
+    }
     let m: RegExpExecArray | null;
     if (pos <= 0) m = this.prefilter !== undefined && !this.mayMatch(s) ? null : this.re.exec(s);
     else {
@@ -163,7 +205,17 @@ export class PyRegex {
       this.scanRe.lastIndex = pos;
       m = this.scanRe.exec(s);
     }
-    return m === null ? null : new Match(this, s, m);
+    return m === null ? null : new Match(this, s, m, undefined);
+  }
+
+  /** The whole pattern's match starting at `at` in `s`, where its located form matched. */
+  matchAt(s: string, at: number): RegExpExecArray {
+    this.stickyRe ??= new RegExp(this.re.source, `${this.re.flags}y`);
+    this.stickyRe.lastIndex = at;
+    const m = this.stickyRe.exec(s);
+    // Captures do not change what a pattern matches: the located form's match is this one.
+    if (m === null) throw new PyRegexError('the located form matched where the pattern does not', this.source);
+    return m;
   }
 
   /**
@@ -207,14 +259,25 @@ class Match implements PyMatch {
   constructor(
     private readonly re: PyRegex,
     readonly string: string,
-    private readonly m: RegExpExecArray,
+    private m: RegExpExecArray,
+    /** Set while `m` is the located form's match (see PyRegexOptions.locate). */
+    private loc: Locator | undefined,
   ) {}
 
   private jsIndex(group: number | string): number {
     const n = this.re.resolveGroup(group);
     if (n === 0) return 0;
-    for (const j of this.re.jsGroups(n)) if (this.m[j] !== undefined) return j;
+    if (this.loc !== undefined && n !== this.re.spanOf) this.unlocate();
+    const loc = this.loc;
+    for (const j of loc === undefined ? this.re.jsGroups(n) : (loc.pyToJs[n] ?? [])) if (this.m[j] !== undefined) return j;
     return -1;
+  }
+
+  /** Replaces the located form's match by the whole pattern's, for its other groups. */
+  private unlocate(): void {
+    (this.loc as Locator).fullReads++;
+    this.m = this.re.matchAt(this.string, this.m.index);
+    this.loc = undefined;
   }
 
   group(group: number | string = 0): string | undefined {
@@ -228,7 +291,7 @@ class Match implements PyMatch {
     if (j < 0) return -1;
     if (this.m.indices === undefined && this.re.spanOf === this.re.resolveGroup(group)) {
       let start = this.m.index;
-      for (const p of this.re.prefixGroups) start += this.m[p]?.length ?? 0;
+      for (const p of this.loc?.prefixGroups ?? this.re.prefixGroups) start += this.m[p]?.length ?? 0;
       return start;
     }
     const span = this.m.indices?.[j];
@@ -248,6 +311,7 @@ class Match implements PyMatch {
 
   groupdict(): Record<string, string | undefined> {
     const out: Record<string, string | undefined> = {};
+    if (this.loc !== undefined) this.unlocate();
     for (const [name, n] of this.re.namedGroups()) {
       let v: string | undefined;
       for (const j of this.re.jsGroups(n)) {
@@ -519,6 +583,8 @@ class Emitter {
     groupCount: number,
     private readonly ciFlag: boolean,
     private readonly pattern: string,
+    /** The Python groups translated as groups (default: all); the others do not capture. */
+    private readonly capture?: ReadonlySet<number>,
   ) {
     this.pyToJs = Array.from({ length: groupCount + 1 }, () => []);
   }
@@ -633,6 +699,7 @@ class Emitter {
       case 'alt':
         return n.alts.map((a) => this.emit(a, prev, next)).join('|');
       case 'group': {
+        if (this.capture !== undefined && !this.capture.has(n.index)) return `(?:${this.emit(n.body, prev, next)})`;
         const j = this.newGroup();
         (this.pyToJs[n.index] as number[]).push(j);
         const body = this.emit(n.body, prev, next);
@@ -713,6 +780,34 @@ function condGroups(n: PyNode, acc: Set<number>): Set<number> {
     case 'atomic':
     case 'repeat':
       condGroups(n.body, acc);
+      break;
+    default:
+  }
+  return acc;
+}
+
+/** Adds the group numbers that backreferences point at to `acc`. */
+function backrefGroups(n: PyNode, acc: Set<number>): Set<number> {
+  switch (n.kind) {
+    case 'backref':
+      acc.add(n.index);
+      break;
+    case 'cond':
+      backrefGroups(n.yes, acc);
+      backrefGroups(n.no, acc);
+      break;
+    case 'seq':
+      for (const it of n.items) backrefGroups(it, acc);
+      break;
+    case 'alt':
+      for (const a of n.alts) backrefGroups(a, acc);
+      break;
+    case 'group':
+    case 'nc':
+    case 'look':
+    case 'atomic':
+    case 'repeat':
+      backrefGroups(n.body, acc);
       break;
     default:
   }
@@ -1042,11 +1137,11 @@ function headOf(items: readonly PyNode[], groupCount: number, pattern: string, c
   ).text;
 }
 
-function translate(astIn: PyNode, groupCount: number, pattern: string, spanOf?: number): Translation {
+function translate(astIn: PyNode, groupCount: number, pattern: string, spanOf?: number, capture?: ReadonlySet<number>): Translation {
   const acc = { ci: false, cs: false };
   caseUse(astIn, acc);
   const ciFlag = acc.ci && !acc.cs;
-  const emitter = new Emitter(groupCount, ciFlag, pattern);
+  const emitter = new Emitter(groupCount, ciFlag, pattern, capture);
   const items = (n: PyNode): readonly PyNode[] => (n.kind === 'seq' ? n.items : [n]);
   const prefixGroups: number[] = [];
 
