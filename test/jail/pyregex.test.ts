@@ -213,6 +213,15 @@ test('locate: the span of spanOf from the located form, every other group from t
   assert.deepEqual(located.search('x - [01/Jun/2025]')?.groupdict(), { d: '01', sep: '/', m: 'Jun', y: '2025' });
 });
 
+test('searchGroup: one group\'s text from a form of the pattern where only it (and what backreferences need) captures', () => {
+  const re = compilePyRegex(String.raw`^(?P<q>['"])(?P<word>\w+)(?P=q) (?P<rest>.+)?$`);
+  assert.equal(re.searchGroup('"ab" cd', 2), 'ab');
+  assert.equal(re.searchGroup('"ab\' cd', 2), null);
+  assert.equal(re.searchGroup("'ab' ", 3), undefined);
+  assert.equal(re.searchGroup("'ab' x", 3), 'x');
+  assert.equal(compilePyRegex('a(b)?').searchGroup('ac', 1), undefined);
+});
+
 test('conditionals become variants of the pattern, tried in Python\'s order', () => {
   const re = compilePyRegex(String.raw`^Failed (?P<inv>invalid user )?(?P<user>(?P<plain>\S+)|(?(inv).*?|[^:]+)) from (?P<host>\S+)(?(plain)$| port)`);
   assert.ok(re.variants > 1);

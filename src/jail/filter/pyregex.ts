@@ -120,10 +120,14 @@ export class PyRegex {
   private readonly prefilter: Prefilter | undefined;
   private locator: Locator | undefined;
   private stickyRe: RegExp | undefined;
+  private readonly multiline: boolean;
+  /** searchGroup's patterns: a group → the pattern capturing only it, and its groups there. */
+  private groupOnly: Map<number, { re: RegExp; js: readonly number[] }> | undefined;
 
   constructor(source: string, options: PyRegexOptions = {}) {
     this.source = source;
-    const parsed = parsePyRegex(source, { multiline: options.multiline === true });
+    this.multiline = options.multiline === true;
+    const parsed = parsePyRegex(source, { multiline: this.multiline });
     const t = translate(parsed.ast, parsed.groupCount, source, options.spanOf);
     this.jsSource = t.source;
     this.spanOf = t.prefixGroups === undefined ? undefined : options.spanOf;
@@ -225,10 +229,31 @@ export class PyRegex {
    */
   searchGroup(text: string, group: number): string | undefined | null {
     if (this.prefilter !== undefined && !this.mayMatch(text)) return null;
-    const m = this.re.exec(text);
+    const only = this.capturingOnly(group);
+    const m = only.re.exec(text);
     if (m === null) return null;
-    for (const j of this.jsGroups(group)) if (m[j] !== undefined) return m[j];
+    for (const j of only.js) if (m[j] !== undefined) return m[j];
     return undefined;
+  }
+
+  /**
+   * The pattern with only `group` (and the groups backreferences need) capturing: it matches
+   * what the whole pattern matches, without a string for every other group (a prefregex's
+   * content is searched for on every line).
+   */
+  private capturingOnly(group: number): { re: RegExp; js: readonly number[] } {
+    this.groupOnly ??= new Map();
+    let only = this.groupOnly.get(group);
+    if (only === undefined) {
+      only = { re: this.re, js: this.jsGroups(group) };
+      if (this.variants === 1) {
+        const parsed = parsePyRegex(this.source, { multiline: this.multiline });
+        const t = translate(parsed.ast, parsed.groupCount, this.source, undefined, backrefGroups(parsed.ast, new Set([group])));
+        if (t.variants === 1) only = { re: new RegExp(t.source, this.jsFlags.replace('d', '')), js: t.pyToJs[group] ?? [] };
+      }
+      this.groupOnly.set(group, only);
+    }
+    return only;
   }
 
   /** Whether the pattern matches anywhere in `text` (no match object is built). */
