@@ -785,57 +785,44 @@ interface Variant {
   readonly set: ReadonlySet<number>;
 }
 
-/** Group numbers that conditionals ask about. */
-function condGroups(n: PyNode, acc: Set<number>): Set<number> {
+/** Calls `visit` on `n` and on every node inside it. */
+function eachNode(n: PyNode, visit: (n: PyNode) => void): void {
+  visit(n);
   switch (n.kind) {
     case 'cond':
-      acc.add(n.index);
-      condGroups(n.yes, acc);
-      condGroups(n.no, acc);
+      eachNode(n.yes, visit);
+      eachNode(n.no, visit);
       break;
     case 'seq':
-      for (const it of n.items) condGroups(it, acc);
+      for (const it of n.items) eachNode(it, visit);
       break;
     case 'alt':
-      for (const a of n.alts) condGroups(a, acc);
+      for (const a of n.alts) eachNode(a, visit);
       break;
     case 'group':
     case 'nc':
     case 'look':
     case 'atomic':
     case 'repeat':
-      condGroups(n.body, acc);
+      eachNode(n.body, visit);
       break;
     default:
   }
+}
+
+/** Group numbers that conditionals ask about. */
+function condGroups(n: PyNode, acc: Set<number>): Set<number> {
+  eachNode(n, (x) => {
+    if (x.kind === 'cond') acc.add(x.index);
+  });
   return acc;
 }
 
 /** Adds the group numbers that backreferences point at to `acc`. */
 function backrefGroups(n: PyNode, acc: Set<number>): Set<number> {
-  switch (n.kind) {
-    case 'backref':
-      acc.add(n.index);
-      break;
-    case 'cond':
-      backrefGroups(n.yes, acc);
-      backrefGroups(n.no, acc);
-      break;
-    case 'seq':
-      for (const it of n.items) backrefGroups(it, acc);
-      break;
-    case 'alt':
-      for (const a of n.alts) backrefGroups(a, acc);
-      break;
-    case 'group':
-    case 'nc':
-    case 'look':
-    case 'atomic':
-    case 'repeat':
-      backrefGroups(n.body, acc);
-      break;
-    default:
-  }
+  eachNode(n, (x) => {
+    if (x.kind === 'backref') acc.add(x.index);
+  });
   return acc;
 }
 
