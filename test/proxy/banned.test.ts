@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { echoHandler, makeConfig, rawExchange, send, startProxy, startUpstream, upstreamConfig } from './support.js';
+import { echoHandler, makeConfig, rawExchange, send, startProxy, startUpstream, upstreamConfig, type RunningProxy, type Upstream } from './support.js';
+import type { ProxyBehaviour } from '../../src/config/types.js';
 import type { BanList } from '../../src/proxy/types.js';
 
 const RULES = 'SecRuleEngine On\n';
@@ -16,8 +17,16 @@ function banList(answer: 'forbidden' | 'close' = 'forbidden'): BanList & { banne
   return { banned, answer, has: (a) => banned.has(a) };
 }
 
-/** A raw connection that collects what arrives; `next()` waits for more bytes or the close. */
-function openRaw(port: number): Promise<{ socket: Socket; received: () => string; closed: () => boolean; waitFor(test: (s: string) => boolean): Promise<void> }> {
+interface RawConnection {
+  readonly socket: Socket;
+  received(): string;
+  closed(): boolean;
+  /** Waits until `test` holds for what arrived so far, or the connection closes. */
+  waitFor(test: (s: string) => boolean): Promise<void>;
+}
+
+/** A raw connection that collects what arrives. */
+function openRaw(port: number): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
     let data = '';
     let isClosed = false;
@@ -43,10 +52,33 @@ function openRaw(port: number): Promise<{ socket: Socket; received: () => string
   });
 }
 
-test('each request of a banned peer is answered 403 and logged with its head; pipelined requests get one answer each', async () => {
+/**
+ * Runs `body` against a proxy with `bans` in front of an echo upstream; afterwards closes
+ * the raw connections `open` made, the proxy and the upstream.
+ */
+async function withBannedProxy(
+  bans: BanList,
+  proxy: Partial<ProxyBehaviour>,
+  body: (p: RunningProxy, up: Upstream, open: () => Promise<RawConnection>) => Promise<void>,
+): Promise<void> {
   const up = await startUpstream(echoHandler);
-  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)] }), RULES, { bans: banList() });
+  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)], proxy }), RULES, { bans });
+  const opened: RawConnection[] = [];
   try {
+    await body(p, up, async () => {
+      const c = await openRaw(p.port);
+      opened.push(c);
+      return c;
+    });
+  } finally {
+    for (const c of opened) c.socket.destroy();
+    await p.close();
+    await up.close();
+  }
+}
+
+test('each request of a banned peer is answered 403 and logged with its head; pipelined requests get one answer each', async () => {
+  await withBannedProxy(banList(), {}, async (p, up) => {
     const r = await rawExchange(p.port, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\n\r\n', { idleMs: 300 });
     assert.equal(r.raw.match(/^HTTP\/1\.1 403 Forbidden\r\n/gm)?.length, 2, r.raw);
     assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
@@ -64,17 +96,12 @@ test('each request of a banned peer is answered 403 and logged with its head; pi
     );
     assert.equal(p.proxy.stats.rejected, 2);
     assert.equal(up.connections, 0);
-  } finally {
-    await p.close();
-    await up.close();
-  }
+  });
 });
 
 test('a banned peer\'s head that arrives in pieces is answered once it is whole', async () => {
-  const up = await startUpstream(echoHandler);
-  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)] }), RULES, { bans: banList() });
-  const c = await openRaw(p.port);
-  try {
+  await withBannedProxy(banList(), {}, async (p, up, open) => {
+    const c = await open();
     c.socket.write('GET / HTTP/1.1\r\nHo');
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(c.received(), '');
@@ -85,17 +112,11 @@ test('a banned peer\'s head that arrives in pieces is answered once it is whole'
     await c.waitFor((s) => s.endsWith('banned\n'));
     assert.match(c.received(), /^HTTP\/1\.1 403 /);
     assert.equal(c.closed(), false);
-  } finally {
-    c.socket.destroy();
-    await p.close();
-    await up.close();
-  }
+  });
 });
 
 test('a banned peer\'s connection closes after the answer to a request with a body, HTTP/1.0, Connection: close, Upgrade or an overlong head', async () => {
-  const up = await startUpstream(echoHandler);
-  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)], proxy: { maxHeaderSize: 1024 } }), RULES, { bans: banList() });
-  try {
+  await withBannedProxy(banList(), { maxHeaderSize: 1024 }, async (p, up) => {
     const closing = [
       'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc',
       'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
@@ -116,18 +137,13 @@ test('a banned peer\'s connection closes after the answer to a request with a bo
       assert.equal(open.headers.get('connection'), 'keep-alive', bytes);
     }
     assert.equal(up.connections, 0);
-  } finally {
-    await p.close();
-    await up.close();
-  }
+  });
 });
 
 test('when the ban is lifted, the open connection closes without answering and the next connection goes through', async () => {
-  const up = await startUpstream(echoHandler);
   const bans = banList();
-  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)] }), RULES, { bans });
-  const c = await openRaw(p.port);
-  try {
+  await withBannedProxy(bans, {}, async (p, up, open) => {
+    const c = await open();
     c.socket.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
     await c.waitFor((s) => s.endsWith('banned\n'));
     bans.banned.clear();
@@ -137,20 +153,14 @@ test('when the ban is lifted, the open connection closes without answering and t
     assert.equal(c.received().match(/^HTTP\/1\.1 /gm)?.length, 1);
     assert.equal((await send(`${p.url}/3`)).status, 200);
     assert.equal(p.logs.refused.length, 1);
-  } finally {
-    c.socket.destroy();
-    await p.close();
-    await up.close();
-  }
+  });
 });
 
 test('a peer banned after its connection opened is refused per request on that connection', async () => {
-  const up = await startUpstream(echoHandler);
   const bans = banList();
   bans.banned.clear();
-  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)] }), RULES, { bans });
-  const c = await openRaw(p.port);
-  try {
+  await withBannedProxy(bans, {}, async (p, up, open) => {
+    const c = await open();
     c.socket.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n');
     await c.waitFor((s) => /\r\n\r\n\{.*\}$/s.test(s));
     assert.match(c.received(), /^HTTP\/1\.1 200 /);
@@ -158,21 +168,15 @@ test('a peer banned after its connection opened is refused per request on that c
     c.socket.write('GET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
     await c.waitFor((s) => s.endsWith('banned\n'));
     assert.match(c.received(), /HTTP\/1\.1 403 /);
-  } finally {
-    c.socket.destroy();
-    await p.close();
-    await up.close();
-  }
+  });
 });
 
 test('behind a trusted proxy the client each request names is what is banned, not the proxy', async () => {
-  const up = await startUpstream(echoHandler);
   const bans = banList();
   bans.banned.clear();
   bans.banned.add('192.0.2.7');
   bans.banned.add('127.0.0.1');
-  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)], proxy: { trustedProxies: ['127.0.0.1'] } }), RULES, { bans });
-  try {
+  await withBannedProxy(bans, { trustedProxies: ['127.0.0.1'] }, async (p) => {
     const r = await rawExchange(
       p.port,
       'GET /a HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 192.0.2.7\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 192.0.2.8\r\n\r\n',
@@ -180,10 +184,7 @@ test('behind a trusted proxy the client each request names is what is banned, no
     );
     assert.deepEqual(r.raw.match(/^HTTP\/1\.1 \d{3}/gm), ['HTTP/1.1 403', 'HTTP/1.1 200'], r.raw);
     assert.equal(p.logs.refused[0]?.clientAddress, '192.0.2.7');
-  } finally {
-    await p.close();
-    await up.close();
-  }
+  });
 });
 
 test('with bans.answer close a banned peer\'s connection is closed unanswered; closing the proxy closes idle banned connections', async () => {
@@ -214,10 +215,8 @@ test('with bans.answer close a banned peer\'s connection is closed unanswered; c
 });
 
 test('a banned peer trickling a head is cut off after requestHeadersTimeout, however often it sends', async () => {
-  const up = await startUpstream(echoHandler);
-  const p = await startProxy(makeConfig({ upstreams: [upstreamConfig('app', up.url)], proxy: { requestHeadersTimeout: 300, keepAliveTimeout: 5000 } }), RULES, { bans: banList() });
-  const c = await openRaw(p.port);
-  try {
+  await withBannedProxy(banList(), { requestHeadersTimeout: 300, keepAliveTimeout: 5000 }, async (p, up, open) => {
+    const c = await open();
     const started = Date.now();
     for (let i = 0; i < 20 && !c.closed(); i++) {
       c.socket.write('X');
@@ -226,9 +225,5 @@ test('a banned peer trickling a head is cut off after requestHeadersTimeout, how
     assert.equal(c.closed(), true);
     assert.ok(Date.now() - started < 1500, `closed after ${Date.now() - started} ms`);
     assert.equal(c.received(), '');
-  } finally {
-    c.socket.destroy();
-    await p.close();
-    await up.close();
-  }
+  });
 });
