@@ -276,6 +276,21 @@ test('values larger than the shared output buffer decode completely', () => {
   assert.equal(big, '+'.repeat(n));
 });
 
+test('case mapping of long values (scanned by regex) agrees with the short-value loop', () => {
+  const mixed = 'Ab\x00Zz@[`{\x7f';
+  for (const n of [1, 25, 26, 300]) {
+    const plain = mixed.repeat(n);
+    const high = `${plain}À\xff`;
+    for (const [name, expect] of [['lowercase', (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase())], ['uppercase', (s: string) => s.replace(/[a-z]/g, (c) => c.toUpperCase())]] as const) {
+      assert.equal(apply(name, plain), expect(plain), `${name} ${plain.length}`);
+      assert.equal(apply(name, high), expect(high), `${name} ${high.length} with Latin-1`);
+    }
+  }
+  // Nothing to change: the same string comes back, long or short.
+  for (const s of ['abc'.repeat(2), 'abc'.repeat(200), 'a\xc0'.repeat(200)]) assert.equal(apply('lowercase', s), s);
+  for (const s of ['ABC'.repeat(200), 'A\xe0'.repeat(200)]) assert.equal(apply('uppercase', s), s);
+});
+
 test('registry: names are case-insensitive, aliases resolve, none is the engine\'s', () => {
   assert.equal(getTransform('URLDECODEUNI')?.name, 'urlDecodeUni');
   assert.equal(getTransform('normalizePath')?.fn, getTransform('normalisePath')?.fn);
