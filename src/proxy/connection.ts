@@ -21,6 +21,13 @@ export interface Connection {
   /** The trusted-proxy set `trusted` was computed for. */
   trustedBy: TrustedProxies | null;
   trusted: boolean;
+  /** Exchanges of this connection not finished yet (see trackExchange); null before the first. */
+  pending: Set<Finishable> | null;
+}
+
+/** What a connection finishes when its socket closes under it. */
+export interface Finishable {
+  finish(): void;
 }
 
 const kConnection = Symbol('warden.connection');
@@ -37,6 +44,7 @@ export function connectionOf(socket: Socket): Connection {
       localPort: socket.localPort ?? 0,
       trustedBy: null,
       trusted: false,
+      pending: null,
     };
     (socket as Carrier)[kConnection] = c;
   }
@@ -44,6 +52,29 @@ export function connectionOf(socket: Socket): Connection {
 }
 
 /** Whether the connection's peer is one of `trusted`. */
+/**
+ * Keeps `ex` until it finishes (forgetExchange); if the socket closes first, it is finished
+ * then. A response normally closes with its socket, but not one Node never gave the socket:
+ * a request pipelined behind a response that closed the connection, or left behind when the
+ * connection went to an upgrade handler.
+ */
+export function trackExchange(socket: Socket, c: Connection, ex: Finishable): void {
+  let pending = c.pending;
+  if (pending === null) {
+    const all = new Set<Finishable>();
+    pending = all;
+    c.pending = all;
+    socket.once('close', () => {
+      for (const e of all) e.finish();
+    });
+  }
+  pending.add(ex);
+}
+
+export function forgetExchange(c: Connection, ex: Finishable): void {
+  c.pending?.delete(ex);
+}
+
 export function peerTrusted(c: Connection, trusted: TrustedProxies): boolean {
   if (c.trustedBy !== trusted) {
     c.trustedBy = trusted;

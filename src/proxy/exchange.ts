@@ -31,12 +31,13 @@ import type { ResponseSummary } from '../audit/types.js';
 import type { Interruption, Transaction } from '../engine/transaction.js';
 import { sendInterruption } from '../http/error-page.js';
 import { beginTransaction } from '../http/request-model.js';
-import { connectionOf, peerTrusted, realClient, type Connection } from './connection.js';
+import { connectionOf, forgetExchange, peerTrusted, realClient, trackExchange, type Connection } from './connection.js';
 import { upstreamFailure, type UpstreamFailure } from './errors.js';
 import { admit, logRefused } from './front-end.js';
 import type { Generation } from './generation.js';
 import { clientResponseHeaders, upstreamRequestHeaders, type Hop } from './headers.js';
 import { hostName, matchRoute, type Route } from './routes.js';
+import { inTurn } from './turn.js';
 import type { ExchangeHost, FinishedExchange, ListenerInfo } from './types.js';
 import type { Upstream } from './upstream.js';
 
@@ -137,7 +138,8 @@ export function handleRequest(host: ExchangeHost, gen: Generation, listener: Lis
     return reject(host, gen, req, res, client, where.status, where.reason, true);
   }
   const ex = new Exchange(host, gen, listener, req, res, client, conn, where.path, where.host, expectContinue);
-  void ex.run();
+  // The rules run at the end of the turn, with the other requests read in it (proxy/turn).
+  inTurn(() => void ex.run());
 }
 
 export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
@@ -175,6 +177,7 @@ export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
   /** The client got an answer of Warden's own (verdict, 404, 502/504), not the upstream's. */
   ownAnswer: boolean;
   finished: boolean;
+  private readonly conn: Connection;
   // For metrics (FinishedExchange): one performance.now() on each side of a phase.
   phase1Ms: number;
   phase2Ms: number;
@@ -241,6 +244,8 @@ export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
     (res as Carrier)[kExchange] = this;
     res.on('close', onResClose);
     res.on('drain', onResDrain);
+    this.conn = conn;
+    trackExchange(req.socket, conn, this);
     host.stats.requests++;
     host.stats.active++;
     gen.acquire();
@@ -258,6 +263,8 @@ export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
 
   async run(): Promise<void> {
     try {
+      // The client may have gone while the exchange waited for its turn.
+      if (this.isDone()) return;
       const tx = this.tx;
       let t = performance.now();
       let it = await tx.processRequestHeaders();
@@ -426,7 +433,7 @@ export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
     this.statusMessage = statusMessage ?? '';
     const raw = controller.rawHeaders;
     this.headers = clientResponseHeaders(Array.isArray(raw) ? raw : flatten(headers));
-    void this.decideHead();
+    inTurn(() => void this.decideHead());
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -498,6 +505,8 @@ export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
 
   private async decideHead(): Promise<void> {
     try {
+      // The client may have gone while the response waited for its turn.
+      if (this.state !== State.Deciding) return;
       const tx = this.tx;
       tx.setResponseStatus(this.status, 'HTTP/1.1');
       const h = this.headers as string[];
@@ -599,6 +608,7 @@ export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
+    forgetExchange(this.conn, this);
     const aborted = !this.res.writableFinished;
     if (this.state !== State.Done || aborted) this.abortUpstream();
     this.state = State.Done;
@@ -607,7 +617,7 @@ export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
     this.bodyWaiter = null;
     waiter?.();
     this.host.stats.active--;
-    void this.log(aborted);
+    inTurn(() => void this.log(aborted));
   }
 
   private async log(aborted: boolean): Promise<void> {
