@@ -9,8 +9,9 @@
  * finds its working set cold each time: on a 2-core VM without PCID a benign GET cost about
  * 1.8× its in-process time. Deferred to the end of the turn (setImmediate: after the poll
  * phase has read every ready socket), the requests that arrived together run one after the
- * other and only the first pays for the cold start: blocked SQLi GETs in `warden start`
- * 3,750 → 5,200 req/s (CPU per request 470 → 340 µs), benign GETs +8 %.
+ * other and only the first pays for the cold start: in interleaved runs of `warden start`
+ * (2 workers, wrk -c32), blocked SQLi GETs 3,700–4,000 → 5,100–6,600 req/s, benign GETs
+ * 2,700–3,900 → 3,500–5,300.
  *
  * The wait is one turn of the event loop; the work queued in a turn runs in arrival order.
  */
