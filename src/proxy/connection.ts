@@ -51,7 +51,6 @@ export function connectionOf(socket: Socket): Connection {
   return c;
 }
 
-/** Whether the connection's peer is one of `trusted`. */
 /**
  * Keeps `ex` until it finishes (forgetExchange); if the socket closes first, it is finished
  * then. A response normally closes with its socket, but not one Node never gave the socket:
@@ -59,22 +58,21 @@ export function connectionOf(socket: Socket): Connection {
  * connection went to an upgrade handler.
  */
 export function trackExchange(socket: Socket, c: Connection, ex: Finishable): void {
-  let pending = c.pending;
-  if (pending === null) {
+  if (c.pending === null) {
     const all = new Set<Finishable>();
-    pending = all;
     c.pending = all;
     socket.once('close', () => {
       for (const e of all) e.finish();
     });
   }
-  pending.add(ex);
+  c.pending.add(ex);
 }
 
 export function forgetExchange(c: Connection, ex: Finishable): void {
   c.pending?.delete(ex);
 }
 
+/** Whether the connection's peer is one of `trusted`. */
 export function peerTrusted(c: Connection, trusted: TrustedProxies): boolean {
   if (c.trustedBy !== trusted) {
     c.trustedBy = trusted;

@@ -8,7 +8,7 @@ import { bytesToString, outputBuffer } from './bytes.js';
 // One scan decides both whether anything changes and whether the native mapping is safe:
 // String#toLowerCase would also map Latin-1 letters (and toUpperCase can leave 0–255).
 function mapAscii(input: string, from: number, to: number, native: (s: string) => string): string {
-  if (input.length >= LONG) return mapLong(input, from === 0x41 ? UPPER : LOWER, native);
+  if (input.length >= LONG) return mapLong(input, from, native);
   let found = -1;
   let high = false;
   for (let i = 0; i < input.length; i++) {
@@ -36,14 +36,13 @@ const UPPER = /[A-Z]/;
 const LOWER = /[a-z]/;
 const HIGH = /[^\x00-\x7f]/;
 
-function mapLong(input: string, letters: RegExp, native: (s: string) => string): string {
-  if (!letters.test(input)) return input;
+function mapLong(input: string, from: number, native: (s: string) => string): string {
+  if (!(from === 0x41 ? UPPER : LOWER).test(input)) return input;
   if (!HIGH.test(input)) return native(input);
   const buf = outputBuffer(input.length);
-  const flip = letters === UPPER ? 0x41 : 0x61;
   for (let i = 0; i < input.length; i++) {
     const c = input.charCodeAt(i);
-    buf[i] = c >= flip && c <= flip + 25 ? c ^ 0x20 : c;
+    buf[i] = c >= from && c <= from + 25 ? c ^ 0x20 : c;
   }
   return bytesToString(buf, input.length);
 }
