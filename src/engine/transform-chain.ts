@@ -20,6 +20,18 @@ export class TransformChain {
     readonly length: number,
   ) {}
 
+  private stepList: TransformChain[] | null = null;
+
+  /** The chain of each step, first to last (this chain is the last). */
+  steps(): readonly TransformChain[] {
+    if (this.stepList === null) {
+      const list: TransformChain[] = [];
+      for (let c: TransformChain | null = this; c !== null; c = c.prefix) list.unshift(c);
+      this.stepList = list;
+    }
+    return this.stepList;
+  }
+
   /** The names of every step, first to last. */
   names(): string[] {
     const out = [this.name];
@@ -68,9 +80,17 @@ function applyUncached(chain: TransformChain, value: string): string {
 
 /** Every intermediate value (for multiMatch): [original, after step 1, …, after last step]. */
 export function applySteps(chain: TransformChain, entry: Entry): string[] {
-  const steps: TransformChain[] = [];
-  for (let c: TransformChain | null = chain; c !== null; c = c.prefix) steps.unshift(c);
-  const out = [entry.value];
-  for (const step of steps) out.push(applyChain(step, entry));
+  const steps = chain.steps();
+  const out = new Array<string>(steps.length + 1);
+  let value = entry.value;
+  out[0] = value;
+  // A short value is not cached: each step transforms the step before it (applyChain on each
+  // step would run the whole prefix again, 28 transformations for a chain of 7).
+  const cached = value.length >= MIN_CACHED_LENGTH;
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i] as TransformChain;
+    value = cached ? applyChain(step, entry) : step.fn(value);
+    out[i + 1] = value;
+  }
   return out;
 }

@@ -158,8 +158,31 @@ const UTF8_CACHE_ENTRIES = 16384;
 const UTF8_CACHE_BYTES = 4 << 20;
 const UTF8_CACHE_MAX_LENGTH = 8192;
 
+/**
+ * Long values (a request body, its transformed forms) are screened and then matched by
+ * several rules in a row: the last few conversions are kept, up to a total size, and found
+ * by identity first (a long string's content is compared only when lengths agree).
+ */
+const UTF8_LONG_KEPT = 4;
+const UTF8_LONG_BYTES = 16 << 20;
+const utf8Long: { input: string; buf: Buffer }[] = [];
+
+function utf8OfLong(input: string): Buffer {
+  for (const e of utf8Long) if (e.input === input) return e.buf;
+  const buf = Buffer.from(input, 'utf8');
+  if (input.length + buf.length > UTF8_LONG_BYTES) return buf;
+  utf8Long.push({ input, buf });
+  let bytes = 0;
+  for (const e of utf8Long) bytes += e.input.length + e.buf.length;
+  while (utf8Long.length > UTF8_LONG_KEPT || bytes > UTF8_LONG_BYTES) {
+    const gone = utf8Long.shift()!;
+    bytes -= gone.input.length + gone.buf.length;
+  }
+  return buf;
+}
+
 export function utf8Of(input: string): Buffer {
-  if (input.length > UTF8_CACHE_MAX_LENGTH) return Buffer.from(input, 'utf8');
+  if (input.length > UTF8_CACHE_MAX_LENGTH) return utf8OfLong(input);
   let buf = utf8Cache.get(input);
   if (buf === undefined) {
     buf = Buffer.from(input, 'utf8');
