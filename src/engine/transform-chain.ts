@@ -25,9 +25,7 @@ export class TransformChain {
   /** The chain of each step, first to last (this chain is the last). */
   steps(): readonly TransformChain[] {
     if (this.stepList === null) {
-      const list: TransformChain[] = [];
-      for (let c: TransformChain | null = this; c !== null; c = c.prefix) list.unshift(c);
-      this.stepList = list;
+      this.stepList = this.prefix === null ? [this] : [...this.prefix.steps(), this];
     }
     return this.stepList;
   }
