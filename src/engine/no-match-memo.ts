@@ -343,7 +343,13 @@ export class NoMatchMemo {
  * match), and no screen group (that remembers for screened rules already).
  */
 export function noMatchMemoFor(rule: Rule): NoMatchMemo | null {
-  if (rule.operator === null || rule.negated || rule.screen !== null) return null;
-  if (!PURE_OPERATORS.has(rule.operatorName.toLowerCase())) return null;
-  return new NoMatchMemo();
+  return rule.screen === null && hasPureVerdict(rule) ? new NoMatchMemo() : null;
+}
+
+/**
+ * Whether the rule's "no match" on a value holds for every value with the same characters:
+ * a fixed operator whose answer depends on the value only, and not negated.
+ */
+export function hasPureVerdict(rule: Rule): boolean {
+  return rule.operator !== null && !rule.negated && PURE_OPERATORS.has(rule.operatorName.toLowerCase());
 }

@@ -94,6 +94,8 @@ export class Rule {
   screen: RuleScreen | null;
   /** Raw values known not to match, across transactions (engine/no-match-memo), or null. */
   noMatch: NoMatchMemo | null;
+  /** True when whether the rule matches a value depends on the value alone (engine/no-match-memo hasPureVerdict); false with screening off. */
+  pureVerdict: boolean;
   /**
    * Rules with the same key look at the same values within a phase (the same targets and
    * exclusions, all of request or response data that rules cannot change): the values are
@@ -147,6 +149,7 @@ export class Rule {
     this.usesStore = false;
     this.screen = null;
     this.noMatch = null;
+    this.pureVerdict = false;
     this.targetsKey = null;
     this.metadata = null;
     this.location = location;

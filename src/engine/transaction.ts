@@ -87,6 +87,13 @@ export interface TransactionOptions {
 const CAPTURE_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 /** A rule looking at more values than this in one transaction does not use its no-match memo. */
 const MEMO_MAX_VALUES = 64;
+/**
+ * Instead, such a rule remembers for the one evaluation the values it did not match, in a
+ * table of this many slots indexed by value id (a slot holds the last id put there): an
+ * argument repeated thousands of times (`a=x&a=x&…`, a form's fields cycling) is
+ * transformed and tested once, and values that never repeat cost a read and a write.
+ */
+const RECENT_SLOTS = 64;
 
 /**
  * The id of a shared target list's values (engine/no-match-memo listIds), worked out once
@@ -125,6 +132,8 @@ export class Transaction implements MatchContext {
   readonly matches: RuleMatch[];
   /** Rules (chain starters) whose whole chain matched, in evaluation order. */
   readonly matchedRules: Rule[];
+  /** Value ids a rule over many values did not match in its current evaluation (RECENT_SLOTS). */
+  private readonly recentNoMatch = new Int32Array(RECENT_SLOTS);
   readonly debugLines: string[];
 
   // Engine settings this transaction may change with ctl.
@@ -583,12 +592,18 @@ export class Transaction implements MatchContext {
     // A list of values like one the rule did not match before: nothing to do.
     const list = memo === null ? -1 : listIdOf(buf);
     if (list > 0 && memo?.hasList(list) === true) return false;
+    const recent = this.trace === null && buf.length > MEMO_MAX_VALUES && rule.pureVerdict ? this.recentNoMatch.fill(0) : null;
     const limitsBefore = this.limitHits;
     let matched = false;
     for (let i = 0; i < buf.length; i++) {
       const entry = buf.entries[i] as Entry;
       const def = buf.defs[i] as VariableDef;
       if (memo !== null && memo.has(idOf(entry))) continue;
+      let id = 0;
+      if (recent !== null) {
+        id = idOf(entry);
+        if (id > 0 && recent[id & (RECENT_SLOTS - 1)] === id) continue;
+      }
       const limits = this.limitHits;
       let hit = false;
       if (rule.multiMatch && rule.transforms !== null) {
@@ -608,7 +623,9 @@ export class Transaction implements MatchContext {
         if (this.interruption !== null) return true;
       }
       if (hit) matched = true;
-      else if (memo !== null && this.limitHits === limits) memo.add(idOf(entry));
+      else if (this.limitHits !== limits) continue;
+      else if (memo !== null) memo.add(idOf(entry));
+      else if (recent !== null && id > 0) recent[id & (RECENT_SLOTS - 1)] = id;
     }
     if (!matched && list > 0 && this.limitHits === limitsBefore) memo?.addList(list);
     return matched;

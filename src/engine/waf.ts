@@ -12,7 +12,7 @@ import type { CollectionStore } from '../store/types.js';
 import { compileRuleset, operatorContext } from './compiler.js';
 import type { WafConfig } from './config.js';
 import { getOperator, type Operator } from './operators/index.js';
-import { noMatchMemoFor } from './no-match-memo.js';
+import { hasPureVerdict, noMatchMemoFor } from './no-match-memo.js';
 import { buildScreens, sharedTargetsKey } from './prescreen.js';
 import { Marker, type PhaseItem, type Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -94,7 +94,10 @@ export class Waf {
     this.screenGroups = options.screening === false ? 0 : buildScreens(this.rules);
     for (const r of this.rules) {
       r.targetsKey = sharedTargetsKey(r);
-      if (options.screening !== false) r.noMatch = noMatchMemoFor(r);
+      if (options.screening !== false) {
+        r.pureVerdict = hasPureVerdict(r);
+        r.noMatch = noMatchMemoFor(r);
+      }
     }
     for (const items of this.phases) resolveSkipAfter(items);
   }
