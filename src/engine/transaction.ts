@@ -558,10 +558,12 @@ export class Transaction implements MatchContext {
 
   /** Evaluates a rule and, while it matches, the rest of its chain. */
   private evaluateChain(starter: Rule): boolean {
+    // In phase 5 the interruption of an earlier phase stays set: only a new one stops the chain.
+    const before = this.interruption;
     let rule: Rule | null = starter;
     while (rule !== null) {
       if (!this.evaluateRule(rule, starter)) return false;
-      if (this.interruption !== null) break;
+      if (this.interruption !== before) break;
       rule = rule.chainNext;
     }
     this.matchedRules.push(starter);
@@ -594,6 +596,8 @@ export class Transaction implements MatchContext {
     if (list > 0 && memo?.hasList(list) === true) return false;
     const recent = this.trace === null && buf.length > MEMO_MAX_VALUES && rule.pureVerdict ? this.recentNoMatch.fill(0) : null;
     const limitsBefore = this.limitHits;
+    // A match that interrupts ends the rule (phase 5 keeps an earlier phase's interruption).
+    const interruption = this.interruption;
     let matched = false;
     for (let i = 0; i < buf.length; i++) {
       const entry = buf.entries[i] as Entry;
@@ -613,14 +617,14 @@ export class Transaction implements MatchContext {
           if (value === previous) continue;
           previous = value;
           if (this.test(rule, starter, op, def, entry, value)) hit = true;
-          if (this.interruption !== null) return true;
+          if (this.interruption !== interruption) return true;
         }
       } else {
         // A value the screen rules out for this rule is not even transformed.
         if (screen !== null && !rule.negated && this.trace === null && screenOf(entry, screen.group)[screen.index] === 0) continue;
         const value = rule.transforms === null ? entry.value : applyChain(rule.transforms, entry);
         hit = this.test(rule, starter, op, def, entry, value);
-        if (this.interruption !== null) return true;
+        if (this.interruption !== interruption) return true;
       }
       if (hit) matched = true;
       else if (this.limitHits !== limits) continue;

@@ -177,6 +177,24 @@ test('phase 5 runs after a request was stopped, as in v2 (logging-phase rules se
   assert.equal(r.tx.interruption?.ruleId, 1, 'the verdict stays the one that stopped the request');
 });
 
+test('phase 5 after a stopped request: rules match on their own values, chains run to their end', async () => {
+  const rules = `
+    SecRule ARGS "@rx bad" "id:1,phase:1,deny,log"
+    SecRule REQUEST_METHOD "@streq NOPE" "id:2,phase:5,pass,log,skipAfter:END"
+    SecRule ARGS "@rx bad" "id:3,phase:5,pass,log,msg:'chain',chain"
+      SecRule REQUEST_METHOD "@streq GET" "setvar:tx.chained=1"
+    SecRule ARGS "@rx bad" "id:4,phase:5,pass,log,chain"
+      SecRule REQUEST_METHOD "@streq NOPE"
+    SecAction "id:5,phase:5,log,pass"
+    SecMarker END`;
+  const r = await tx(rules, { uri: '/?q=bad' });
+  assert.equal(r.interruption?.ruleId, 1);
+  // Rule 2 does not match (so no skip), 3's chain matches whole, 4's second link does not.
+  assert.deepEqual(r.matched, [1, 3, 5]);
+  assert.deepEqual(r.logged, [1, 3, 5]);
+  assert.equal(r.tx.tx.get('chained')?.value, '1');
+});
+
 test('allow skips the remaining request rules; allow:phase only the current phase', async () => {
   const rules = `
     SecRule REMOTE_ADDR "@ipMatch 192.0.2.0/24" "id:1,phase:1,allow:%{tx.scope},nolog"
