@@ -94,6 +94,13 @@ export class Rule {
   screen: RuleScreen | null;
   /** Raw values known not to match, across transactions (engine/no-match-memo), or null. */
   noMatch: NoMatchMemo | null;
+  /**
+   * The rule's one target when it is a TX variable by name (`TX:x`, `&TX:x`) and nothing
+   * else asks for the general path (no exclusions, transformations, multiMatch, screen or
+   * memo): the value is looked up instead of collected. CRS tests dozens of these per
+   * request (paranoia levels, thresholds, defaults). Set by the Waf; null otherwise.
+   */
+  txTarget: CompiledTarget | null;
   /** True when whether the rule matches a value depends on the value alone (engine/no-match-memo hasPureVerdict); false with screening off. */
   pureVerdict: boolean;
   /**
@@ -150,6 +157,7 @@ export class Rule {
     this.screen = null;
     this.noMatch = null;
     this.pureVerdict = false;
+    this.txTarget = null;
     this.targetsKey = null;
     this.metadata = null;
     this.location = location;

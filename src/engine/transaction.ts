@@ -15,6 +15,8 @@ import { applyChain, applySteps } from './transform-chain.js';
 import { screenOf, type ScreenGroup } from './prescreen.js';
 import { idOf, listIds } from './no-match-memo.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
+
+type KeySelector = Extract<Selector, { readonly kind: 'key' }>;
 import type { MatchContext, Operator } from './operators/types.js';
 import { Marker, Rule, SEVERITY_NAMES, type PhaseItem } from './rule.js';
 import type { AuditEngineMode, EngineMode } from './config.js';
@@ -586,6 +588,13 @@ export class Transaction implements MatchContext {
     if (screen !== null && screen.skippable && this.trace === null && this.groupAnswer(screen.group)[screen.index] === 0) return false;
     const op = this.operatorOf(rule);
     if (op === null) return false;
+    const one = rule.txTarget;
+    if (one !== null && this.removedTargets.length === 0) {
+      // What collecting the one TX target would give: its entry, or (&TX:x) a count of 0 or 1.
+      const entry = this.tx.entries.get((one.selector as KeySelector).lower);
+      if (one.counting) return this.test(rule, starter, op, countingDef(one.text), countEntry(entry === undefined ? 0 : 1), entry === undefined ? '0' : '1');
+      return entry !== undefined && this.test(rule, starter, op, one.def, entry, entry.value);
+    }
     const buf = this.resolveTargets(rule);
     // A trace shows every value: no value is left out then. A rule looking at more values
     // than MEMO_MAX_VALUES (thousands of arguments) does without: such values rarely repeat

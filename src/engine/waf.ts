@@ -14,7 +14,7 @@ import type { WafConfig } from './config.js';
 import { getOperator, type Operator } from './operators/index.js';
 import { hasPureVerdict, noMatchMemoFor } from './no-match-memo.js';
 import { buildScreens, sharedTargetsKey } from './prescreen.js';
-import { Marker, type PhaseItem, type Rule } from './rule.js';
+import { Marker, type CompiledTarget, type PhaseItem, type Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
 export interface WafOptions {
@@ -98,6 +98,7 @@ export class Waf {
         r.pureVerdict = hasPureVerdict(r);
         r.noMatch = noMatchMemoFor(r);
       }
+      r.txTarget = txTargetOf(r);
     }
     for (const items of this.phases) resolveSkipAfter(items);
   }
@@ -142,4 +143,12 @@ export class Waf {
     if (factory === undefined) throw new Error(`unknown operator @${rule.operatorName}`);
     return factory(param, { ...operatorContext(dirname(rule.location.file), this.options), pcreMatchLimit: this.config.pcreMatchLimit });
   }
+}
+
+/** Rule.txTarget: the one target of a rule that is a TX variable by name, when nothing else needs the general path. */
+function txTargetOf(r: Rule): CompiledTarget | null {
+  const t = r.targets[0];
+  if (r.targets.length !== 1 || t === undefined || t.def.name !== 'TX' || t.selector?.kind !== 'key') return null;
+  if (r.exclusions.length > 0 || r.transforms !== null || r.multiMatch || r.screen !== null || r.noMatch !== null) return null;
+  return t;
 }

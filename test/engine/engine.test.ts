@@ -177,6 +177,22 @@ test('phase 5 runs after a request was stopped, as in v2 (logging-phase rules se
   assert.equal(r.tx.interruption?.ruleId, 1, 'the verdict stays the one that stopped the request');
 });
 
+test('rules over one TX variable: its value, its count, a missing one, a target removed at run time', async () => {
+  const rules = `
+    SecAction "id:1,phase:1,pass,nolog,setvar:tx.level=2"
+    SecRule TX:LEVEL "@lt 3" "id:2,phase:1,pass,log,logdata:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
+    SecRule &TX:level "@eq 1" "id:3,phase:1,pass,log,logdata:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
+    SecRule &TX:missing "@eq 0" "id:4,phase:1,pass,log"
+    SecRule TX:missing "@lt 3" "id:5,phase:1,pass,log"
+    SecRule !TX:missing "@lt 3" "id:6,phase:1,pass,log"
+    SecRule REQUEST_URI "@streq /off" "id:7,phase:1,pass,nolog,ctl:ruleRemoveTargetById=8;TX:level"
+    SecRule TX:level "@eq 2" "id:8,phase:1,pass,log"`;
+  const r = await tx(rules);
+  assert.deepEqual(r.logged, [2, 3, 4, 8]);
+  assert.deepEqual(r.tx.matches.slice(0, 2).map((m) => m.data), ['TX:level=2', '&TX:level=1']);
+  assert.deepEqual((await tx(rules, { uri: '/off' })).logged, [2, 3, 4]);
+});
+
 test('phase 5 after a stopped request: rules match on their own values, chains run to their end', async () => {
   const rules = `
     SecRule ARGS "@rx bad" "id:1,phase:1,deny,log"
