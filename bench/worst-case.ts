@@ -65,6 +65,10 @@ const post = (name: string, uri: string, type: string, body: string, extra: Arra
 const rawUri = (uri: string): string => uri.replace(/[^\u0021-\u00ff]/gu, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
 const get = (name: string, uri: string, extra: Array<[string, string]> = []): Attack => ({ name, method: 'GET', uri: rawUri(uri), headers: [...base, ...extra] });
 const kb = (s: string, bytes: number): string => s.repeat(Math.ceil(bytes / s.length)).slice(0, bytes);
+/** A value percent-encoded where the form syntax would cut it (`&`, `=`, `+`, `#`, and `%` itself): it arrives as one value. */
+const oneValue = (s: string): string => s.replace(/[%&=+#]/gu, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+/** How many arguments `a=b&c…` parses into. */
+const argCount = (s: string): string => (s.split('&').length).toLocaleString('en-US');
 
 /** Escapes of every kind CRS decodes, nested: %25 over %u, entities, JS/CSS escapes, comments. */
 const EVERY_TRANSFORMATION = "%2527%u0027&#x27;&#39;&apos;\\x27\\u0027\\27 /*c*/--%0a#\r\n\t+UNION%09SeLeCt/**/../..\\\\./%2e%2e%c0%af<sCrIpT>&lt;img src=x&gt;\\0${IFS}`\\'\"";
@@ -79,10 +83,16 @@ export function attacks(): Attack[] {
   const multipart = `${parts.join('')}--${boundary}--\r\n`;
   const cookies = Array.from({ length: 1000 }, (_, i) => `c${i}=${i % 3 === 0 ? '%27or%27' : 'x'}${i}`).join('; ');
   const manyHeaders: Array<[string, string]> = Array.from({ length: 100 }, (_, i) => [`X-Custom-${i}`, kb(`v${i} ;|& $(id) `, 100)]);
+  const query8k = `q=${kb(EVERY_TRANSFORMATION, 8000)}`;
+  const form128k = `comment=${kb(EVERY_TRANSFORMATION, 128_000)}`;
+  const form1m = `c=${kb('%u0027%2527&#x3c;\\x3c', 1_000_000)}`;
   return [
-    get('8 KB query value through every transformation', `/?q=${kb(EVERY_TRANSFORMATION, 8000)}`),
-    post('128 KB form value through every transformation', '/wp-comments-post.php', 'application/x-www-form-urlencoded', `comment=${kb(EVERY_TRANSFORMATION, 128_000)}`),
-    post('1 MB form, one value of escapes (%u, &#, \\x)', '/wp-comments-post.php', 'application/x-www-form-urlencoded', `c=${kb('%u0027%2527&#x3c;\\x3c', 1_000_000)}`),
+    get('8 KB query value through every transformation (one value)', `/?q=${oneValue(kb(EVERY_TRANSFORMATION, 8000))}`),
+    get(`8 KB query of every transformation's escapes, raw (${argCount(query8k)} arguments)`, `/?${query8k}`),
+    post('128 KB form value through every transformation (one value)', '/wp-comments-post.php', 'application/x-www-form-urlencoded', `comment=${oneValue(kb(EVERY_TRANSFORMATION, 128_000))}`),
+    post(`128 KB form of every transformation's escapes, raw (${argCount(form128k)} arguments)`, '/wp-comments-post.php', 'application/x-www-form-urlencoded', form128k),
+    post('900 KB form value of escapes (%u, &#, \\x; one value)', '/wp-comments-post.php', 'application/x-www-form-urlencoded', `c=${oneValue(kb('%u0027%2527&#x3c;\\x3c', 900_000))}`),
+    post(`1 MB form of escapes (%u, &#, \\x), raw (${argCount(form1m)} arguments)`, '/wp-comments-post.php', 'application/x-www-form-urlencoded', form1m),
     get('1,000 query arguments', `/?${Array.from({ length: 1000 }, (_, i) => `p${i}=${i}`).join('&')}`),
     post('5,000 form arguments', '/wp-admin/admin-ajax.php', 'application/x-www-form-urlencoded', form5000),
     post('10,000 JSON keys', '/wp-json/wp/v2/posts', 'application/json', json10000),
