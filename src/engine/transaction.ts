@@ -15,8 +15,6 @@ import { applyChain, applySteps } from './transform-chain.js';
 import { screenOf, type ScreenGroup } from './prescreen.js';
 import { idOf, listIds } from './no-match-memo.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
-
-type KeySelector = Extract<Selector, { readonly kind: 'key' }>;
 import type { MatchContext, Operator } from './operators/types.js';
 import { Marker, Rule, SEVERITY_NAMES, type PhaseItem } from './rule.js';
 import type { AuditEngineMode, EngineMode } from './config.js';
@@ -24,6 +22,8 @@ import type { Waf } from './waf.js';
 import type { RuleFilter } from './rule-filter.js';
 import { parseCookieHeader, parseQueryString, processorFor, processRequestBody } from './request-body.js';
 import { percentDecodePath } from './transforms/url.js';
+
+type KeySelector = Extract<Selector, { readonly kind: 'key' }>;
 
 /** How a transaction is stopped: returned by the phase methods, and kept on the transaction. */
 export interface Interruption {
@@ -592,13 +592,17 @@ export class Transaction implements MatchContext {
     if (one !== null && this.removedTargets.length === 0) {
       // What collecting the one TX target would give: its entry, or (&TX:x) a count of 0 or 1.
       const entry = this.tx.entries.get((one.selector as KeySelector).lower);
-      if (one.counting) return this.test(rule, starter, op, countingDef(one.text), countEntry(entry === undefined ? 0 : 1), entry === undefined ? '0' : '1');
+      if (one.counting) {
+        const count = countEntry(entry === undefined ? 0 : 1);
+        return this.test(rule, starter, op, countingDef(one.text), count, count.value);
+      }
       return entry !== undefined && this.test(rule, starter, op, one.def, entry, entry.value);
     }
     const buf = this.resolveTargets(rule);
     // A trace shows every value: no value is left out then. A rule looking at more values
     // than MEMO_MAX_VALUES (thousands of arguments) does without: such values rarely repeat
-    // and the memo would cost more than it saves.
+    // across requests and the memo would cost more than it saves; it remembers the values
+    // it did not match for this evaluation only (RECENT_SLOTS).
     const memo = this.trace === null && buf.length <= MEMO_MAX_VALUES ? rule.noMatch : null;
     // A list of values like one the rule did not match before: nothing to do.
     const list = memo === null ? -1 : listIdOf(buf);
