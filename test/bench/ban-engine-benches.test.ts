@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/shared.js';
+import { attacks } from '../../bench/worst-case.js';
 
 async function smoke(script: string, out: string): Promise<{ code: number | null; text: string }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', script), '--smoke', '--markdown', out], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -51,7 +52,9 @@ test('bench/worst-case.ts --smoke: every worst case answered in process and thro
   const table = readFileSync(out, 'utf8');
   assert.match(table, /^\| request \| body \| PL \| status \| max WAF ms \(wall\) \| max WAF ms \(CPU\) \| median ms \(wall\) \| median ms \(CPU\) \|$/m);
   const rows = table.split('\n').filter((l) => /^\| .+ \| \d+ KB \| 1 \| \d{3} \|/.test(l));
-  assert.equal(rows.length, 24, table);
+  assert.equal(rows.length, attacks().length, table);
+  // A long value sent as one value (percent-encoded) is inspected whole, and blocked.
+  assert.match(table, /^\| 128 KB form value through every transformation \(one value\) \| \d+ KB \| 1 \| 403 \|/m);
   // The SQL injection shapes are refused; the benign-shaped floods are not.
   assert.match(table, /^\| SQL: 4 KB of "or 1=1" runs \| \d+ KB \| 1 \| 403 \|/m);
   assert.match(table, /^\| 10,000 JSON keys \| \d+ KB \| 1 \| 200 \|/m);
