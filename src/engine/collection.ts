@@ -7,11 +7,17 @@
  * ModSecurity.
  */
 import type { CollectionUpdate, StoredCollection, StoredVariable } from '../store/types.js';
+import type { TransformChain } from './transform-chain.js';
 
 /** One name/value pair (bytes, one char per byte). Immutable. */
 export class Entry {
   /** Transformation results of this value, by transformation-chain id (per transaction). */
   tcache: Map<number, string> | null;
+  /**
+   * For a long value: each cached chain's result as the shortest chain that gives it (the
+   * steps that changed nothing dropped; null for the value itself). See engine/transform-chain.
+   */
+  tcanon: Map<number, TransformChain | null> | null;
   /** Screen answers for this value, indexed by screen group id (engine/prescreen; ids are small). */
   screens: Array<Uint8Array | undefined> | null;
   /** The value's id in the memos across transactions (engine/no-match-memo idOf); 0 until worked out. */
@@ -22,6 +28,7 @@ export class Entry {
     readonly value: string,
   ) {
     this.tcache = null;
+    this.tcanon = null;
     this.screens = null;
     this.memoId = 0;
   }

@@ -59,3 +59,32 @@ test('chains with the same steps are the same object', () => {
     chain.names(),
   );
 });
+
+test('a long value skips a step that changed nothing: its result is taken from the chain without it', () => {
+  const calls = new Map<string, number>();
+  const step = (name: string, fn: (s: string) => string): { name: string; fn: (s: string) => string } => ({
+    name: `${name}-${Math.random()}`,
+    fn: (s) => {
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+      return fn(s);
+    },
+  });
+  const upper = step('upper', (s) => s.toUpperCase());
+  const keep = step('keep', (s) => s); // unchanged, as utf8toUnicode is on ASCII
+  const bang = step('bang', (s) => `${s}!`);
+  const upperBang = extendChain(extendChain(null, upper), bang);
+  const keepUpperBang = extendChain(extendChain(extendChain(null, keep), upper), bang);
+  const long = new Entry('k', 'x'.repeat(2000));
+  assert.equal(applyChain(upperBang, long), `${'X'.repeat(2000)}!`);
+  assert.equal(applyChain(keepUpperBang, long), `${'X'.repeat(2000)}!`);
+  assert.deepEqual(Object.fromEntries(calls), { upper: 1, bang: 1, keep: 1 });
+  // A step that changed the value is not skipped, and a short value is not looked up this way.
+  const keepBang = extendChain(extendChain(null, keep), bang);
+  assert.equal(applyChain(keepBang, long), `${'x'.repeat(2000)}!`);
+  assert.equal(calls.get('bang'), 2);
+  calls.clear();
+  const short = new Entry('k', 'a value under a thousand chars');
+  applyChain(upperBang, short);
+  applyChain(keepUpperBang, short);
+  assert.deepEqual(Object.fromEntries(calls), { upper: 2, bang: 2, keep: 1 });
+});
