@@ -341,3 +341,18 @@ test('@rxGlobal captures every match, numbered in one sequence (ModSecurity v3)'
   rxGlobal('\\w', ctx).evaluate('abcdefghijkl', many);
   assert.equal(many.caps.size, 10);
 });
+
+test('RE2 on a long value reports the match in chars and the groups as bytes, with or without bytes over 0x7f', () => {
+  const re = compileRegex('(b+)(x)?(c)', { engine: 're2' });
+  assert.equal(re.engine, 're2');
+  for (const filler of ['a', '\xe9', 'a\xff\x80']) {
+    const head = filler.repeat(Math.ceil(3000 / filler.length));
+    const input = `${head}bb\xe9c${head}bbc${head}`;
+    const m = re.match(input);
+    assert.notEqual(typeof m, 'string');
+    const { index, end, groups } = m as Exclude<typeof m, string>;
+    const at = input.indexOf('bbc');
+    assert.deepEqual([index, end, groups], [at, at + 3, ['bbc', 'bb', undefined, 'c']], JSON.stringify(filler));
+    assert.deepEqual(re.exec(`${head}\xe9bbb\xe0c${head}b\xe9c${head}bc`), ['bc', 'b', '', 'c']);
+  }
+});

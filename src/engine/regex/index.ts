@@ -241,6 +241,33 @@ function compileLinear(ast: Node, prefer: RegexEngine | undefined): LinearProgra
 }
 
 /** Maps an engine's exec result back to the user's groups, trimming a consumed final newline. */
+/** Inputs longer than this are matched by RE2 in their (cached) UTF-8, see match(). */
+const UTF8_EXEC_MIN_LENGTH = 1024;
+
+/**
+ * RE2's match in `bytes` (the UTF-8 of `input`) as the match in `input` would be: groups
+ * as strings, the index in chars. Null when RE2 finds none (it found one in the test).
+ */
+function execBytes(re: RegExp, bytes: Buffer, input: string): RegExpExecArray | null {
+  const m = re.exec(bytes as unknown as string) as unknown as (Buffer | undefined)[] & { index: number } | null;
+  if (m === null) return null;
+  // Without a char over 0x7f each char is one byte; otherwise the groups are decoded and
+  // the index counts the bytes that start a char.
+  const oneByte = bytes.length === input.length;
+  const out = new Array<string | undefined>(m.length) as unknown as RegExpExecArray;
+  for (let i = 0; i < m.length; i++) {
+    const g = m[i];
+    out[i] = g === undefined ? (undefined as unknown as string) : g.toString(oneByte ? 'latin1' : 'utf8');
+  }
+  let index = m.index;
+  if (!oneByte) {
+    index = 0;
+    for (let i = 0; i < m.index; i++) if (((bytes[i] as number) & 0xc0) !== 0x80) index++;
+  }
+  out.index = index;
+  return out;
+}
+
 function toMatch(prog: LinearProgram, groupCount: number, m: RegExpExecArray): RegexMatch {
   const { groupMap, hidden } = prog.emitted;
   const groups: Array<string | undefined> = new Array<string | undefined>(groupCount + 1);
@@ -363,20 +390,27 @@ class LinearRegex implements CompiledRegex {
       return r.status < 0 ? 'nomatch' : fromCaps(input, r.caps, this.parsed.groupCount);
     }
     const prog = this.pick(input);
-    // Most values do not match: answer those with the cheap Buffer test first (RE2).
-    if (prog.engine === 're2' && from === 0 && opts.anchored !== true && !prog.base.test(utf8Of(input) as unknown as string)) {
-      return 'nomatch';
+    let m: RegExpExecArray | null = null;
+    if (prog.engine === 're2' && from === 0 && opts.anchored !== true) {
+      // Most values do not match: answer those with the cheap Buffer test first (RE2).
+      const bytes = utf8Of(input);
+      if (!prog.base.test(bytes as unknown as string)) return 'nomatch';
+      // A long value is matched in the UTF-8 made for the test: given the string, RE2
+      // would convert all of it again for every rule that matches.
+      if (input.length > UTF8_EXEC_MIN_LENGTH) m = execBytes(prog.base, bytes, input);
     }
-    let re = prog.base;
-    if (opts.anchored === true) {
-      re = prog.sticky;
-      re.lastIndex = from;
-    } else if (from > 0) {
-      re = prog.global;
-      re.lastIndex = from;
+    if (m === null) {
+      let re = prog.base;
+      if (opts.anchored === true) {
+        re = prog.sticky;
+        re.lastIndex = from;
+      } else if (from > 0) {
+        re = prog.global;
+        re.lastIndex = from;
+      }
+      m = re.exec(input);
+      if (m === null) return 'nomatch';
     }
-    const m = re.exec(input);
-    if (m === null) return 'nomatch';
     const found = toMatch(prog, this.parsed.groupCount, m);
     if (!this.groupHazard) return found;
     // Where repeats are involved, V8 and RE2 may report another extent or other groups
