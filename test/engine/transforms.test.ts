@@ -187,6 +187,13 @@ const cases: Record<string, readonly Case[]> = {
     ['normalisePathWin', 'a\\\\\\b', 'a/b'],
     ['normalisePathWin', 'a\\.\\\\b', 'a/b'],
     ['normalizePathWin', '\\..\\boot.ini', '/boot.ini'],
+    // Dots that end no segment change nothing; one that ends the last segment does.
+    ['normalisePath', 'alice@example.org', 'alice@example.org'],
+    ['normalisePath', '/wp-admin/a.b.php', '/wp-admin/a.b.php'],
+    ['normalisePath', 'a/b/.', 'a/b'],
+    ['normalisePath', 'a/b/..', 'a'],
+    ['normalisePath', 'a/x..', 'a'],
+    ['normalisePathWin', 'a.b\\c', 'a.b/c'],
   ],
   'whitespace, case and NUL bytes': [
     ['compressWhitespace', 'a \t\n b', 'a b'],

@@ -23,7 +23,9 @@ function isSeparator(c: number, win: boolean): boolean {
 function normalise(input: string, win: boolean): string {
   const len = input.length;
   if (len === 0) return input;
-  if (input.indexOf('.') < 0 && input.indexOf('//') < 0 && (!win || input.indexOf('\\') < 0)) return input;
+  // Only a run of separators, a segment ending in '.' ("./", "../", "x../", or one last) or,
+  // for Windows, a backslash changes anything: "alice@example.org" or "/a/b.php" do not.
+  if (input.indexOf('//') < 0 && input.indexOf('./') < 0 && input.charCodeAt(len - 1) !== DOT && (!win || input.indexOf('\\') < 0)) return input;
 
   const absolute = isSeparator(input.charCodeAt(0), win);
   const trailing = isSeparator(input.charCodeAt(len - 1), win);
