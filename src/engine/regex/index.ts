@@ -240,7 +240,6 @@ function compileLinear(ast: Node, prefer: RegexEngine | undefined): LinearProgra
   }
 }
 
-/** Maps an engine's exec result back to the user's groups, trimming a consumed final newline. */
 /** Inputs longer than this are matched by RE2 in their (cached) UTF-8, see match(). */
 const UTF8_EXEC_MIN_LENGTH = 1024;
 
@@ -268,6 +267,7 @@ function execBytes(re: RegExp, bytes: Buffer, input: string): RegExpExecArray | 
   return out;
 }
 
+/** Maps an engine's exec result back to the user's groups, trimming a consumed final newline. */
 function toMatch(prog: LinearProgram, groupCount: number, m: RegExpExecArray): RegexMatch {
   const { groupMap, hidden } = prog.emitted;
   const groups: Array<string | undefined> = new Array<string | undefined>(groupCount + 1);
