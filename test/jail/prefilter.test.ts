@@ -157,3 +157,121 @@ test('a line the gate passes over leaves its date for the next line that has non
   // A line that does not hold its own date takes the last one: the one above, not a passed-over line's before it.
   assert.deepEqual(entries('192.0.2.4 denied'), [['192.0.2.4', now - 10]]);
 });
+
+test('the head after its leading ^, without groups, only when it looks at nothing before it', () => {
+  const rest = (pattern: string): string | undefined => compilePyRegex(pattern, { prefilter: true }).prefilterInfo()?.headRest;
+  assert.equal(rest('^client (?:denied|used)\\b'), 'client ');
+  assert.equal(rest('^([A-Z]\\w+: )?user (?P<user>\\S*): password mismatch'), '(?:(?:[A-Z](?:[\\p{L}\\p{N}_])+: ))?user ');
+  assert.equal(compilePyRegex('^client x', { prefilter: true }).prefilterInfo()?.anchored, true);
+  // Not anchored, or looking behind or at a word boundary after the `^`: none.
+  assert.equal(rest('client (?:denied|used)'), undefined);
+  assert.equal(compilePyRegex('client (?:denied|used)', { prefilter: true }).prefilterInfo()?.anchored, false);
+  assert.equal(rest('^\\bclient x'), undefined);
+  assert.equal(rest('^(?<=a)client x'), undefined);
+});
+
+test('marked(): one search gives the group searchGroup gives, and whether the look-ahead holds where it starts', () => {
+  const table: Array<[string, string, string[]]> = [
+    ['^\\[(?P<h>\\S+)\\] (?:AH\\d+: )?(?P<content>.+)$', '(?:client |(?:[A-Z]\\w+: )?user )', ['[a] AH01: client x\n', '[a] AH01: Basic: user y\n', '[client z] other\n', '[a] AH02: AH03: client\n', 'no\n', '[a] \n']],
+    ['^(?P<content>x|xy)z', 'y', ['xyz', 'xz', 'yz']],
+    ['^a(?P<content>b*)c', 'b', ['abbc', 'ac', 'abd']],
+  ];
+  for (const [pattern, lookahead, texts] of table) {
+    const re = compilePyRegex(pattern);
+    const group = re.groupIndex.get('content') as number;
+    const marked = re.marked(group, lookahead);
+    assert.ok(marked !== undefined, pattern);
+    const at = new RegExp(`^(?:${lookahead})`, 'u');
+    for (const text of texts) {
+      const expected = re.searchGroup(text, group);
+      const m = marked.re.exec(text);
+      assert.equal(m === null, expected === null, `${pattern} on ${JSON.stringify(text)}`);
+      if (m === null) continue;
+      let content: string | undefined;
+      for (const j of marked.js) content ??= m[j];
+      assert.equal(content, expected, `${pattern} on ${JSON.stringify(text)}`);
+      // Here every group runs to the text's end, or the look-ahead fits in it.
+      assert.equal(m[marked.mark] !== undefined, at.test(content ?? ''), `mark of ${pattern} on ${JSON.stringify(text)}`);
+    }
+  }
+  // A group inside a repeat has no one start: no marked form.
+  const rep = compilePyRegex('^(?:(?P<c>a))+b');
+  assert.equal(rep.marked(rep.groupIndex.get('c') as number, 'a'), undefined);
+});
+
+test('random patterns: the marked form matches as the pattern does and takes the same group', () => {
+  const atom = fc.constantFrom('a', 'b', 'ab', '\\s', '\\S', '\\d', '.', '[ab]', '[^a]', '\\b', '$', '(?=a)', '(?<!b)', '(?:a|bb)', 'x', 'b ab');
+  const piece = fc.tuple(atom, fc.constantFrom('', '', '*', '+', '?', '{2}', '*?')).map(([a, q]) => {
+    const bare = a === '\\b' || a === '$' || a.startsWith('(?=') || a.startsWith('(?<');
+    return bare ? a : a.length > 1 && !a.startsWith('\\') && !a.startsWith('[') && !a.startsWith('(') ? `(?:${a})${q}` : `${a}${q}`;
+  });
+  const seq = fc.array(piece, { maxLength: 4 }).map((p) => p.join(''));
+  const pattern = fc.tuple(seq, seq, seq).map(([a, b, c]) => `${a}(?P<content>${b})${c}`);
+  const text = fc.array(fc.constantFrom('a', 'b', 'x', ' ', '1', '\n'), { maxLength: 12 }).map((c) => c.join(''));
+  fc.assert(
+    fc.property(pattern, fc.array(text, { minLength: 1, maxLength: 6 }), fc.constantFrom('a', 'b ', '(?:x|ab)'), (p, texts, lookahead) => {
+      let re: ReturnType<typeof compilePyRegex>;
+      try {
+        re = compilePyRegex(p);
+      } catch {
+        return;
+      }
+      const group = re.groupIndex.get('content') as number;
+      const marked = re.marked(group, lookahead);
+      if (marked === undefined) return;
+      for (const t of texts) {
+        const m = marked.re.exec(t);
+        const expected = re.searchGroup(t, group);
+        assert.equal(m === null, expected === null, `${JSON.stringify(p)} on ${JSON.stringify(t)}`);
+        if (m === null) continue;
+        let content: string | undefined;
+        for (const j of marked.js) content ??= m[j];
+        assert.equal(content, expected, `${JSON.stringify(p)} on ${JSON.stringify(t)}`);
+        assert.equal(m.index, re.search(t)?.start(), `${JSON.stringify(p)} on ${JSON.stringify(t)}`);
+      }
+    }),
+    { numRuns: 3000, seed: 20261126 },
+  );
+});
+
+test('an Apache-style filter: heads at the content only, "client " in [client …] passed over, the gate dropped after 2,000 lines that all hold it', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadFilter } = await import('../../src/jail/filter/filter.js');
+  const dir = mkdtempSync(join(tmpdir(), 'warden-gate-'));
+  const conf = join(dir, 'apachelike.conf');
+  writeFileSync(
+    conf,
+    [
+      '[Definition]',
+      'prefregex = ^\\[\\]\\s\\[\\S+:\\S+\\] \\[client <HOST>(:\\d{1,5})?\\] (?:AH\\d+: )?<F-CONTENT>.+</F-CONTENT>$',
+      'failregex = ^client denied by server configuration\\b',
+      '            ^([A-Z]\\w+: )?user <F-USER>\\S+</F-USER>: authentication failure\\b',
+    ].join('\n'),
+  );
+  const f = loadFilter(conf, { timeZone: 'UTC' });
+  const line = (i: number, rest: string): string => `[Sun Jun 01 00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}.${String(i).padStart(6, '0')} 2025] [core:error] [client 192.0.2.${i % 200}:4000] ${rest}`;
+  let found = 0;
+  for (let i = 0; i < 2500; i++) {
+    const kind = i % 5;
+    // Every line holds a failregex's required text; only the first two kinds at the content's start.
+    const rest = [
+      'AH01630: client denied by server configuration: /x',
+      'AH01617: Basic: user bob: authentication failure for "/"',
+      'AH00126: Invalid URI: client denied by server configuration',
+      'x: user bob: authentication failure',
+      'PHP Warning: not a client denied by server configuration',
+    ][kind] as string;
+    const ids = f.processLine(line(i, rest)).filter((e) => e.id !== null);
+    if (kind <= 1) assert.equal(ids.length, 1, `line ${i}: ${rest}`);
+    else assert.equal(ids.length, 0, `line ${i}: ${rest}`);
+    if (kind === 1) assert.equal(ids[0]?.data.user, 'bob');
+    found += ids.length;
+  }
+  assert.equal(found, 1000);
+  // Every line matched the prefregex, whichever way it went.
+  assert.equal(f.stats.prefregexMatched, 2500);
+  // The line gate ("client ", "user " are in every line) was given up after 2,000 lines.
+  assert.equal((f as unknown as { gateSkipped: boolean }).gateSkipped, true);
+});

@@ -13,7 +13,7 @@
  *   filters (maxlines > 1), less those `<SKIPLINES>` skipped.
  */
 import { FilterError, type SourceLocation } from './errors.js';
-import { compilePyRegex, type PyMatch, type PyRegex } from './pyregex.js';
+import { compilePyRegex, flat, type PyMatch, type PyRegex } from './pyregex.js';
 
 /** A log line split around its date: [before the date, the date, after the date]. */
 export type TupleLine = readonly [string, string, string];
@@ -90,7 +90,7 @@ export interface RegexHit {
 export function tupleLinesBuf(lines: readonly TupleLine[]): string {
   let s = '';
   for (const l of lines) s += `${l[0]}${l[2]}\n`;
-  return s;
+  return flat(s);
 }
 
 /** fail2ban's Regex: a compiled filter regex (prefregex, ignoreregex, or base of failregex). */

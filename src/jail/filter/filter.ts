@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FilterError, type SourceLocation } from './errors.js';
 import { DateDetector, type DateTemplate } from './date.js';
-import type { PyMatch } from './pyregex.js';
+import { flat, type PyMatch } from './pyregex.js';
 import { FailRegex, FilterRegex, tupleLinesBuf, FAILURE_ID_GROUPS, type RegexHit, type TupleLine, type UseDns } from './failregex.js';
 import { failureId, type FailureId, type IdReading } from './failure-id.js';
 import type { IniCache } from './ini.js';
@@ -189,6 +189,9 @@ export interface FilterStats {
 /** Characters a JavaScript `u` regex needs escaped to read them as themselves. */
 const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|/]/gu;
 
+/** Lines over which the line gate's pass rate is judged (see Filter.gateSkipped). */
+const GATE_SAMPLE = 2000;
+
 /** The failregexes' literal gate (see Filter.lineGate). */
 interface LiteralGate {
   /** The failregexes' required literals as one alternation. */
@@ -219,18 +222,41 @@ function literalGate(regexes: readonly FailRegex[]): LiteralGate | undefined {
  * the failregexes' heads as one pattern (each has one: else undefined), which any content
  * a failregex matches holds. A line whose content holds none is passed over whole.
  */
-function contentGate(prefRegex: FilterRegex | undefined, regexes: readonly FailRegex[]): { re: RegExp; group: number } | undefined {
+/** See Filter.contentGate. */
+interface ContentGate {
+  /** The failregexes' heads, joined, to test a content with. */
+  readonly re: RegExp;
+  /** The prefregex's content group. */
+  readonly group: number;
+  /** The prefregex with the heads marked at its content's start, when it could be built. */
+  readonly marked: { re: RegExp; js: readonly number[]; mark: number } | undefined;
+}
+
+function contentGate(prefRegex: FilterRegex | undefined, regexes: readonly FailRegex[]): ContentGate | undefined {
   const group = prefRegex?.re.groupIndex.get('content');
   // A content that alt_ or tuple_ groups could stand in for is left to findFailure.
   if (prefRegex === undefined || group === undefined || prefRegex.re.namedGroups().some(([name]) => /^(?:alt|tuple)_content/iu.test(name))) return undefined;
   const heads: string[] = [];
   const ignoreCase = regexes[0]?.re.jsFlags.includes('i');
+  let anchored = true;
   for (const r of regexes) {
-    const head = r.re.prefilterInfo()?.head;
+    const info = r.re.prefilterInfo();
+    const head = info?.head;
     if (head === undefined || r.re.jsFlags.includes('i') !== ignoreCase) return undefined;
     heads.push(`(?:${head})`);
+    anchored &&= info?.anchored === true;
   }
-  return heads.length === 0 ? undefined : { re: new RegExp(heads.join('|'), ignoreCase ? 'ui' : 'u'), group };
+  if (heads.length === 0) return undefined;
+  // Heads that all start with `^` are tried at the content's start only: joined without an
+  // outer `^`, V8 tried each alternative at every position (7 % of apache-auth's time).
+  const source = anchored ? `^(?:${heads.join('|')})` : heads.join('|');
+  // Better still, in the prefregex's own search, where the content starts (see PyRegex.marked).
+  let marked: ContentGate['marked'];
+  const rests = regexes.map((r) => r.re.prefilterInfo()?.headRest);
+  if (anchored && rests.every((r) => r !== undefined) && prefRegex.re.jsFlags.includes('i') === ignoreCase) {
+    marked = prefRegex.re.marked(group, `(?:${rests.join('|')})`);
+  }
+  return { re: new RegExp(source, ignoreCase ? 'ui' : 'u'), group, marked };
 }
 
 /** What processLine returns for a line nothing matched (never written to). */
@@ -286,7 +312,15 @@ export class Filter {
    * failregexes' heads (see contentGate). Apache's error lines all hold "client " in
    * `[client …]`, which the literals alone cannot tell from apache-auth's `^client `.
    */
-  private readonly contentGate: { re: RegExp; group: number } | undefined;
+  private readonly contentGate: ContentGate | undefined;
+  /**
+   * The line gate's record over the first GATE_SAMPLE lines, after which a gate that let
+   * nearly every line through is no longer tried before the content gate (it only added a
+   * search): Apache's error log, where every line holds apache-auth's "client ".
+   */
+  private gateTests = 0;
+  private gatePasses = 0;
+  private gateSkipped = false;
   /**
    * The date of the last dated line, found but not read yet (a line the gate passed over):
    * read only when a later line needs the last date or has another date text, so the
@@ -478,7 +512,13 @@ export class Filter {
    */
   private passedOver(line: string, tm: { match: PyMatch; template: DateTemplate } | null): boolean {
     const gate = this.lineGate as LiteralGate;
-    if (gate.re.test(line)) return this.contentGate !== undefined && this.contentPassedOver(line, tm);
+    if (this.gateSkipped) return this.contentPassedOver(line, tm);
+    const pass = gate.re.test(line);
+    if (this.contentGate !== undefined && this.gateTests < GATE_SAMPLE) {
+      if (pass) this.gatePasses++;
+      if (++this.gateTests === GATE_SAMPLE && this.gatePasses >= GATE_SAMPLE * 0.95) this.gateSkipped = true;
+    }
+    if (pass) return this.contentGate !== undefined && this.contentPassedOver(line, tm);
     const s = tm === null ? -1 : tm.match.start(1);
     const e = tm === null ? -1 : tm.match.end(1);
     if (tm === null || s < 0 || e <= s) {
@@ -519,9 +559,19 @@ export class Filter {
     const date = this.readDate(tm.template, tm.match);
     if (date === null) return false;
     this.noteDate(line.slice(s, e), date);
-    const { re, group } = this.contentGate as { re: RegExp; group: number };
+    const { re, group, marked } = this.contentGate as ContentGate;
     // The text findFailure searches: the line without its date, ended by "\n".
-    const content = (this.prefRegex as FilterRegex).re.searchGroup(`${line.slice(0, s)}${line.slice(e)}\n`, group);
+    const text = flat(`${line.slice(0, s)}${line.slice(e)}\n`);
+    if (marked !== undefined) {
+      const m = marked.re.exec(text);
+      if (m === null) return true;
+      let content: string | undefined;
+      for (const j of marked.js) content ??= m[j];
+      if (content === undefined || content === '' || m[marked.mark] !== undefined) return false;
+      this.stats.prefregexMatched++;
+      return true;
+    }
+    const content = (this.prefRegex as FilterRegex).re.searchGroup(text, group);
     if (content === null) return true;
     if (content === undefined || content === '' || re.test(content)) return false;
     this.stats.prefregexMatched++;
