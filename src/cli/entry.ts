@@ -2,7 +2,6 @@
  * @module cli/entry
  * Process entry point of the `warden` command.
  */
-import cluster from 'node:cluster';
 import { basename } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 
@@ -28,7 +27,8 @@ if (argv[0] === 'filter' && !/^warden_\w+$/.test(basename(process.argv[1] ?? '')
   // dashboard): loading the modules and the rules grows its young generation to 16 MiB
   // semispaces that it then keeps, 40 MB of its 130. Kept at the first size, as for
   // `warden filter test` above. The workers (cluster.isPrimary false) keep V8's default.
-  if (argv[0] === 'start' && cluster.isPrimary) setFlagsFromString('--semi-space-growth-factor=1');
+  // (node:cluster is loaded here, not above: `warden filter test` does without it.)
+  if (argv[0] === 'start' && (await import('node:cluster')).default.isPrimary) setFlagsFromString('--semi-space-growth-factor=1');
   const { main } = await import('./main.js');
   process.exitCode = await main(argv);
 }

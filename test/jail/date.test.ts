@@ -91,3 +91,11 @@ test('a bad datepattern is a load error', () => {
   assert.throws(() => new DateDetector('%Y-%m-%d %Q'), (e: unknown) => e instanceof FilterError && e.code === 'WARDEN_FILTER_DATEPATTERN');
   assert.throws(() => new DateDetector('(unclosed %Y'), (e: unknown) => e instanceof FilterError && e.code === 'WARDEN_FILTER_DATEPATTERN');
 });
+
+test("fail2ban's default templates, compiled when first tried, all compile: a line without a date tries every one", () => {
+  const d = new DateDetector();
+  assert.equal(d.matchTime('no date in this line at all'), null);
+  const names = d.templateStats().map((t) => t.name);
+  assert.ok(names.length > 30, `${names.length} templates`);
+  for (const t of (d as unknown as { templates: Array<{ template: { compiledRegex(): unknown } }> }).templates) assert.ok(t.template.compiledRegex() !== undefined);
+});

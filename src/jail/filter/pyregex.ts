@@ -331,12 +331,25 @@ class Match implements PyMatch {
     this.loc = undefined;
   }
 
+  /** The start of the group `spanOf`, once worked out (the date's span, read several times). */
+  private spanStart = -2;
+
   group(group: number | string = 0): string | undefined {
+    // Group 0 first, without resolving it: a date's text is read for every line.
+    if (group === 0) return this.m[0];
     const j = this.jsIndex(group);
     return j < 0 ? undefined : this.m[j];
   }
 
   start(group: number | string = 0): number {
+    if (group === 0) return this.m.index;
+    if (group === this.re.spanOf && this.spanStart !== -2) return this.spanStart;
+    const s = this.startOf(group);
+    if (group === this.re.spanOf) this.spanStart = s;
+    return s;
+  }
+
+  private startOf(group: number | string): number {
     const j = this.jsIndex(group);
     if (j === 0) return this.m.index;
     if (j < 0) return -1;
@@ -351,6 +364,7 @@ class Match implements PyMatch {
   }
 
   end(group: number | string = 0): number {
+    if (group === 0) return this.m.index + (this.m[0] as string).length;
     const j = this.jsIndex(group);
     if (j === 0) return this.m.index + (this.m[0] as string).length;
     if (j < 0) return -1;
