@@ -8,6 +8,7 @@
  */
 import type { CollectionUpdate, StoredCollection, StoredVariable } from '../store/types.js';
 import type { TransformChain } from './transform-chain.js';
+import type { FactTable, ValueFacts } from './no-match-memo.js';
 
 /** One name/value pair (bytes, one char per byte). Immutable. */
 export class Entry {
@@ -22,6 +23,10 @@ export class Entry {
   screens: Array<Uint8Array | undefined> | null;
   /** The value's id in the memos across transactions (engine/no-match-memo idOf); 0 until worked out. */
   memoId: number;
+  /** The table `facts` was looked up in (engine/no-match-memo FactTable.of), null until then. */
+  factTable: FactTable | null;
+  /** What that table knows about the value (null: a value seen the first time). */
+  facts: ValueFacts | null;
 
   constructor(
     readonly key: string,
@@ -31,6 +36,8 @@ export class Entry {
     this.tcanon = null;
     this.screens = null;
     this.memoId = 0;
+    this.factTable = null;
+    this.facts = null;
   }
 }
 

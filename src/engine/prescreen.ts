@@ -23,19 +23,16 @@
  * Requests repeat themselves: the same User-Agent, Accept and cookie names arrive again
  * and again. Each group also remembers the answers for recent raw values (before its
  * transformations, which are pure functions of the value), so a value seen before costs
- * a lookup: neither its transformations nor the set run again. The memo is bounded in
- * entries and starts over when full (nothing per call), and knows values by their ids
- * (engine/no-match-memo ValueIds), taking them from their second sighting on.
+ * an array read: neither its transformations nor the set run again. The answers are kept
+ * with the rest of what the Waf knows about a value (engine/no-match-memo FactTable,
+ * bounded, starting over when full), from the value's second sighting on.
  */
 import RE2 from 're2';
 import type { Entry } from './collection.js';
-import { idOf, ValueMemo } from './no-match-memo.js';
+import type { FactTable } from './no-match-memo.js';
 import { utf8Of } from './regex/index.js';
 import type { CompiledTarget, Rule } from './rule.js';
 import { applyChain, type TransformChain } from './transform-chain.js';
-
-/** Per group: values remembered before the memo starts over. */
-const MEMO_ENTRIES = 4096;
 
 /** Smaller groups gain nothing: one set pass costs about what two regex calls cost (measured). */
 export const MIN_GROUP = 3;
@@ -57,9 +54,6 @@ const STABLE = new Set([
 export class ScreenGroup {
   /** The answer "no member can match", shared by every value that matches none (never written to). */
   readonly none: Uint8Array;
-  /** Answers for recent raw values, across transactions (see the module's comment). */
-  private readonly memo = new ValueMemo<Uint8Array>(MEMO_ENTRIES);
-
   constructor(
     /** Unique per Waf; the key of cached answers on entries and in transactions. */
     readonly id: number,
@@ -72,6 +66,8 @@ export class ScreenGroup {
      * phase; null when the group is screened per value only.
      */
     readonly targets: readonly CompiledTarget[] | null,
+    /** The Waf's facts about values, which keep answers across transactions. */
+    readonly facts: FactTable,
   ) {
     this.none = new Uint8Array(size);
   }
@@ -95,21 +91,6 @@ export class ScreenGroup {
     return out;
   }
 
-  /** Values remembered now (for tests and reports). */
-  get memoSize(): number {
-    return this.memo.size;
-  }
-
-  /** The answer for a value before this group's transformations: remembered, or worked out and offered to the memo. */
-  answer(entry: Entry): Uint8Array {
-    const id = idOf(entry);
-    const known = this.memo.get(id);
-    if (known !== undefined) return known;
-    const hits = this.run(this.chain === null ? entry.value : applyChain(this.chain, entry));
-    this.memo.offer(id, hits);
-    return hits;
-  }
-
 }
 
 type RE2Set = InstanceType<typeof RE2.Set>;
@@ -126,7 +107,7 @@ export interface RuleScreen {
  * Groups the rules that can be screened and gives each its place. Rules evaluated in ways
  * the screen does not model (multiMatch, macro-built operators) are left out.
  */
-export function buildScreens(rules: readonly Rule[]): number {
+export function buildScreens(rules: readonly Rule[], facts: FactTable): number {
   // Rules with the same transformations look at the same transformed values: one group
   // per chain (and per kind of variables), so a value is transformed and scanned once.
   const byChain = new Map<string, Rule[]>();
@@ -151,7 +132,7 @@ export function buildScreens(rules: readonly Rule[]): number {
       continue; // A set RE2 will not build: those rules simply run their operators.
     }
     const stable = key.endsWith(':stable');
-    const group = new ScreenGroup(id++, set, members.length, members[0]?.transforms ?? null, stable ? unionOfTargets(members) : null);
+    const group = new ScreenGroup(id++, set, members.length, members[0]?.transforms ?? null, stable ? unionOfTargets(members) : null, facts);
     members.forEach((r, index) => void (r.screen = { group, index, skippable: stable && !r.negated }));
     groups++;
   }
@@ -183,17 +164,17 @@ function unionOfTargets(members: readonly Rule[]): CompiledTarget[] {
 
 /**
  * The group's answer for a value (before the group's transformations), worked out once
- * per value and group: for a value with a lasting id the group's memo keeps it (a lookup
- * by number); a value seen for the first time keeps it on its Entry for the transaction.
+ * per value and group: for a value with a lasting id the Waf's facts keep it across
+ * transactions (engine/no-match-memo FactTable); a value seen for the first time keeps it
+ * on its Entry for the transaction.
  */
 export function screenOf(entry: Entry, group: ScreenGroup): Uint8Array {
-  if (idOf(entry) > 0) return group.answer(entry);
-  let answers = entry.screens;
-  if (answers === null) entry.screens = answers = [];
-  let hits = answers[group.id];
-  if (hits === undefined) {
-    hits = group.answer(entry);
-    answers[group.id] = hits;
-  }
-  return hits;
+  const known = group.facts.of(entry, false);
+  const hits = known?.screens[group.id] ?? entry.screens?.[group.id];
+  if (hits !== undefined) return hits;
+  const answer = group.run(group.chain === null ? entry.value : applyChain(group.chain, entry));
+  const facts = known ?? group.facts.of(entry, true);
+  if (facts !== null) facts.screens[group.id] = answer;
+  else (entry.screens ??= [])[group.id] = answer;
+  return answer;
 }

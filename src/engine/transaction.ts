@@ -615,7 +615,7 @@ export class Transaction implements MatchContext {
     for (let i = 0; i < buf.length; i++) {
       const entry = buf.entries[i] as Entry;
       const def = buf.defs[i] as VariableDef;
-      if (memo !== null && memo.has(idOf(entry))) continue;
+      if (memo !== null && memo.has(entry)) continue;
       let id = 0;
       if (recent !== null) {
         id = idOf(entry);
@@ -641,7 +641,7 @@ export class Transaction implements MatchContext {
       }
       if (hit) matched = true;
       else if (this.limitHits !== limits) continue;
-      else if (memo !== null) memo.add(idOf(entry));
+      else if (memo !== null) memo.add(entry);
       else if (recent !== null && id > 0) recent[id & (RECENT_SLOTS - 1)] = id;
     }
     if (!matched && list > 0 && this.limitHits === limitsBefore) memo?.addList(list);

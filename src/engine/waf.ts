@@ -12,7 +12,7 @@ import type { CollectionStore } from '../store/types.js';
 import { compileRuleset, operatorContext } from './compiler.js';
 import type { WafConfig } from './config.js';
 import { getOperator, type Operator } from './operators/index.js';
-import { hasPureVerdict, noMatchMemoFor } from './no-match-memo.js';
+import { FactTable, hasPureVerdict, noMatchMemoFor } from './no-match-memo.js';
 import { buildScreens, sharedTargetsKey } from './prescreen.js';
 import { Marker, type CompiledTarget, type PhaseItem, type Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
@@ -66,6 +66,8 @@ export class Waf {
   readonly store: CollectionStore;
   /** How many RE2.Set screens the rules were grouped into (engine/prescreen). */
   readonly screenGroups: number;
+  /** What the rules' memos and screens know about recent values (engine/no-match-memo). */
+  readonly facts = new FactTable();
   private readonly options: WafOptions;
 
   private constructor(
@@ -91,12 +93,12 @@ export class Waf {
     this.files = parsed.files;
     this.store = options.store ?? createMemoryStore();
     this.options = options;
-    this.screenGroups = options.screening === false ? 0 : buildScreens(this.rules);
+    this.screenGroups = options.screening === false ? 0 : buildScreens(this.rules, this.facts);
     for (const r of this.rules) {
       r.targetsKey = sharedTargetsKey(r);
       if (options.screening !== false) {
         r.pureVerdict = hasPureVerdict(r);
-        r.noMatch = noMatchMemoFor(r);
+        r.noMatch = noMatchMemoFor(r, this.facts);
       }
       r.txTarget = txTargetOf(r);
     }

@@ -1,13 +1,13 @@
 /**
  * Values a rule did not match, remembered across transactions (engine/no-match-memo): the
- * ids of values, the memo itself (bounded, whole lists, rests when it does not help), and the engine
+ * ids of values, the memo itself (a bit per rule in a bounded table, whole lists), and the engine
  * with it — the same verdicts as without, a match limit never remembered.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Waf } from '../../src/engine/index.js';
 import { Entry } from '../../src/engine/collection.js';
-import { idOf, ListIds, MAX_ID_LENGTH, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
+import { FACT_VALUES, FactTable, idOf, ListIds, MAX_ID_LENGTH, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
 import { runRequest } from '../support/request.js';
 
 /** A value as the next request brings it: other Entry and string objects, the same characters. */
@@ -69,43 +69,35 @@ test('list ids: the same values in the same order, the same id; a value seen the
   assert.equal(lists.idOf([], 0), -1);
 });
 
-test('the memo takes lasting ids only; bounded; whole lists too', () => {
-  const m = new NoMatchMemo();
-  again('accept: text/html');
-  const id = again('accept: text/html');
-  assert.ok(id > 0);
-  assert.equal(m.has(id), false);
-  m.add(id);
-  assert.equal(m.has(again('accept: text/html')), true);
-  m.add(-5);
-  assert.equal(m.has(-5), false, 'a first sighting is not remembered');
-  for (let i = 1; i <= 5000; i++) m.add(1_000_000 + i);
-  assert.ok(m.size > 0 && m.size <= 512, `holds ${m.size}`);
+test('the memo takes lasting ids only; a bit per rule in one table of facts, bounded; whole lists too', () => {
+  const table = new FactTable();
+  const m = new NoMatchMemo(table);
+  const other = new NoMatchMemo(table);
+  const sighting = (v: string): Entry => {
+    const e = new Entry('k', [...v].join(''));
+    idOf(e);
+    return e;
+  };
+  sighting('accept: text/html');
+  const e = sighting('accept: text/html');
+  assert.ok(e.memoId > 0);
+  assert.equal(m.has(e), false);
+  assert.equal(table.size, 0, 'a lookup of an unknown value creates nothing');
+  m.add(e);
+  assert.equal(m.has(sighting('accept: text/html')), true, 'another entry, the same characters');
+  assert.equal(other.has(sighting('accept: text/html')), false, "another rule's bit");
+  const first = new Entry('k', `seen once ${Math.random()}`);
+  m.add(first);
+  assert.equal(m.has(first), false, 'a first sighting is not remembered');
+  for (let i = 1; i <= FACT_VALUES + 100; i++) {
+    sighting(`value ${i}`);
+    m.add(sighting(`value ${i}`));
+  }
+  assert.ok(table.size > 0 && table.size <= FACT_VALUES, `holds ${table.size}`);
+  assert.throws(() => new NoMatchMemo(table), /before the table is used/);
   assert.equal(m.hasList(7), false);
   m.addList(7);
   assert.equal(m.hasList(7), true);
-});
-
-test('the memo rests when values do not repeat, and tries again later', () => {
-  const m = new NoMatchMemo();
-  // Every value new: a window of misses, then it rests.
-  for (let i = 0; i < 512; i++) {
-    const id = again(`unique ${i} ${Math.random()}`);
-    assert.equal(m.has(id), false);
-    m.add(id);
-  }
-  assert.equal(m.size, 0, 'first sightings are never taken');
-  assert.equal(m.isResting, true);
-  again('resting');
-  const resting = again('resting');
-  m.add(resting);
-  assert.equal(m.has(resting), false, 'resting: nothing is remembered');
-  for (let i = 0; i < 16 * 512; i++) m.has(-1);
-  assert.equal(m.isResting, false);
-  // Repeating values keep it working.
-  m.add(resting);
-  for (let i = 0; i < 2000; i++) assert.equal(m.has(resting), true);
-  assert.equal(m.isResting, false);
 });
 
 const RULES = [
