@@ -274,17 +274,29 @@ export class ValueMemo<V> {
 /** Values a Waf's fact table holds before it starts over. */
 export const FACT_VALUES = 16_384;
 
+/** Bits per word of ValueFacts.bits: 30, so that every word stays a small integer in V8. */
+const WORD_BITS = 30;
+
 /**
- * What one Waf knows about one value with a lasting id, across transactions: which of its
- * memo rules do not match it (one bit per rule, NoMatchMemo) and its screen groups'
- * answers (by group id, engine/prescreen).
+ * What one Waf knows about one value with a lasting id, across transactions: a bit per
+ * memo rule that does not match it (NoMatchMemo) and per screen group whose answer is that
+ * none of its members may match (the usual answer); the other answers by group id.
  */
 export class ValueFacts {
-  readonly noMatch: Int32Array;
-  readonly screens: Array<Uint8Array | undefined> = [];
+  readonly bits: number[];
+  hits: Array<Uint8Array | undefined> | null = null;
 
   constructor(words: number) {
-    this.noMatch = new Int32Array(words);
+    this.bits = new Array<number>(words).fill(0);
+  }
+
+  has(bit: number): boolean {
+    return (((this.bits[(bit / WORD_BITS) | 0] as number) >>> bit % WORD_BITS) & 1) === 1;
+  }
+
+  set(bit: number): void {
+    const w = (bit / WORD_BITS) | 0;
+    this.bits[w] = (this.bits[w] as number) | (1 << bit % WORD_BITS);
   }
 }
 
@@ -300,7 +312,7 @@ export class FactTable {
   private known = new Map<number, ValueFacts>();
   private bits = 0;
 
-  /** A bit for one more memo rule; all are handed out before the first transaction. */
+  /** A bit for one more memo rule or screen group; all are handed out before the first transaction. */
   newBit(): number {
     if (this.known.size > 0) throw new Error('FactTable: bits are handed out before the table is used');
     return this.bits++;
@@ -318,7 +330,7 @@ export class FactTable {
       facts = this.known.get(id) ?? null;
       if (facts === null && create) {
         if (this.known.size >= FACT_VALUES) this.known = new Map();
-        facts = new ValueFacts((this.bits + 31) >>> 5);
+        facts = new ValueFacts(Math.ceil(this.bits / WORD_BITS));
         this.known.set(id, facts);
       }
     }
@@ -338,27 +350,23 @@ export class FactTable {
  * the first time is not remembered), and whole lists of values (listIds) it did not match.
  */
 export class NoMatchMemo {
-  private readonly word: number;
-  private readonly mask: number;
+  private readonly bit: number;
   /** Whole target lists (listIds) the rule did not match. */
   private readonly lists = new ValueMemo<true>(MAX_LISTS);
 
   constructor(private readonly table: FactTable) {
-    const bit = table.newBit();
-    this.word = bit >>> 5;
-    this.mask = 1 << (bit & 31);
+    this.bit = table.newBit();
   }
 
   /** True when the entry's value is known not to match. */
   has(entry: Entry): boolean {
     const facts = this.table.of(entry, false);
-    return facts !== null && ((facts.noMatch[this.word] as number) & this.mask) !== 0;
+    return facts !== null && facts.has(this.bit);
   }
 
   /** Remembers that the entry's value does not match (when it has a lasting id). */
   add(entry: Entry): void {
-    const facts = this.table.of(entry, true);
-    if (facts !== null) facts.noMatch[this.word] = (facts.noMatch[this.word] as number) | this.mask;
+    this.table.of(entry, true)?.set(this.bit);
   }
 
   /** True when no value of this list of values (listIds) matches: the rule can be skipped. */

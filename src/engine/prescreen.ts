@@ -54,6 +54,8 @@ const STABLE = new Set([
 export class ScreenGroup {
   /** The answer "no member can match", shared by every value that matches none (never written to). */
   readonly none: Uint8Array;
+  /** The fact "no member may match" about a value (the usual answer): one bit, no array. */
+  readonly noneBit: number;
   constructor(
     /** Unique per Waf; the key of cached answers on entries and in transactions. */
     readonly id: number,
@@ -70,6 +72,7 @@ export class ScreenGroup {
     readonly facts: FactTable,
   ) {
     this.none = new Uint8Array(size);
+    this.noneBit = facts.newBit();
   }
 
   /**
@@ -170,11 +173,18 @@ function unionOfTargets(members: readonly Rule[]): CompiledTarget[] {
  */
 export function screenOf(entry: Entry, group: ScreenGroup): Uint8Array {
   const known = group.facts.of(entry, false);
-  const hits = known?.screens[group.id] ?? entry.screens?.[group.id];
-  if (hits !== undefined) return hits;
+  if (known !== null) {
+    if (known.has(group.noneBit)) return group.none;
+    const hits = known.hits?.[group.id];
+    if (hits !== undefined) return hits;
+  } else {
+    const hits = entry.screens?.[group.id];
+    if (hits !== undefined) return hits;
+  }
   const answer = group.run(group.chain === null ? entry.value : applyChain(group.chain, entry));
   const facts = known ?? group.facts.of(entry, true);
-  if (facts !== null) facts.screens[group.id] = answer;
-  else (entry.screens ??= [])[group.id] = answer;
+  if (facts === null) (entry.screens ??= [])[group.id] = answer;
+  else if (answer === group.none) facts.set(group.noneBit);
+  else (facts.hits ??= [])[group.id] = answer;
   return answer;
 }
