@@ -1250,26 +1250,13 @@ function headOf(items: readonly PyNode[], groupCount: number, pattern: string, c
   return { head: text, rest };
 }
 
-/** Whether a node holds an assertion or a look-around anywhere. */
+/** Whether a node holds an assertion, a look-around or a conditional anywhere. */
 function looksAround(n: PyNode): boolean {
-  switch (n.kind) {
-    case 'assert':
-    case 'look':
-      return true;
-    case 'seq':
-      return n.items.some(looksAround);
-    case 'alt':
-      return n.alts.some(looksAround);
-    case 'group':
-    case 'nc':
-    case 'atomic':
-    case 'repeat':
-      return looksAround(n.body);
-    case 'cond':
-      return true;
-    default:
-      return false;
-  }
+  let found = false;
+  eachNode(n, (x) => {
+    if (x.kind === 'assert' || x.kind === 'look' || x.kind === 'cond') found = true;
+  });
+  return found;
 }
 
 function translate(astIn: PyNode, groupCount: number, pattern: string, spanOf?: number, capture?: ReadonlySet<number>, markIn?: Mark): Translation {
