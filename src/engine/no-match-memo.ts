@@ -241,9 +241,9 @@ export function idOf(entry: Entry): number {
 }
 
 /**
- * Recent value ids → what was worked out for their values, shared by the screen groups'
- * memos and the rules' no-match memos: lasting ids only (a value seen the first time is
- * not taken), bounded in entries — when full it starts over, which costs nothing per call.
+ * Recent ids → what was worked out for them (a rule's lists of values it did not match):
+ * lasting ids only (a first sighting's is not taken), bounded in entries — when full it
+ * starts over, which costs nothing per call.
  */
 export class ValueMemo<V> {
   private known = new Map<number, V>();

@@ -56,6 +56,7 @@ export class ScreenGroup {
   readonly none: Uint8Array;
   /** The fact "no member may match" about a value (the usual answer): one bit, no array. */
   readonly noneBit: number;
+
   constructor(
     /** Unique per Waf; the key of cached answers on entries and in transactions. */
     readonly id: number,
@@ -93,7 +94,6 @@ export class ScreenGroup {
     for (let i = 0; i < hits.length; i++) out[hits[i] as number] = 1;
     return out;
   }
-
 }
 
 type RE2Set = InstanceType<typeof RE2.Set>;
