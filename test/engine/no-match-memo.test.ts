@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Waf } from '../../src/engine/index.js';
 import { Entry } from '../../src/engine/collection.js';
-import { FACT_VALUES, FactTable, idOf, ListIds, MAX_ID_LENGTH, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
+import { Doorkeeper, FACT_VALUES, FactTable, idOf, ListIds, MAX_ID_LENGTH, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
 import { runRequest } from '../support/request.js';
 
 /** A value as the next request brings it: other Entry and string objects, the same characters. */
@@ -194,4 +194,16 @@ test('a rule over hundreds of values tests a repeated value once, and still ever
     // tested once each, the matching one every time (its actions run for each).
     if (round > 0) assert.ok(testedFast <= 225 + 4, `@detectSQLi tested ${testedFast} times`);
   }
+});
+
+test('the doorkeeper lets a key seen once in early at most about one time in eight', () => {
+  const door = new Doorkeeper(1 << 17);
+  let early = 0;
+  const n = 200_000;
+  for (let i = 0; i < n; i++) if (door.admit(`never seen before ${i}`)) early++;
+  assert.ok(early / n < 0.13, `${((100 * early) / n).toFixed(1)} % let in early`);
+  // A key seen twice is let in (until the table is cleared).
+  door.clear();
+  assert.equal(door.admit('accept: text/html'), false);
+  assert.equal(door.admit('accept: text/html'), true);
 });
