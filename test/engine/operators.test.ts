@@ -312,6 +312,49 @@ describe('operators: value tables', () => {
   }
 });
 
+describe('validate operators on long values (searched natively) agree with a byte loop', () => {
+  const validUtf8 = (s: string): boolean => {
+    const bytes = Buffer.from(s, 'latin1');
+    // Every char is a byte here; Node's decoder replaces what is not UTF-8 (and surrogates).
+    return !Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes) ? false : !/[\xed][\xa0-\xbf]/u.test(s);
+  };
+  const bytesOf = (codes: number[]): string => String.fromCharCode(...codes);
+  test('@validateByteRange', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { maxLength: 40 }),
+        fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 256, maxLength: 700 }),
+        fc.boolean(),
+        (allowedList, codes, wide) => {
+          const param = allowedList.join(',');
+          const input = bytesOf(codes) + (wide ? '\u0100' : '');
+          const expected = wide || codes.some((c) => !allowedList.includes(c));
+          assert.equal(run('validateByteRange', param, input), expected, param);
+        },
+      ),
+    );
+    // Ranges, and a long value allowed whole but for one byte at its end.
+    const long = 'a'.repeat(5000);
+    assert.equal(run('validateByteRange', '1-255', long), false);
+    assert.equal(run('validateByteRange', '1-255', `${long}\0`), true);
+    assert.equal(run('validateByteRange', '32-126,9,10', `${long}\x7f`), true);
+    assert.equal(run('validateByteRange', '0-127', `${long}\x80`), true);
+    assert.equal(run('validateByteRange', '0-255', `${long}\xff\0`), false);
+  });
+  test('@validateUtf8Encoding', () => {
+    const pieces = ['a', ' ', '\xc3\xa9', '\xe2\x82\xac', '\xf0\x9f\x98\x80', '\xc3', '\x80', '\xed\xa0\x80', '\xc0\xaf', '\xff'];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 30 }), fc.integer({ min: 0, max: 400 }), (parts, pad) => {
+        const input = 'x'.repeat(pad) + parts.join('');
+        assert.equal(run('validateUtf8Encoding', '', input), !validUtf8(input), JSON.stringify(input.slice(pad)));
+      }),
+    );
+    assert.equal(run('validateUtf8Encoding', '', 'a'.repeat(5000)), false);
+    assert.equal(run('validateUtf8Encoding', '', `${'a'.repeat(5000)}\xc3`), true);
+    assert.equal(run('validateUtf8Encoding', '', `${'a'.repeat(5000)}\xc3\xa9`), false);
+  });
+});
+
 /** [operator, param, part of the error message] */
 const loadErrors: readonly (readonly [string, string, RegExp])[] = [
   ['ipMatch', '', /at least one address/],
