@@ -132,6 +132,12 @@ export function removeCommentsChar(input: string): string {
   let changed = false;
   while (i < len) {
     const c = input.charCodeAt(i);
+    if (c !== SLASH && c !== STAR && c !== LT && c !== DASH && c !== HASH) {
+      // The usual char: copied without looking at the next one.
+      buf[n++] = c;
+      i++;
+      continue;
+    }
     const next = input.charCodeAt(i + 1);
     let skip = 0;
     if ((c === SLASH && next === STAR) || (c === STAR && next === SLASH)) skip = 2;

@@ -36,7 +36,16 @@ function normalise(input: string, win: boolean): string {
   let p = 0;
 
   while (p < len) {
-    const c = input.charCodeAt(p);
+    let c = input.charCodeAt(p);
+    // Inside a segment (neither this char nor the next is a separator) a char is copied as
+    // it is: a tight loop until one of them is.
+    while (p + 1 < len && !isSeparator(c, win)) {
+      const next = input.charCodeAt(p + 1);
+      if (isSeparator(next, win)) break;
+      out[n++] = c;
+      p++;
+      c = next;
+    }
     const last = p === len - 1;
 
     if (last || isSeparator(input.charCodeAt(p + 1), win)) {

@@ -10,6 +10,22 @@ function isSpaceOrNbsp(c: number): boolean {
   return c === NBSP || isSpace(c);
 }
 
+// A long value is first searched for the first char that changes anything by the regex
+// engine (a compiled character-class loop, about seven times faster per char than a loop
+// of charCodeAt calls); the copy, when there is one, starts there.
+const LONG = 256;
+/** Whitespace as these transformations count it. */
+const SPACE = /[\t-\r \xa0]/g;
+/** Where compressing changes something: whitespace other than a space, or a space and more. */
+const COMPRESS_STARTS = /[\t-\r\xa0]| [\t-\r \xa0]/g;
+
+/** The index of the first match of `re` (global) in `input`, or its length when none. */
+function firstAt(re: RegExp, input: string): number {
+  re.lastIndex = 0;
+  const m = re.exec(input);
+  return m === null ? input.length : m.index;
+}
+
 /** t:trimLeft — drops leading whitespace. */
 export function trimLeft(input: string): string {
   let start = 0;
@@ -36,7 +52,7 @@ export function trim(input: string): string {
 /** t:compressWhitespace — every run of whitespace (0xA0 included) becomes one space. */
 export function compressWhitespace(input: string): string {
   // Nothing to do unless some run is longer than one char or is not a plain space.
-  let i = 0;
+  let i = input.length >= LONG ? firstAt(COMPRESS_STARTS, input) : 0;
   for (; i < input.length; i++) {
     const c = input.charCodeAt(i);
     if (c === 0x20) {
@@ -64,7 +80,7 @@ export function compressWhitespace(input: string): string {
 
 /** t:removeWhitespace — removes every whitespace char (0xA0 included). */
 export function removeWhitespace(input: string): string {
-  let i = 0;
+  let i = input.length >= LONG ? firstAt(SPACE, input) : 0;
   while (i < input.length && !isSpaceOrNbsp(input.charCodeAt(i))) i++;
   if (i === input.length) return input;
   const buf = outputWithPrefix(input, i);
