@@ -14,8 +14,8 @@
  *   result carries REQBODY_ERROR_MSG "SecArgumentsLimit exceeded", and (as v2, which keeps
  *   decoding the dropped ones) their invalid encodings are still counted.
  *
- * This runs on every request: one pass of char loops, no regex, and an argument without
- * `%` or `+` is a slice of the input (no copy).
+ * This runs on every request: one pass of char loops (a value's end found by indexOf), no
+ * regex, and an argument without `%` or `+` is a slice of the input (no copy).
  */
 import { ARGUMENTS_LIMIT_MESSAGE, type ArgumentSink } from './types.js';
 
@@ -57,6 +57,7 @@ export function parseUrlencoded(
   limit = Infinity,
 ): UrlencodedResult {
   const sep = separator.length > 0 ? separator.charCodeAt(0) : 0x26;
+  const sepText = String.fromCharCode(sep);
   const n = input.length;
   const counter = { invalid: 0 };
   let count = 0;
@@ -76,7 +77,9 @@ export function parseUrlencoded(
     // v2 tests the separator first, so a custom `=` separator never starts a value.
     if (i < n && c !== sep) {
       valueStart = ++i;
-      while (i < n && input.charCodeAt(i) !== sep) i++;
+      // A native search (memchr): a long value costs a fraction of a char loop.
+      i = input.indexOf(sepText, i);
+      if (i < 0) i = n;
       valueEnd = i;
     }
     i++; // over the separator (or past the end)
