@@ -8,8 +8,8 @@
  * functions) gives the same "no match" every time it sees it, so the value is remembered
  * and the next time neither its transformations nor the operator run. The screen groups of
  * engine/prescreen do this for screened rules; this memo serves the others (operators RE2
- * cannot screen — @pm, @detectSQLi, @validateByteRange … — multiMatch rules, and @rx rules
- * in groups too small for a set).
+ * cannot screen — @detectSQLi, @validateByteRange … — multiMatch rules, and @rx and @pm
+ * rules in groups too small for a set).
  *
  * Values are known by their ids (ValueIds: equal ids, equal characters). A value enters
  * the memo once it has a lasting id (from its second sighting on), so values that never

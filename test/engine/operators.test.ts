@@ -19,7 +19,8 @@ import {
   unmapIPv4,
 } from '../../src/net/ipaddr.js';
 import { atoi } from '../../src/engine/operators/numeric.js';
-import { compilePhrases, parsePhraseFile, parsePmContent } from '../../src/engine/operators/pm.js';
+import RE2 from 're2';
+import { compilePhrases, parsePhraseFile, parsePmContent, phraseScreen } from '../../src/engine/operators/pm.js';
 import { cpfValid, luhnValid, ssnValid, svnrValid } from '../../src/engine/operators/verify.js';
 
 /** A MatchContext that records what the operator reported. */
@@ -424,6 +425,40 @@ describe('operator registry', () => {
 });
 
 describe('@pm and @pmFromFile', () => {
+  test('the screen (an RE2 pattern) matches wherever the automaton finds a phrase; exactly so on ASCII', () => {
+    // Phrases of bytes with letters and RE2 metacharacters; inputs with a phrase put in (its
+    // ASCII letters' case flipped at random) or not.
+    const byte = fc.oneof(fc.constantFrom(...'aZq.*+?()[]{}|^$\\/- 09'.split('').map((c) => c.charCodeAt(0))), fc.integer({ min: 0, max: 255 }));
+    const phrase = fc.array(byte, { minLength: 1, maxLength: 6 }).map((codes) => String.fromCharCode(...codes));
+    fc.assert(
+      fc.property(
+        fc.array(phrase, { minLength: 1, maxLength: 8 }),
+        fc.array(byte, { maxLength: 30 }),
+        fc.nat(),
+        fc.boolean(),
+        fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+        (phrases, around, at, put, flips) => {
+          let input = String.fromCharCode(...around);
+          if (put) {
+            const p = [...(phrases[at % phrases.length] as string)]
+              .map((c, i) => (/[a-z]/iu.test(c) && flips[i] === true ? (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) : c))
+              .join('');
+            const k = at % (input.length + 1);
+            input = input.slice(0, k) + p + input.slice(k);
+          }
+          const screen = phraseScreen(phrases);
+          assert.notEqual(screen, null);
+          const found = compilePhrases(phrases).findEnd(input) >= 0;
+          const screened = new RE2(screen as string).test(Buffer.from(input, 'utf8') as unknown as string);
+          if (found) assert.ok(screened, `${JSON.stringify(phrases)} in ${JSON.stringify(input)}`);
+          if (/^[\x00-\x7f]*$/u.test(input + phrases.join(''))) assert.equal(screened, found, `${JSON.stringify(phrases)} on ${JSON.stringify(input)}`);
+        },
+      ),
+    );
+    assert.equal(phraseScreen([]), null);
+    assert.equal(phraseScreen(['x'.repeat(200_000)]), null);
+  });
+
   test('captures the phrase as the input wrote it', () => {
     const m = recorder();
     assert.equal(compile('pm', 'union select').evaluate('1 UNION ALL SeLeCt 2', m), true);

@@ -2,7 +2,9 @@
  * @module engine/operators/pm
  * `@pm` and `@pmFromFile` (alias `@pmf`): does the value contain any of a list of phrases,
  * ignoring ASCII case? The phrases become an Aho–Corasick automaton at load, so a value is
- * read once, byte by byte, however many phrases there are.
+ * read once, byte by byte, however many phrases there are. The phrases also give a screen
+ * (an RE2 alternation), so @pm rules join engine/prescreen's groups with the @rx rules that
+ * read the same values through the same transformations: one set pass for all of them.
  *
  * The phrase syntax is ModSecurity v2's (parse_pm_content): `|41 42|` hex bytes, `\"`
  * `\\` `\:` `\;` escapes, optional surrounding double quotes. For `@pm` the processed text
@@ -325,9 +327,38 @@ function sparseMatcher(states: number, childrenOf: readonly number[][], fail: In
   return matcher;
 }
 
+/** Above this many pattern chars a phrase list gets no screen (RE2 would spend memory on it). */
+const SCREEN_MAX_CHARS = 1 << 17;
+
+/**
+ * The phrases as an RE2 pattern (engine/prescreen) that matches whenever the automaton
+ * would: an alternation of the phrases with ASCII letters as `[aA]`, every other byte as
+ * `\xHH`. Null for an empty list or a very long one.
+ */
+export function phraseScreen(phrases: readonly string[]): string | null {
+  const alts: string[] = [];
+  let size = 0;
+  for (const phrase of phrases) {
+    if (phrase.length === 0) continue;
+    let alt = '';
+    for (let i = 0; i < phrase.length; i++) {
+      const b = phrase.charCodeAt(i) & 0xff;
+      const lower = FOLD[b] as number;
+      if (lower >= 0x61 && lower <= 0x7a) alt += `[${String.fromCharCode(lower - 0x20)}${String.fromCharCode(lower)}]`;
+      else if (b >= 0x30 && b <= 0x39) alt += String.fromCharCode(b);
+      else alt += `\\x${b.toString(16).padStart(2, '0')}`;
+    }
+    size += alt.length + 1;
+    if (size > SCREEN_MAX_CHARS) return null;
+    alts.push(alt);
+  }
+  return alts.length === 0 ? null : alts.join('|');
+}
+
 function phraseOperator(phrases: string[]): ReturnType<OperatorFactory> {
   const matcher = compilePhrases(phrases);
   return {
+    screen: phraseScreen(phrases),
     evaluate(input: string, m: MatchContext): boolean {
       // v2: "Nothing to read".
       if (input.length === 0) return false;
