@@ -13,7 +13,7 @@ import { IpsetAction } from '../jail/actions/ipset.js';
 import { NftablesAction } from '../jail/actions/nftables.js';
 import { WebhookAction } from '../jail/actions/webhook.js';
 import { loadFail2banAction } from '../jail/actions/fail2ban.js';
-import { GuardedFilter, loadFilter, wardenFilterDir, type Filter, type GuardedFilterOptions } from '../jail/filter/index.js';
+import { FilterError, GuardedFilter, loadFilter, wardenFilterDir, type Filter, type GuardedFilterOptions } from '../jail/filter/index.js';
 import { recidive } from '../jail/sources/bans.js';
 import { FileSource } from '../jail/sources/file.js';
 import { JournalSource } from '../jail/sources/journal.js';
@@ -30,6 +30,7 @@ class LineBatcher {
   private filter: GuardedFilter | null = null;
   private queue: string[] = [];
   private running = false;
+  private disabled = false;
 
   constructor(
     readonly jail: JailConfig,
@@ -46,6 +47,8 @@ class LineBatcher {
 
   push(line: string): void {
     this.stats.read++;
+    // A filter disabled for good (its worker could not be stopped) reads nothing more.
+    if (this.disabled) return;
     this.queue.push(line);
     if (!this.running) void this.drain();
   }
@@ -62,6 +65,10 @@ class LineBatcher {
         }
       } catch (err) {
         this.log('error', `jail ${this.jail.name}: ${(err as Error).message}`);
+        if (err instanceof FilterError && err.code === 'WARDEN_FILTER_STUCK') {
+          this.disabled = true;
+          this.queue = [];
+        }
       }
     }
     this.running = false;

@@ -35,6 +35,7 @@ import type { BanEvent, BanRecord } from '../jail/types.js';
 import { matchesWafCondition } from '../jail/sources/waf.js';
 import { wafEvent } from '../engine/events.js';
 import type { Store } from '../store/types.js';
+import { abandonedWorkers } from '../jail/filter/index.js';
 import { createBanEngine, type BanEngine } from './ban-engine.js';
 import { openStore } from './store.js';
 
@@ -270,6 +271,12 @@ export async function start(argv: readonly string[], env: NodeJS.ProcessEnv, io:
       control?.close();
       rmSync(paths.socket, { force: true });
       rmSync(paths.pid, { force: true });
+      if (abandonedWorkers() > 0) {
+        // Node joins every thread as a process exits, and a filter's worker stuck in V8's
+        // regex compiler never ends (jail/filter/guard): nothing else is left to stop.
+        io.out(`warden: stopped; ${abandonedWorkers()} filter thread(s) stuck in V8's regex compiler cannot end: exiting by SIGKILL`);
+        process.kill(process.pid, 'SIGKILL');
+      }
       io.out('warden: stopped');
       resolveExit(0);
     });

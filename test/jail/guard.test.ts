@@ -10,6 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -74,4 +75,55 @@ test('a filter that cannot load rejects with its FilterError; a closed filter re
   const f = await GuardedFilter.open(vulnerable);
   await f.close();
   await assert.rejects(f.matchLines([good(1)]), /closed/u);
+});
+
+test('a worker that cannot be stopped (V8 compiling a regex to machine code) disables the filter with a clear error', async () => {
+  // V8 checks for termination while a regex runs, not while it compiles one: this regex's
+  // first line runs interpreted (80 ms), its second sends it to the compiler, which does
+  // not come back (with 100 optional chars it took 6.5 s, with 150 more than 20). It runs
+  // in a child process, killed once it has answered: Node joins every thread as a process
+  // exits, so a process holding such a thread cannot end by itself (cli/start kills itself
+  // then, abandonedWorkers()).
+  const filter = join(dir, 'compiler-stuck.conf');
+  writeFileSync(filter, ['[Definition]', `failregex = ^<HOST> ${'r?'.repeat(1000)}request failed$`, 'datepattern = {NONE}'].join('\n'));
+  const script = join(dir, 'compiler-stuck.mjs');
+  writeFileSync(
+    script,
+    `import { GuardedFilter, abandonedWorkers } from ${JSON.stringify(new URL('../../src/jail/filter/guard.ts', import.meta.url).href)};
+const line = '192.0.2.1 request failed';
+const timeouts = [];
+const g = await GuardedFilter.open(${JSON.stringify(filter)}, { timeZone: 'UTC' }, { lineTimeoutMs: 1000, onTimeout: (e) => timeouts.push(e.line) });
+const out = { timeouts };
+const t0 = performance.now();
+try { out.first = (await g.matchLines([line, line, line])).length; } catch (e) { out.first = e.code; out.message = e.message; }
+out.ms = Math.round(performance.now() - t0);
+try { out.later = (await g.matchLines([line])).length; } catch (e) { out.later = e.code; }
+await g.close();
+out.abandoned = abandonedWorkers();
+console.log(JSON.stringify(out));
+`,
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const answer = await new Promise<string>((resolve, reject) => {
+    const limit = setTimeout(() => reject(new Error(`no answer in 60 s: ${stderr.slice(-2000)}`)), 60_000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!stdout.includes('\n')) return;
+      clearTimeout(limit);
+      resolve(stdout.trim());
+    });
+    child.on('exit', (code) => reject(new Error(`the child exited (${code}) before answering: ${stderr.slice(-2000)}`)));
+  }).finally(() => child.kill('SIGKILL'));
+  const out = JSON.parse(answer) as { first: unknown; message: string; later: unknown; ms: number; timeouts: string[]; abandoned: number };
+  assert.equal(out.first, 'WARDEN_FILTER_STUCK', answer);
+  assert.match(out.message, /filter compiler-stuck is disabled: a line ran past its 1000 ms limit and its worker did not stop within 2000 ms/u);
+  // The line is reported as any line that ran too long; what is queued or sent later is refused at once.
+  assert.deepEqual(out.timeouts, ['192.0.2.1 request failed']);
+  assert.equal(out.later, 'WARDEN_FILTER_STUCK');
+  assert.equal(out.abandoned, 1);
+  // Found running on two checks (1-2 s), then 2 s for the worker to stop: well within 30 s on any machine.
+  assert.ok(out.ms < 30_000, `answered after ${out.ms} ms`);
 });

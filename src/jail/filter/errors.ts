@@ -26,7 +26,9 @@ export type FilterErrorCode =
   /** A `datepattern` is invalid. */
   | 'WARDEN_FILTER_DATEPATTERN'
   /** Another option value is invalid (`maxlines`, `usedns`, a time zone). */
-  | 'WARDEN_FILTER_OPTION';
+  | 'WARDEN_FILTER_OPTION'
+  /** A guarded filter's worker could not be stopped (engine/guard): the filter is disabled. */
+  | 'WARDEN_FILTER_STUCK';
 
 /** A filter that cannot be loaded, or a bad option given to one. */
 export class FilterError extends Error {

@@ -19,6 +19,16 @@
  *   Measured with the built code: a 200 ms limit stops domino-smtp's old regex on a 40-word
  *   line (hours of backtracking) after about 400 ms, and the new worker has loaded the
  *   filter and finished the batch about 100 ms later;
+ * - a worker that does not stop within `max(1 s, 2 × lineTimeoutMs)` of being told to is
+ *   left behind (unreferenced) and the filter is disabled: every pending and later batch
+ *   is refused with a FilterError (WARDEN_FILTER_STUCK) that says why. V8 checks for
+ *   termination while it runs a regex, not while it compiles one to machine code, and a
+ *   regex can take that compilation forever (a fuzzed filter's `r?` written a thousand
+ *   times: its first line ran interpreted, the second never came back from the compiler).
+ *   A new worker would compile it again and be stuck too, each one a core lost, so the
+ *   ban engine is told instead of the jail silently waiting for an answer that never comes
+ *   (and the process, which Node cannot end while the thread runs, is ended by `warden
+ *   start` with SIGKILL once all else has stopped: abandonedWorkers);
  * - lines longer than `maxLineLength` (default 16 KiB) are cut before matching: quadratic
  *   regexes (`\s+$`) cost 0.6 s at 16 KiB and 7.4 s at 64 KiB, while every line of
  *   fail2ban's sample logs is under 2 KiB and the failure's address comes early in a line.
@@ -34,6 +44,36 @@ import { Worker } from 'node:worker_threads';
 import { FilterError, type FilterErrorCode } from './errors.js';
 import type { FilterMatch, FilterOptions } from './filter.js';
 import type { GuardReply, GuardRequest, GuardWorkerData } from './guard-worker.js';
+
+let abandoned = 0;
+
+/**
+ * Workers of this process that could not be stopped. Node joins every worker thread as the
+ * process exits (process.exit included), so while one is stuck the process cannot end by
+ * itself: `warden start` ends with SIGKILL then, once everything else has stopped.
+ */
+export function abandonedWorkers(): number {
+  return abandoned;
+}
+
+/** Stops `worker`; false when it has not stopped after `ms` (it is then unreferenced and left to end). */
+async function stopWithin(worker: Worker, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const stopped = worker.terminate().then(
+    () => true,
+    () => true,
+  );
+  const result = await Promise.race([stopped, late]);
+  clearTimeout(timer);
+  if (!result) {
+    worker.unref();
+    abandoned++;
+  }
+  return result;
+}
 
 /** Options of the guard itself. */
 export interface GuardOptions {
@@ -88,6 +128,8 @@ export class GuardedFilter {
   private pending: Pending | undefined;
   private readonly queue: Array<{ run(): void; reject(e: Error): void }> = [];
   private closed = false;
+  /** Set when a worker could not be stopped: the filter is disabled, this says why. */
+  private stuck: FilterError | undefined;
   /** Lines skipped for running too long. */
   timeouts = 0;
   /** The filter's name, once loaded. */
@@ -168,6 +210,7 @@ export class GuardedFilter {
    * Batches run one after another, in the order given.
    */
   matchLines(lines: readonly string[]): Promise<FilterMatch[]> {
+    if (this.stuck !== undefined) return Promise.reject(this.stuck);
     if (this.closed) return Promise.reject(new Error('guarded filter is closed'));
     return new Promise((resolve, reject) => {
       const run = (): void => {
@@ -212,9 +255,22 @@ export class GuardedFilter {
   private async skip(p: Pending, index: number, elapsedMs: number): Promise<void> {
     const old = this.worker;
     this.worker = undefined;
-    await old?.terminate();
+    const stopWithinMs = Math.max(1000, 2 * this.guard.lineTimeoutMs);
+    const stopped = old === undefined || (await stopWithin(old, stopWithinMs));
     this.timeouts++;
     this.guard.onTimeout?.({ filter: this.name || this.spec, line: p.lines[index] ?? '', elapsedMs: Math.round(elapsedMs) });
+    if (!stopped) {
+      this.stuck = new FilterError(
+        'WARDEN_FILTER_STUCK',
+        `filter ${this.name || this.spec} is disabled: a line ran past its ${this.guard.lineTimeoutMs} ms limit and its worker ` +
+          `did not stop within ${stopWithinMs} ms (V8 cannot interrupt the compilation of a regex; simplify the filter's regexes)`,
+      );
+      const stuck = this.stuck;
+      this.pending = undefined;
+      p.reject(stuck);
+      for (const q of this.queue.splice(0)) q.reject(stuck);
+      return;
+    }
     try {
       await this.start();
     } catch (err) {

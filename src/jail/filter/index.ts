@@ -24,7 +24,7 @@
  */
 export { loadFilter, createFilter, locateFilter, Filter, wardenFilterDir, defaultFail2banFilterDir } from './filter.js';
 export type { FilterMatch, FilterOptions, FailureEntry, FailData, FilterStats } from './filter.js';
-export { GuardedFilter } from './guard.js';
+export { GuardedFilter, abandonedWorkers } from './guard.js';
 export type { GuardOptions, GuardTimeout, GuardedFilterOptions } from './guard.js';
 export { detectDate, DateDetector } from './date.js';
 export type { DateMatch, DateDetectorOptions } from './date.js';
