@@ -122,3 +122,71 @@ jails:
     await upstream.close();
   }
 });
+
+test('a filter whose worker cannot be stopped is disabled with a logged reason; the other jails go on; warden start still ends', async () => {
+  const upstream = await startUpstream((_req, res) => res.end('ok'));
+  const dir = join(root, 'stuck');
+  spawnSync('mkdir', ['-p', dir]);
+  // V8 never finishes compiling this regex to machine code (its second use), and a worker
+  // thread cannot be stopped while it compiles (jail/filter/guard).
+  const filter = join(dir, 'compiler-stuck.conf');
+  writeFileSync(filter, ['[Definition]', `failregex = ^<HOST> ${'r?'.repeat(1000)}request failed$`, 'datepattern = {NONE}'].join('\n'));
+  const stuckLog = join(dir, 'stuck.log');
+  const authLog = join(dir, 'auth.log');
+  writeFileSync(stuckLog, '');
+  writeFileSync(authLog, '');
+  const dataDir = join(dir, 'data');
+  const config = join(dir, 'warden.yaml');
+  writeFileSync(
+    config,
+    `listeners: [{ host: 127.0.0.1, port: 0 }]
+upstreams: [{ url: "${upstream.url}" }]
+rules: { baseline: false }
+dataDir: data
+logs: { error: null }
+jails:
+  stuck:
+    source: file
+    files: [${stuckLog}]
+    filter: ${filter}
+    maxRetry: 2
+  sshd:
+    source: file
+    files: [${authLog}]
+    filter: warden-sshd
+    maxRetry: 2
+    banTime: 1h
+`,
+  );
+  const w = await startWarden(['start', '--config', config, '--workers', '1'], { timeoutMs: 90_000 });
+  try {
+    appendFileSync(stuckLog, '192.0.2.1 request failed\n192.0.2.1 request failed\n192.0.2.1 request failed\n');
+    let disabled = false;
+    for (let i = 0; i < 150 && !disabled; i++) {
+      await wait(200);
+      disabled = /jail stuck: filter compiler-stuck is disabled: a line ran past its 1000 ms limit/u.test(w.output.join(''));
+    }
+    assert.ok(disabled, `no WARDEN_FILTER_STUCK report:\n${w.output.join('')}`);
+    // The other jail still reads and bans.
+    const stamp = new Date().toString().split(' ').slice(1, 4);
+    const time = `${stamp[0]} ${stamp[1]?.padStart(2, ' ')} ${new Date().toTimeString().slice(0, 8)}`;
+    appendFileSync(authLog, `${time} host sshd[101]: Failed password for root from 198.51.100.19 port 4242 ssh2\n`);
+    appendFileSync(authLog, `${time} host sshd[102]: Failed password for root from 198.51.100.19 port 4243 ssh2\n`);
+    let banned = false;
+    for (let i = 0; i < 50 && !banned; i++) {
+      await wait(200);
+      banned = /sshd\s+198\.51\.100\.19/u.test(jail(dataDir, 'list').out);
+    }
+    assert.ok(banned, `sshd ban missing:\n${jail(dataDir, 'list').out}\n${w.output.join('')}`);
+    // Stopped, the primary cannot end by itself (Node joins the stuck thread): it says so
+    // and ends with SIGKILL once all else has stopped.
+    const exited = new Promise<NodeJS.Signals | number | null>((r) => w.proc.once('exit', (code, signal) => r(signal ?? code)));
+    w.proc.kill('SIGTERM');
+    const how = await Promise.race([exited, wait(30_000).then(() => 'still running')]);
+    assert.equal(how, 'SIGKILL', w.output.join(''));
+    assert.match(w.output.join(''), /warden: stopped; 1 filter thread\(s\) stuck in V8's regex compiler cannot end: exiting by SIGKILL/u);
+  } finally {
+    await w.stop('SIGKILL');
+    await upstream.close();
+  }
+});
