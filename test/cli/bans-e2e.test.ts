@@ -30,6 +30,29 @@ function jail(dataDir: string, ...args: string[]): { code: number; out: string }
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The config of a jail `sshd` that reads `log` with warden-sshd and bans on the second failure. */
+const sshdJail = (log: string): string => `  sshd:
+    source: file
+    files: [${log}]
+    filter: warden-sshd
+    maxRetry: 2
+    banTime: 1h
+`;
+
+/** Writes two sshd password failures from `address` to `log`; true once `warden jail list` shows the sshd jail's ban (10 s at most). */
+async function sshdBans(log: string, dataDir: string, address: string): Promise<boolean> {
+  const stamp = new Date().toString().split(' ').slice(1, 4);
+  const time = `${stamp[0]} ${stamp[1]?.padStart(2, ' ')} ${new Date().toTimeString().slice(0, 8)}`;
+  appendFileSync(log, `${time} host sshd[101]: Failed password for root from ${address} port 4242 ssh2\n`);
+  appendFileSync(log, `${time} host sshd[102]: Failed password for root from ${address} port 4243 ssh2\n`);
+  const listed = new RegExp(`sshd\\s+${address.replaceAll('.', '\\.')}(?!\\d)`, 'u');
+  for (let i = 0; i < 50; i++) {
+    await wait(200);
+    if (listed.test(jail(dataDir, 'list').out)) return true;
+  }
+  return false;
+}
+
 test('WAF refusals ban a client behind a trusted proxy, in every worker; bans survive restarts and SIGKILL', async () => {
   const seen: string[] = [];
   const upstream = await startUpstream((req, res) => {
@@ -61,13 +84,7 @@ jails:
     maxRetry: 3
     findTime: 10m
     banTime: 1h
-  sshd:
-    source: file
-    files: [${authLog}]
-    filter: warden-sshd
-    maxRetry: 2
-    banTime: 1h
-`,
+${sshdJail(authLog)}`,
   );
   const attacker = '203.0.113.66';
   const neighbour = '203.0.113.77';
@@ -90,16 +107,7 @@ jails:
     assert.equal((await send(url, via(neighbour))).status, 200);
 
     // A log file's failures ban through a fail2ban-format filter.
-    const stamp = new Date().toString().split(' ').slice(1, 4);
-    const time = `${stamp[0]} ${stamp[1]?.padStart(2, ' ')} ${new Date().toTimeString().slice(0, 8)}`;
-    appendFileSync(authLog, `${time} host sshd[101]: Failed password for root from 198.51.100.9 port 4242 ssh2\n`);
-    appendFileSync(authLog, `${time} host sshd[102]: Failed password for root from 198.51.100.9 port 4243 ssh2\n`);
-    let sshBan = false;
-    for (let i = 0; i < 50 && !sshBan; i++) {
-      await wait(200);
-      sshBan = /sshd\s+198\.51\.100\.9/.test(jail(dataDir, 'list').out);
-    }
-    assert.ok(sshBan, `sshd ban missing:\n${jail(dataDir, 'list').out}\n${w.output.join('')}`);
+    assert.ok(await sshdBans(authLog, dataDir, '198.51.100.9'), `sshd ban missing:\n${jail(dataDir, 'list').out}\n${w.output.join('')}`);
     assert.equal((await send(url, via('198.51.100.9'))).status, 403);
 
     // A clean restart keeps the bans.
@@ -150,13 +158,7 @@ jails:
     files: [${stuckLog}]
     filter: ${filter}
     maxRetry: 2
-  sshd:
-    source: file
-    files: [${authLog}]
-    filter: warden-sshd
-    maxRetry: 2
-    banTime: 1h
-`,
+${sshdJail(authLog)}`,
   );
   const w = await startWarden(['start', '--config', config, '--workers', '1'], { timeoutMs: 90_000 });
   try {
@@ -168,16 +170,7 @@ jails:
     }
     assert.ok(disabled, `no WARDEN_FILTER_STUCK report:\n${w.output.join('')}`);
     // The other jail still reads and bans.
-    const stamp = new Date().toString().split(' ').slice(1, 4);
-    const time = `${stamp[0]} ${stamp[1]?.padStart(2, ' ')} ${new Date().toTimeString().slice(0, 8)}`;
-    appendFileSync(authLog, `${time} host sshd[101]: Failed password for root from 198.51.100.19 port 4242 ssh2\n`);
-    appendFileSync(authLog, `${time} host sshd[102]: Failed password for root from 198.51.100.19 port 4243 ssh2\n`);
-    let banned = false;
-    for (let i = 0; i < 50 && !banned; i++) {
-      await wait(200);
-      banned = /sshd\s+198\.51\.100\.19/u.test(jail(dataDir, 'list').out);
-    }
-    assert.ok(banned, `sshd ban missing:\n${jail(dataDir, 'list').out}\n${w.output.join('')}`);
+    assert.ok(await sshdBans(authLog, dataDir, '198.51.100.19'), `sshd ban missing:\n${jail(dataDir, 'list').out}\n${w.output.join('')}`);
     // Stopped, the primary cannot end by itself (Node joins the stuck thread): it says so
     // and ends with SIGKILL once all else has stopped.
     const exited = new Promise<NodeJS.Signals | number | null>((r) => w.proc.once('exit', (code, signal) => r(signal ?? code)));
