@@ -27,7 +27,7 @@ export type FilterErrorCode =
   | 'WARDEN_FILTER_DATEPATTERN'
   /** Another option value is invalid (`maxlines`, `usedns`, a time zone). */
   | 'WARDEN_FILTER_OPTION'
-  /** A guarded filter's worker could not be stopped (engine/guard): the filter is disabled. */
+  /** A guarded filter's worker could not be stopped (jail/filter/guard): the filter is disabled. */
   | 'WARDEN_FILTER_STUCK';
 
 /** A filter that cannot be loaded, or a bad option given to one. */
