@@ -11,6 +11,7 @@
  * is then split on whitespace (quotes do not group words); for files each line is one
  * phrase, trimmed, with `#` comment lines and blank lines skipped.
  */
+import { byteText } from '../regex/emit.js';
 import { OperatorParamError, type MatchContext, type OperatorContext, type OperatorFactory } from './types.js';
 
 /** C isspace in the C locale. */
@@ -333,7 +334,8 @@ const SCREEN_MAX_CHARS = 1 << 17;
 /**
  * The phrases as an RE2 pattern (engine/prescreen) that matches whenever the automaton
  * would: an alternation of the phrases with ASCII letters as `[aA]`, every other byte as
- * `\xHH`. Null for an empty list or a very long one.
+ * engine/regex/emit writes one (a digit as itself, else `\xHH`). Null for an empty list
+ * or a very long one.
  */
 export function phraseScreen(phrases: readonly string[]): string | null {
   const alts: string[] = [];
@@ -344,9 +346,7 @@ export function phraseScreen(phrases: readonly string[]): string | null {
     for (let i = 0; i < phrase.length; i++) {
       const b = phrase.charCodeAt(i) & 0xff;
       const lower = FOLD[b] as number;
-      if (lower >= 0x61 && lower <= 0x7a) alt += `[${String.fromCharCode(lower - 0x20)}${String.fromCharCode(lower)}]`;
-      else if (b >= 0x30 && b <= 0x39) alt += String.fromCharCode(b);
-      else alt += `\\x${b.toString(16).padStart(2, '0')}`;
+      alt += lower >= 0x61 && lower <= 0x7a ? `[${String.fromCharCode(lower - 0x20)}${String.fromCharCode(lower)}]` : byteText(b);
     }
     size += alt.length + 1;
     if (size > SCREEN_MAX_CHARS) return null;

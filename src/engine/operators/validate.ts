@@ -4,6 +4,7 @@
  * `@validateUrlEncoding`, `@validateUtf8Encoding`, with ModSecurity v2's exact rules for
  * what counts as a violation (so CRS anomaly scores come out the same).
  */
+import { byteText } from '../regex/emit.js';
 import { atoi } from './numeric.js';
 import { OperatorParamError, type OperatorFactory } from './types.js';
 
@@ -47,8 +48,6 @@ export const validateByteRange: OperatorFactory = (param) => {
 /** From this length on, a value is scanned with a native search rather than a loop. */
 const LONG = 256;
 
-const hex2 = (b: number): string => `\\x${b.toString(16).padStart(2, '0')}`;
-
 /** A regex that finds any character outside `allowed` (a char above 0xFF included). */
 function outsideClass(allowed: Uint8Array): RegExp {
   let items = '';
@@ -59,7 +58,7 @@ function outsideClass(allowed: Uint8Array): RegExp {
     }
     let end = b;
     while (end + 1 < 256 && allowed[end + 1] === 0) end++;
-    items += end === b ? hex2(b) : `${hex2(b)}-${hex2(end)}`;
+    items += end === b ? byteText(b) : `${byteText(b)}-${byteText(end)}`;
     b = end + 1;
   }
   return new RegExp(`[${items}\\u0100-\\uffff]`);

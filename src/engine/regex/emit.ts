@@ -30,7 +30,8 @@ function hex(b: number): string {
   return `\\x${b.toString(16).padStart(2, '0')}`;
 }
 
-function byteText(b: number): string {
+/** A byte as a pattern atom, the same in V8 and RE2: an ASCII letter or digit as itself, else `\xHH`. */
+export function byteText(b: number): string {
   const isAlnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a);
   return isAlnum ? String.fromCharCode(b) : hex(b);
 }
