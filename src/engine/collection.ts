@@ -45,8 +45,16 @@ export class Entry {
 export class KeyedCollection {
   readonly entries: Map<string, Entry>;
 
+  /**
+   * Bit n is set once a variable named by the digit n (TX:0 … TX:9, regex captures) was
+   * written, cleared when deleted through deleteLowered: the captures a new match clears
+   * are only those that may exist.
+   */
+  digits: number;
+
   constructor(readonly name: string) {
     this.entries = new Map();
+    this.digits = 0;
   }
 
   get(key: string): Entry | undefined {
@@ -65,6 +73,10 @@ export class KeyedCollection {
     const existing = this.entries.get(lower);
     // Keep the name as first written (ModSecurity keeps the original record's name).
     this.entries.set(lower, new Entry(existing?.key ?? key, value));
+    if (lower.length === 1) {
+      const d = lower.charCodeAt(0) - 0x30;
+      if (d >= 0 && d <= 9) this.digits |= 1 << d;
+    }
   }
 
   delete(key: string): void {
@@ -74,6 +86,10 @@ export class KeyedCollection {
   /** delete() of a name already lower-cased. */
   deleteLowered(lower: string): void {
     this.entries.delete(lower);
+    if (lower.length === 1) {
+      const d = lower.charCodeAt(0) - 0x30;
+      if (d >= 0 && d <= 9) this.digits &= ~(1 << d);
+    }
   }
 
   get size(): number {

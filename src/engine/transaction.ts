@@ -244,8 +244,12 @@ export class Transaction implements MatchContext {
   private groupAnswers: (Uint8Array | undefined)[];
   /** Times a regex ran into its match limit (a "no match" then is not remembered). */
   private limitHits = 0;
-  /** Per-phase values of rules sharing their targets (Rule.targetsKey); never written once made. */
-  private sharedTargets: Map<string, TargetBuffer>;
+  /**
+   * Per-phase values of rules sharing their targets (Rule.targetsKey); never written once
+   * made. Rules that ctl:ruleRemoveTarget* removals name share within the same removals:
+   * the map of a set of them is under its mask (bit i: removedTargets[i] applies), 0 none.
+   */
+  private sharedTargets: Map<number, Map<string, TargetBuffer>>;
   private readonly trace: ((e: TraceEvent) => void) | null;
   private capture0: string | null;
   /** The parameter of the operator in use after macro expansion (for log messages). */
@@ -589,7 +593,7 @@ export class Transaction implements MatchContext {
     const op = this.operatorOf(rule);
     if (op === null) return false;
     const one = rule.txTarget;
-    if (one !== null && this.removedTargets.length === 0) {
+    if (one !== null && (this.removedTargets.length === 0 || this.removalMask(rule) === 0)) {
       // What collecting the one TX target would give: its entry, or (&TX:x) a count of 0 or 1.
       const entry = this.tx.entries.get((one.selector as KeySelector).lower);
       if (one.counting) {
@@ -792,22 +796,40 @@ export class Transaction implements MatchContext {
 
   /** The values a rule looks at: targets minus exclusions (the rule's and ctl's). */
   private resolveTargets(rule: Rule): TargetBuffer {
-    // Rules with the same stable targets see the same values until the phase ends (not a
-    // rule that a ctl:ruleRemoveTarget* of this transaction names: its targets are its own).
+    // Rules with the same stable targets see the same values until the phase ends, when the
+    // same ctl:ruleRemoveTarget* removals of this transaction apply to them (CRS's 941010
+    // takes REQUEST_FILENAME from every xss-perf-disable rule of most requests).
     const key = rule.targetsKey;
-    if (key !== null && !this.targetsRemovedFrom(rule)) {
-      const shared = this.sharedTargets.get(key);
-      if (shared !== undefined) return shared;
-      const buf = this.collectTargets(rule);
-      const copy = new TargetBuffer();
-      copy.defs = buf.defs.slice(0, buf.length);
-      copy.entries = buf.entries.slice(0, buf.length);
-      copy.length = buf.length;
-      copy.listId = 0;
-      this.sharedTargets.set(key, copy);
-      return copy;
+    if (key === null) return this.collectTargets(rule);
+    const mask = this.removedTargets.length === 0 ? 0 : this.removalMask(rule);
+    if (mask < 0) return this.collectTargets(rule);
+    let shared = this.sharedTargets.get(mask);
+    if (shared === undefined) {
+      shared = new Map();
+      this.sharedTargets.set(mask, shared);
     }
-    return this.collectTargets(rule);
+    const known = shared.get(key);
+    if (known !== undefined) return known;
+    const buf = this.collectTargets(rule);
+    const copy = new TargetBuffer();
+    copy.defs = buf.defs.slice(0, buf.length);
+    copy.entries = buf.entries.slice(0, buf.length);
+    copy.length = buf.length;
+    copy.listId = 0;
+    shared.set(key, copy);
+    return copy;
+  }
+
+  /**
+   * Which of this transaction's target removals name the rule's chain: bit i for
+   * removedTargets[i] (they are only ever appended); -1 past 30 of them (not shared then).
+   */
+  private removalMask(rule: Rule): number {
+    const removed = this.removedTargets;
+    if (removed.length > 30) return -1;
+    let mask = 0;
+    for (let i = 0; i < removed.length; i++) if ((removed[i] as (typeof removed)[number]).filter.selects(rule.starter)) mask |= 1 << i;
+    return mask;
   }
 
   private collectTargets(rule: Rule): TargetBuffer {
@@ -851,13 +873,6 @@ export class Transaction implements MatchContext {
     return buf;
   }
 
-  /** True when a ctl:ruleRemoveTarget* of this transaction names the rule's chain. */
-  private targetsRemovedFrom(rule: Rule): boolean {
-    const removed = this.removedTargets;
-    for (let i = 0; i < removed.length; i++) if ((removed[i] as (typeof removed)[number]).filter.selects(rule.starter)) return true;
-    return false;
-  }
-
   private isRemoved(rule: Rule): boolean {
     for (let i = 0; i < this.removedRules.length; i++) if ((this.removedRules[i] as RuleFilter).selects(rule)) return true;
     return false;
@@ -867,9 +882,10 @@ export class Transaction implements MatchContext {
 
   capture(index: number, value: string): void {
     // TX:0 … TX:9 are their own lower case.
-    const entries = this.tx.entries;
+    const tx = this.tx;
     if (index === 0) {
-      for (let i = 0; i < CAPTURE_KEYS.length; i++) entries.delete(CAPTURE_KEYS[i] as string);
+      // Only the digits that may be set (most matches capture TX:0 alone).
+      for (let i = 0; tx.digits !== 0 && i < CAPTURE_KEYS.length; i++) if ((tx.digits & (1 << i)) !== 0) tx.deleteLowered(CAPTURE_KEYS[i] as string);
       this.capture0 = value;
     }
     if (index < 10) {

@@ -96,11 +96,13 @@ export class Waf {
     this.screenGroups = options.screening === false ? 0 : buildScreens(this.rules, this.facts);
     for (const r of this.rules) {
       r.targetsKey = sharedTargetsKey(r);
+      r.txTarget = txTargetOf(r);
       if (options.screening !== false) {
         r.pureVerdict = hasPureVerdict(r);
-        r.noMatch = noMatchMemoFor(r, this.facts);
+        // One TX value by name is read straight from the collection: a memo would cost more
+        // than the operator (CRS's paranoia-level gates are `TX:… @lt N`).
+        r.noMatch = r.txTarget === null ? noMatchMemoFor(r, this.facts) : null;
       }
-      r.txTarget = txTargetOf(r);
     }
     for (const items of this.phases) resolveSkipAfter(items);
   }
@@ -151,6 +153,6 @@ export class Waf {
 function txTargetOf(r: Rule): CompiledTarget | null {
   const t = r.targets[0];
   if (r.targets.length !== 1 || t === undefined || t.def.name !== 'TX' || t.selector?.kind !== 'key') return null;
-  if (r.exclusions.length > 0 || r.transforms !== null || r.multiMatch || r.screen !== null || r.noMatch !== null) return null;
+  if (r.exclusions.length > 0 || r.transforms !== null || r.multiMatch || r.screen !== null) return null;
   return t;
 }

@@ -43,6 +43,19 @@ test('macros: MATCHED_VAR(_NAME), headers, captures, rule metadata, unknown keys
   assert.equal(m.data, 'ARGS:q abc/ab/c host=example.com id=10 none=[] 100%');
 });
 
+test('a capture clears TX:0-9 first, those a setvar wrote too; setvar:tx.NAME_%{…} and !tx.N', async () => {
+  const r = await tx(
+    `SecAction "id:1,phase:1,pass,nolog,setvar:tx.1=stale,setvar:tx.7=stale,setvar:tx.8=kept,setvar:!tx.8"
+     SecRule ARGS:q "@rx ^ab" "id:2,phase:1,pass,capture,setvar:'tx.Seen_%{tx.0}=/%{tx.0}/',logdata:'%{tx.0}|%{tx.1}|%{tx.7}|%{tx.8}'"
+     SecRule ARGS:q "@rx ^(a)(b)" "id:3,phase:1,pass,capture,logdata:'%{tx.0}|%{tx.1}|%{tx.2}'"
+     SecRule ARGS:q "@rx ^abc" "id:4,phase:1,pass,capture,logdata:'%{tx.0}|%{tx.1}|%{tx.2}'"`,
+    { uri: '/?q=abcd' },
+  );
+  assert.deepEqual(r.tx.matches.map((m) => m.data), ['ab|||', 'ab|a|b', 'abc||']);
+  assert.equal(r.tx.tx.get('seen_ab')?.value, '/ab/');
+  assert.equal(r.tx.tx.get('seen_ab')?.key, 'Seen_ab');
+});
+
 test('selectors: names are case-insensitive, /regex/ selects names, & counts', async () => {
   const r = await tx(
     `SecRule ARGS:FOO "@streq 1" "id:1,phase:1,pass,nolog"
@@ -186,11 +199,14 @@ test('rules over one TX variable: its value, its count, a missing one, a target 
     SecRule TX:missing "@lt 3" "id:5,phase:1,pass,log"
     SecRule !TX:missing "@lt 3" "id:6,phase:1,pass,log"
     SecRule REQUEST_URI "@streq /off" "id:7,phase:1,pass,nolog,ctl:ruleRemoveTargetById=8;TX:level"
-    SecRule TX:level "@eq 2" "id:8,phase:1,pass,log"`;
+    SecRule TX:level "@eq 2" "id:8,phase:1,pass,log"
+    SecRule REQUEST_URI "@beginsWith /" "id:9,phase:1,pass,nolog,ctl:ruleRemoveTargetById=99;TX:level"
+    SecRule TX:level "@eq 2" "id:10,phase:1,pass,log"`;
   const r = await tx(rules);
-  assert.deepEqual(r.logged, [2, 3, 4, 8]);
+  // A removal naming another rule leaves 10 its TX variable.
+  assert.deepEqual(r.logged, [2, 3, 4, 8, 10]);
   assert.deepEqual(r.tx.matches.slice(0, 2).map((m) => m.data), ['TX:level=2', '&TX:level=1']);
-  assert.deepEqual((await tx(rules, { uri: '/off' })).logged, [2, 3, 4]);
+  assert.deepEqual((await tx(rules, { uri: '/off' })).logged, [2, 3, 4, 10]);
 });
 
 test('phase 5 after a stopped request: rules match on their own values, chains run to their end', async () => {

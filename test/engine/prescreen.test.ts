@@ -84,6 +84,28 @@ test('CRS gives the same results with and without the RE2.Set screen', { skip: c
   }
 });
 
+test('rules that the same removals name share their values: a ctl:ruleRemoveTargetByTag, then one more by id', async () => {
+  const rules = [
+    'SecRule REQUEST_URI "@beginsWith /" "id:20,phase:2,pass,nolog,ctl:ruleRemoveTargetByTag=quiet;ARGS:a"',
+    'SecRule ARGS "@rx x" "id:21,phase:2,pass,log,tag:\'quiet\'"',
+    'SecRule ARGS "@rx x" "id:22,phase:2,pass,log,tag:\'quiet\',ctl:ruleRemoveTargetById=24;ARGS:b"',
+    'SecRule ARGS "@rx x" "id:23,phase:2,pass,log"',
+    'SecRule ARGS "@rx x" "id:24,phase:2,pass,log,tag:\'quiet\'"',
+    'SecRule ARGS "@rx x" "id:25,phase:2,pass,log,tag:\'quiet\'"',
+    'SecRule ARGS "@rx x" "id:26,phase:2,pass,log"',
+  ].join('\n');
+  const waf = Waf.fromText(`SecRuleEngine On\nSecRequestBodyAccess On\n${rules}\n`);
+  const r = await runRequest(waf, { method: 'GET', uri: '/?a=x1&b=x2&c=x3', headers: [['Host', 'example.com']] });
+  const seen = (id: number): string[] => r.tx.matches.filter((m) => m.ruleId === id).map((m) => m.variable);
+  assert.deepEqual(seen(21), ['ARGS:b', 'ARGS:c']);
+  assert.deepEqual(seen(22), ['ARGS:b', 'ARGS:c']);
+  assert.deepEqual(seen(23), ['ARGS:a', 'ARGS:b', 'ARGS:c']);
+  // Both removals name 24; 25 only the first, as 21 and 22 (whose values it may share).
+  assert.deepEqual(seen(24), ['ARGS:c']);
+  assert.deepEqual(seen(25), ['ARGS:b', 'ARGS:c']);
+  assert.deepEqual(seen(26), ['ARGS:a', 'ARGS:b', 'ARGS:c']);
+});
+
 test('rules with the same targets share their values within a phase, but not past a ctl:ruleRemoveTargetById', async () => {
   const rules = [
     'SecRule ARGS|!ARGS:skip "@rx x" "id:10,phase:1,pass,log,msg:\'before the body\'"',

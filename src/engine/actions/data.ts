@@ -46,6 +46,9 @@ function setvar(param: string): RuleAction {
   // tx.NAME without macros (most of CRS's): its key and lower case, worked out once here.
   const txKey = nameTpl.refs.length === 0 && /^tx\./i.test(nameTpl.source) ? nameTpl.source.slice(3) : null;
   const txLower = txKey?.toLowerCase() ?? '';
+  // tx.NAME_%{…} (CRS's `tx.header_name_920450_%{tx.0}`): TX known here, the name's rest expanded per match.
+  const head = nameTpl.parts[0] as string;
+  const txRest: MacroTemplate | null = txKey === null && /^tx\./i.test(head) ? { source: nameTpl.source.slice(3), parts: [head.slice(3), ...nameTpl.parts.slice(1)], refs: nameTpl.refs } : null;
   return {
     name: 'setvar',
     param,
@@ -57,6 +60,10 @@ function setvar(param: string): RuleAction {
         coll = tx.tx;
         key = txKey;
         lower = txLower;
+      } else if (txRest !== null) {
+        coll = tx.tx;
+        key = expandMacro(txRest, tx);
+        lower = key.toLowerCase();
       } else {
         const full = expandMacro(nameTpl, tx);
         const dot = full.indexOf('.');
