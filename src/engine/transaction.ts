@@ -13,7 +13,7 @@ import { expandMacro } from './macro.js';
 import { matchMessage } from './match-message.js';
 import { applyChain, applySteps } from './transform-chain.js';
 import { screenOf, type ScreenGroup } from './prescreen.js';
-import { idOf, listIds } from './no-match-memo.js';
+import { idOf } from './no-match-memo.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { MatchContext, Operator } from './operators/types.js';
 import { Marker, Rule, SEVERITY_NAMES, type PhaseItem } from './rule.js';
@@ -96,20 +96,6 @@ const MEMO_MAX_VALUES = 64;
  * transformed and tested once, and values that never repeat cost a read and a write.
  */
 const RECENT_SLOTS = 64;
-
-/**
- * The id of a shared target list's values (engine/no-match-memo listIds), worked out once
- * per list and phase; -1 when the list has none (the reusable buffer, or a value seen for
- * the first time: no memo can know such a list).
- */
-function listIdOf(buf: TargetBuffer): number {
-  let id = buf.listId;
-  if (id === 0) {
-    id = listIds.idOf(buf.entries, buf.length);
-    buf.listId = id;
-  }
-  return id;
-}
 
 let counter = 0;
 function uniqueId(): string {
@@ -512,8 +498,6 @@ export class Transaction implements MatchContext {
     if (this.ruleEngine === 'Off') return null;
     if (phase < 5 && (this.allowed === 'transaction' || (this.allowed === 'request' && phase <= 2))) return null;
     this.phase = phase;
-    if (this.groupAnswers.length > 0) this.groupAnswers = [];
-    if (this.sharedTargets.size > 0) this.sharedTargets = new Map();
     const items = this.waf.phases[phase] as readonly PhaseItem[];
     let skip = 0;
     for (let i = 0; i < items.length; i++) {
@@ -528,7 +512,10 @@ export class Transaction implements MatchContext {
       this.matchCount = 0;
       this.matchedList = null;
       if (this.pendingLoads.length > 0) await this.settleLoads();
-      if (this.interruption !== null && phase !== 5) return this.interruption;
+      if (this.interruption !== null && phase !== 5) {
+        this.endPhase();
+        return this.interruption;
+      }
       if (this.allowedPhase) {
         this.allowedPhase = false;
         break;
@@ -542,7 +529,18 @@ export class Transaction implements MatchContext {
         else if (item.skip > 0) skip = item.skip;
       }
     }
+    this.endPhase();
     return null;
+  }
+
+  /**
+   * What a phase kept for its rules (shared values, screen answers) is let go when it ends:
+   * a proxied transaction lives on while the upstream answers, and these were a third of
+   * what it held then (10 of 34 KiB on a benign GET), copied by every scavenge meanwhile.
+   */
+  private endPhase(): void {
+    if (this.groupAnswers.length > 0) this.groupAnswers = [];
+    if (this.sharedTargets.size > 0) this.sharedTargets = new Map();
   }
 
   /** MATCHED_VAR_NAME: the name of the last value a rule matched. */
@@ -608,11 +606,7 @@ export class Transaction implements MatchContext {
     // across requests and the memo would cost more than it saves; it remembers the values
     // it did not match for this evaluation only (RECENT_SLOTS).
     const memo = this.trace === null && buf.length <= MEMO_MAX_VALUES ? rule.noMatch : null;
-    // A list of values like one the rule did not match before: nothing to do.
-    const list = memo === null ? -1 : listIdOf(buf);
-    if (list > 0 && memo?.hasList(list) === true) return false;
     const recent = this.trace === null && buf.length > MEMO_MAX_VALUES && rule.pureVerdict ? this.recentNoMatch.fill(0) : null;
-    const limitsBefore = this.limitHits;
     // A match that interrupts ends the rule (phase 5 keeps an earlier phase's interruption).
     const interruption = this.interruption;
     let matched = false;
@@ -648,7 +642,6 @@ export class Transaction implements MatchContext {
       else if (memo !== null) memo.add(entry);
       else if (recent !== null && id > 0) recent[id & (RECENT_SLOTS - 1)] = id;
     }
-    if (!matched && list > 0 && this.limitHits === limitsBefore) memo?.addList(list);
     return matched;
   }
 
@@ -815,7 +808,6 @@ export class Transaction implements MatchContext {
     copy.defs = buf.defs.slice(0, buf.length);
     copy.entries = buf.entries.slice(0, buf.length);
     copy.length = buf.length;
-    copy.listId = 0;
     shared.set(key, copy);
     return copy;
   }

@@ -37,18 +37,11 @@ export class TargetBuffer {
   defs: VariableDef[];
   entries: Entry[];
   length: number;
-  /**
-   * For a list shared by rules within a phase (never written once made): the id of its
-   * values (engine/no-match-memo listIds), 0 until worked out, -1 for none (a value seen
-   * for the first time: no memo knows the list). Always -1 for the reusable buffer.
-   */
-  listId: number;
 
   constructor() {
     this.defs = [];
     this.entries = [];
     this.length = 0;
-    this.listId = -1;
   }
 
   push(def: VariableDef, entry: Entry): void {

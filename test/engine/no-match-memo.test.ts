@@ -7,11 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Waf } from '../../src/engine/index.js';
 import { Entry } from '../../src/engine/collection.js';
-import { Doorkeeper, FACT_VALUES, FactTable, idOf, ListIds, MAX_ID_LENGTH, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
+import { Doorkeeper, FACT_VALUES, FactTable, idOf, MAX_ID_LENGTH, NoMatchMemo, SHORT_KEY, ValueIds } from '../../src/engine/no-match-memo.js';
 import { runRequest } from '../support/request.js';
 
 /** A value as the next request brings it: other Entry and string objects, the same characters. */
-const again = (value: string): number => idOf(new Entry('k', [...value].join('')));
 
 test('ids: equal characters, equal ids; lasting from the second sighting; long values by digest', () => {
   const ids = new ValueIds();
@@ -55,21 +54,7 @@ test('ids: equal characters, equal ids; lasting from the second sighting; long v
   assert.equal(e.memoId, idOf(e));
 });
 
-test('list ids: the same values in the same order, the same id; a value seen the first time, none', () => {
-  const lists = new ListIds();
-  const entries = (...values: string[]): Entry[] => values.map((v) => new Entry('k', [...v].join('')));
-  for (const v of ['a=1', 'b=2', 'c=3']) again(v);
-  const abc = lists.idOf(entries('a=1', 'b=2', 'c=3'), 3);
-  assert.ok(abc > 0);
-  assert.equal(lists.idOf(entries('a=1', 'b=2', 'c=3'), 3), abc);
-  const ab = lists.idOf(entries('a=1', 'b=2', 'c=3'), 2);
-  assert.ok(ab > 0 && ab !== abc, 'a prefix is another list');
-  assert.notEqual(lists.idOf(entries('b=2', 'a=1', 'c=3'), 3), abc, 'order counts');
-  assert.equal(lists.idOf(entries('a=1', `never seen ${Math.random()}`), 2), -1);
-  assert.equal(lists.idOf([], 0), -1);
-});
-
-test('the memo takes lasting ids only; a bit per rule in one table of facts, bounded; whole lists too', () => {
+test('the memo takes lasting ids only; a bit per rule in one table of facts, bounded', () => {
   const table = new FactTable();
   const m = new NoMatchMemo(table);
   const other = new NoMatchMemo(table);
@@ -95,9 +80,6 @@ test('the memo takes lasting ids only; a bit per rule in one table of facts, bou
   }
   assert.ok(table.size > 0 && table.size <= FACT_VALUES, `holds ${table.size}`);
   assert.throws(() => new NoMatchMemo(table), /before the table is used/);
-  assert.equal(m.hasList(7), false);
-  m.addList(7);
-  assert.equal(m.hasList(7), true);
 });
 
 const RULES = [
