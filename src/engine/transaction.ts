@@ -230,12 +230,6 @@ export class Transaction implements MatchContext {
   private groupAnswers: (Uint8Array | undefined)[];
   /** Times a regex ran into its match limit (a "no match" then is not remembered). */
   private limitHits = 0;
-  /**
-   * Per-phase values of rules sharing their targets (Rule.targetsKey); never written once
-   * made. Rules that ctl:ruleRemoveTarget* removals name share within the same removals:
-   * the map of a set of them is under its mask (bit i: removedTargets[i] applies), 0 none.
-   */
-  private sharedTargets: Map<number, Map<string, TargetBuffer>>;
   private readonly trace: ((e: TraceEvent) => void) | null;
   private capture0: string | null;
   /** The parameter of the operator in use after macro expansion (for log messages). */
@@ -341,7 +335,6 @@ export class Transaction implements MatchContext {
     this.targets = new TargetBuffer();
     this.scratch = new TargetBuffer();
     this.groupAnswers = [];
-    this.sharedTargets = new Map();
     this.trace = options.trace ?? null;
     this.capture0 = null;
     this.expandedParam = '';
@@ -498,6 +491,7 @@ export class Transaction implements MatchContext {
     if (this.ruleEngine === 'Off') return null;
     if (phase < 5 && (this.allowed === 'transaction' || (this.allowed === 'request' && phase <= 2))) return null;
     this.phase = phase;
+    if (this.groupAnswers.length > 0) this.groupAnswers = [];
     const items = this.waf.phases[phase] as readonly PhaseItem[];
     let skip = 0;
     for (let i = 0; i < items.length; i++) {
@@ -512,10 +506,7 @@ export class Transaction implements MatchContext {
       this.matchCount = 0;
       this.matchedList = null;
       if (this.pendingLoads.length > 0) await this.settleLoads();
-      if (this.interruption !== null && phase !== 5) {
-        this.endPhase();
-        return this.interruption;
-      }
+      if (this.interruption !== null && phase !== 5) return this.interruption;
       if (this.allowedPhase) {
         this.allowedPhase = false;
         break;
@@ -529,18 +520,7 @@ export class Transaction implements MatchContext {
         else if (item.skip > 0) skip = item.skip;
       }
     }
-    this.endPhase();
     return null;
-  }
-
-  /**
-   * What a phase kept for its rules (shared values, screen answers) is let go when it ends:
-   * a proxied transaction lives on while the upstream answers, and these were a third of
-   * what it held then (10 of 34 KiB on a benign GET), copied by every scavenge meanwhile.
-   */
-  private endPhase(): void {
-    if (this.groupAnswers.length > 0) this.groupAnswers = [];
-    if (this.sharedTargets.size > 0) this.sharedTargets = new Map();
   }
 
   /** MATCHED_VAR_NAME: the name of the last value a rule matched. */
@@ -591,7 +571,7 @@ export class Transaction implements MatchContext {
     const op = this.operatorOf(rule);
     if (op === null) return false;
     const one = rule.txTarget;
-    if (one !== null && (this.removedTargets.length === 0 || this.removalMask(rule) === 0)) {
+    if (one !== null && (this.removedTargets.length === 0 || !this.targetsRemovedFrom(rule))) {
       // What collecting the one TX target would give: its entry, or (&TX:x) a count of 0 or 1.
       const entry = this.tx.entries.get((one.selector as KeySelector).lower);
       if (one.counting) {
@@ -600,7 +580,7 @@ export class Transaction implements MatchContext {
       }
       return entry !== undefined && this.test(rule, starter, op, one.def, entry, entry.value);
     }
-    const buf = this.resolveTargets(rule);
+    const buf = this.collectTargets(rule);
     // A trace shows every value: no value is left out then. A rule looking at more values
     // than MEMO_MAX_VALUES (thousands of arguments) does without: such values rarely repeat
     // across requests and the memo would cost more than it saves; it remembers the values
@@ -788,42 +768,14 @@ export class Transaction implements MatchContext {
   }
 
   /** The values a rule looks at: targets minus exclusions (the rule's and ctl's). */
-  private resolveTargets(rule: Rule): TargetBuffer {
-    // Rules with the same stable targets see the same values until the phase ends, when the
-    // same ctl:ruleRemoveTarget* removals of this transaction apply to them (CRS's 941010
-    // takes REQUEST_FILENAME from every xss-perf-disable rule of most requests).
-    const key = rule.targetsKey;
-    if (key === null) return this.collectTargets(rule);
-    const mask = this.removedTargets.length === 0 ? 0 : this.removalMask(rule);
-    if (mask < 0) return this.collectTargets(rule);
-    let shared = this.sharedTargets.get(mask);
-    if (shared === undefined) {
-      shared = new Map();
-      this.sharedTargets.set(mask, shared);
-    }
-    const known = shared.get(key);
-    if (known !== undefined) return known;
-    const buf = this.collectTargets(rule);
-    const copy = new TargetBuffer();
-    copy.defs = buf.defs.slice(0, buf.length);
-    copy.entries = buf.entries.slice(0, buf.length);
-    copy.length = buf.length;
-    shared.set(key, copy);
-    return copy;
-  }
-
-  /**
-   * Which of this transaction's target removals name the rule's chain: bit i for
-   * removedTargets[i] (they are only ever appended); -1 past 30 of them (not shared then).
-   */
-  private removalMask(rule: Rule): number {
+  /** True when a ctl:ruleRemoveTarget* of this transaction names the rule's chain. */
+  private targetsRemovedFrom(rule: Rule): boolean {
     const removed = this.removedTargets;
-    if (removed.length > 30) return -1;
-    let mask = 0;
-    for (let i = 0; i < removed.length; i++) if ((removed[i] as (typeof removed)[number]).filter.selects(rule.starter)) mask |= 1 << i;
-    return mask;
+    for (let i = 0; i < removed.length; i++) if ((removed[i] as (typeof removed)[number]).filter.selects(rule.starter)) return true;
+    return false;
   }
 
+  /** The values a rule looks at: targets minus exclusions (the rule's and ctl's), in the reusable buffer. */
   private collectTargets(rule: Rule): TargetBuffer {
     const buf = this.targets;
     buf.length = 0;

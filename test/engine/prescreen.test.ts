@@ -84,7 +84,7 @@ test('CRS gives the same results with and without the RE2.Set screen', { skip: c
   }
 });
 
-test('rules that the same removals name share their values: a ctl:ruleRemoveTargetByTag, then one more by id', async () => {
+test('ctl:ruleRemoveTargetByTag, then one more by id: each rule loses what the removals naming it remove', async () => {
   const rules = [
     'SecRule REQUEST_URI "@beginsWith /" "id:20,phase:2,pass,nolog,ctl:ruleRemoveTargetByTag=quiet;ARGS:a"',
     'SecRule ARGS "@rx x" "id:21,phase:2,pass,log,tag:\'quiet\'"',
@@ -100,13 +100,13 @@ test('rules that the same removals name share their values: a ctl:ruleRemoveTarg
   assert.deepEqual(seen(21), ['ARGS:b', 'ARGS:c']);
   assert.deepEqual(seen(22), ['ARGS:b', 'ARGS:c']);
   assert.deepEqual(seen(23), ['ARGS:a', 'ARGS:b', 'ARGS:c']);
-  // Both removals name 24; 25 only the first, as 21 and 22 (whose values it may share).
+  // Both removals name 24; 25 only the first, as 21 and 22.
   assert.deepEqual(seen(24), ['ARGS:c']);
   assert.deepEqual(seen(25), ['ARGS:b', 'ARGS:c']);
   assert.deepEqual(seen(26), ['ARGS:a', 'ARGS:b', 'ARGS:c']);
 });
 
-test('rules with the same targets share their values within a phase, but not past a ctl:ruleRemoveTargetById', async () => {
+test('rules with the same targets: each phase collects again, a ctl:ruleRemoveTargetById names one rule only', async () => {
   const rules = [
     'SecRule ARGS|!ARGS:skip "@rx x" "id:10,phase:1,pass,log,msg:\'before the body\'"',
     'SecRule ARGS|!ARGS:skip "@rx x" "id:11,phase:2,pass,log,msg:\'one\'"',
