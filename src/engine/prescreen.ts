@@ -142,6 +142,18 @@ export function buildScreens(rules: readonly Rule[], facts: FactTable): number {
   return groups;
 }
 
+/**
+ * The key under which a rule's values can be shared with other rules within a phase: its
+ * targets and exclusions as written, when every target is stable within a phase and none
+ * counts (`&ARGS`); null otherwise. Set on each rule once the rules are final.
+ */
+export function sharedTargetsKey(rule: Rule): string | null {
+  if (!stableTargets(rule)) return null;
+  // XPath selectors (XML:/a:b) are compiled with the rule's own namespace prefixes.
+  const xmlns = rule.xmlns === null ? '' : [...rule.xmlns].map(([k, v]) => `${k}=${v}`).join(' ');
+  return `${rule.targets.map((t) => t.text).join('|')}\u0000${rule.exclusions.map((t) => t.text).join('|')}\u0000${xmlns}`;
+}
+
 /** True when every target of the rule is stable within a phase (and none counts). */
 function stableTargets(rule: Rule): boolean {
   return rule.targets.length > 0 && rule.targets.every((t) => !t.counting && STABLE.has(t.def.name));

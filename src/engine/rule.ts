@@ -103,6 +103,13 @@ export class Rule {
   txTarget: CompiledTarget | null;
   /** True when whether the rule matches a value depends on the value alone (engine/no-match-memo hasPureVerdict); false with screening off. */
   pureVerdict: boolean;
+  /**
+   * Rules with the same key look at the same values within a phase (the same targets and
+   * exclusions, all of request or response data that rules cannot change): a long list of
+   * them is collected once per phase for all of them (engine/prescreen sharedTargetsKey).
+   * Null when they cannot be shared.
+   */
+  targetsKey: string | null;
   private metadata: KeyedCollection | null;
   location: SourceLocation;
   /** The directive as written. */
@@ -150,6 +157,7 @@ export class Rule {
     this.screen = null;
     this.noMatch = null;
     this.pureVerdict = false;
+    this.targetsKey = null;
     this.txTarget = null;
     this.metadata = null;
     this.location = location;

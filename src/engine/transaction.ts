@@ -90,6 +90,12 @@ const CAPTURE_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 /** A rule looking at more values than this in one transaction does not use its no-match memo. */
 const MEMO_MAX_VALUES = 64;
 /**
+ * A list of more values than this is kept for the other rules of the phase with the same
+ * targets (Rule.targetsKey): thousands of arguments are collected once, not by each of
+ * dozens of rules. Shorter lists cost less to collect again than to copy and look up.
+ */
+const SHARE_MIN_VALUES = 64;
+/**
  * Instead, such a rule remembers for the one evaluation the values it did not match, in a
  * table of this many slots indexed by value id (a slot holds the last id put there): an
  * argument repeated thousands of times (`a=x&a=x&…`, a form's fields cycling) is
@@ -228,6 +234,12 @@ export class Transaction implements MatchContext {
   private readonly scratch: TargetBuffer;
   /** Per-phase answers of screen groups over every value their rules look at (engine/prescreen). */
   private groupAnswers: (Uint8Array | undefined)[];
+  /**
+   * This phase's long target lists (SHARE_MIN_VALUES), by the set of ctl:ruleRemoveTarget*
+   * removals that name their rules (bit i: removedTargets[i]; those are only appended) and
+   * then by Rule.targetsKey; null while there is none. Never written once made.
+   */
+  private sharedTargets: Map<number, Map<string, TargetBuffer>> | null;
   /** Times a regex ran into its match limit (a "no match" then is not remembered). */
   private limitHits = 0;
   private readonly trace: ((e: TraceEvent) => void) | null;
@@ -335,6 +347,7 @@ export class Transaction implements MatchContext {
     this.targets = new TargetBuffer();
     this.scratch = new TargetBuffer();
     this.groupAnswers = [];
+    this.sharedTargets = null;
     this.trace = options.trace ?? null;
     this.capture0 = null;
     this.expandedParam = '';
@@ -492,6 +505,7 @@ export class Transaction implements MatchContext {
     if (phase < 5 && (this.allowed === 'transaction' || (this.allowed === 'request' && phase <= 2))) return null;
     this.phase = phase;
     if (this.groupAnswers.length > 0) this.groupAnswers = [];
+    this.sharedTargets = null;
     const items = this.waf.phases[phase] as readonly PhaseItem[];
     let skip = 0;
     for (let i = 0; i < items.length; i++) {
@@ -580,7 +594,7 @@ export class Transaction implements MatchContext {
       }
       return entry !== undefined && this.test(rule, starter, op, one.def, entry, entry.value);
     }
-    const buf = this.collectTargets(rule);
+    const buf = this.resolveTargets(rule);
     // A trace shows every value: no value is left out then. A rule looking at more values
     // than MEMO_MAX_VALUES (thousands of arguments) does without: such values rarely repeat
     // across requests and the memo would cost more than it saves; it remembers the values
@@ -768,6 +782,42 @@ export class Transaction implements MatchContext {
   }
 
   /** The values a rule looks at: targets minus exclusions (the rule's and ctl's). */
+  /** The values a rule looks at: a long list another rule of the phase collected, or its own. */
+  private resolveTargets(rule: Rule): TargetBuffer {
+    const key = rule.targetsKey;
+    if (key === null) return this.collectTargets(rule);
+    const mask = this.removedTargets.length === 0 ? 0 : this.removalMask(rule);
+    const shared = mask < 0 ? undefined : this.sharedTargets?.get(mask);
+    const known = shared?.get(key);
+    if (known !== undefined) return known;
+    const buf = this.collectTargets(rule);
+    if (buf.length <= SHARE_MIN_VALUES || mask < 0) return buf;
+    const copy = new TargetBuffer();
+    copy.defs = buf.defs.slice(0, buf.length);
+    copy.entries = buf.entries.slice(0, buf.length);
+    copy.length = buf.length;
+    this.sharedTargets ??= new Map();
+    let byKey = this.sharedTargets.get(mask);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.sharedTargets.set(mask, byKey);
+    }
+    byKey.set(key, copy);
+    return copy;
+  }
+
+  /**
+   * Which of this transaction's target removals name the rule's chain: bit i for
+   * removedTargets[i]; -1 past 30 of them (its values are not shared then).
+   */
+  private removalMask(rule: Rule): number {
+    const removed = this.removedTargets;
+    if (removed.length > 30) return -1;
+    let mask = 0;
+    for (let i = 0; i < removed.length; i++) if ((removed[i] as (typeof removed)[number]).filter.selects(rule.starter)) mask |= 1 << i;
+    return mask;
+  }
+
   /** True when a ctl:ruleRemoveTarget* of this transaction names the rule's chain. */
   private targetsRemovedFrom(rule: Rule): boolean {
     const removed = this.removedTargets;
@@ -908,12 +958,19 @@ export class Transaction implements MatchContext {
     }
   }
 
+  // A ctl runs once per value its rule matches: the same removal (the same compiled
+  // filter and references) is kept once, or every later rule would test it again and again.
   removeRules(filter: RuleFilter): void {
-    this.removedRules.push(filter);
+    if (!this.removedRules.includes(filter)) this.removedRules.push(filter);
   }
 
   removeTargets(filter: RuleFilter, refs: readonly TargetRef[]): void {
-    this.removedTargets.push({ filter, refs });
+    const removed = this.removedTargets;
+    for (let i = 0; i < removed.length; i++) {
+      const r = removed[i] as (typeof removed)[number];
+      if (r.filter === filter && r.refs === refs) return;
+    }
+    removed.push({ filter, refs });
   }
 
   changeAuditLogParts(spec: string): void {

@@ -13,7 +13,7 @@ import { compileRuleset, operatorContext } from './compiler.js';
 import type { WafConfig } from './config.js';
 import { getOperator, type Operator } from './operators/index.js';
 import { FactTable, hasPureVerdict, noMatchMemoFor } from './no-match-memo.js';
-import { buildScreens } from './prescreen.js';
+import { buildScreens, sharedTargetsKey } from './prescreen.js';
 import { Marker, type CompiledTarget, type PhaseItem, type Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
@@ -95,6 +95,7 @@ export class Waf {
     this.options = options;
     this.screenGroups = options.screening === false ? 0 : buildScreens(this.rules, this.facts);
     for (const r of this.rules) {
+      r.targetsKey = sharedTargetsKey(r);
       r.txTarget = txTargetOf(r);
       if (options.screening !== false) {
         r.pureVerdict = hasPureVerdict(r);

@@ -106,6 +106,43 @@ test('ctl:ruleRemoveTargetByTag, then one more by id: each rule loses what the r
   assert.deepEqual(seen(26), ['ARGS:a', 'ARGS:b', 'ARGS:c']);
 });
 
+test('a long list of values is collected once per phase and set of removals: each rule still sees its own', async () => {
+  // 80 arguments: more than a list is kept for the phase's other rules with the same targets.
+  const rules = [
+    'SecRule ARGS "@rx x" "id:30,phase:1,pass,log"',
+    'SecRule REQUEST_URI "@beginsWith /" "id:31,phase:1,pass,nolog,ctl:ruleRemoveTargetByTag=quiet;ARGS:a0"',
+    'SecRule ARGS "@rx x" "id:32,phase:1,pass,log,tag:\'quiet\'"',
+    'SecRule ARGS "@rx x" "id:33,phase:1,pass,log"',
+    'SecRule REQUEST_URI "@beginsWith /" "id:38,phase:1,pass,nolog,ctl:ruleRemoveTargetById=34;ARGS:a1"',
+    'SecRule ARGS "@rx x" "id:34,phase:1,pass,log,tag:\'quiet\'"',
+    'SecRule ARGS "@rx x" "id:35,phase:1,pass,log,tag:\'quiet\'"',
+    'SecRule ARGS|!ARGS:a2 "@rx x" "id:36,phase:1,pass,log"',
+    'SecRule ARGS "@rx x" "id:37,phase:2,pass,log"',
+    // A ctl runs once per value matched: 80 times, one removal kept.
+    'SecRule ARGS "@rx x" "id:39,phase:2,pass,nolog,ctl:ruleRemoveTargetById=99;ARGS:zz"',
+  ].join('\n');
+  const waf = Waf.fromText(`SecRuleEngine On\nSecRequestBodyAccess On\n${rules}\n`);
+  const query = Array.from({ length: 80 }, (_, i) => `a${i}=x`).join('&');
+  const r = await runRequest(waf, {
+    method: 'POST',
+    uri: `/?${query}`,
+    headers: [['Host', 'example.com'], ['Content-Type', 'application/x-www-form-urlencoded']],
+    body: 'b=x',
+  });
+  const seen = (id: number): string[] => r.tx.matches.filter((m) => m.ruleId === id).map((m) => m.variable);
+  const all = Array.from({ length: 80 }, (_, i) => `ARGS:a${i}`);
+  const without = (...names: string[]): string[] => all.filter((n) => !names.includes(n));
+  assert.deepEqual(seen(30), all);
+  assert.deepEqual(seen(32), without('ARGS:a0'));
+  assert.deepEqual(seen(33), all);
+  assert.deepEqual(seen(34), without('ARGS:a0', 'ARGS:a1'));
+  assert.deepEqual(seen(35), without('ARGS:a0'));
+  assert.deepEqual(seen(36), without('ARGS:a2'));
+  // Phase 2 collects again: the body's argument too (the removals still hold).
+  assert.deepEqual(seen(37), [...all, 'ARGS:b']);
+  assert.equal(r.tx.removedTargets.length, 3);
+});
+
 test('rules with the same targets: each phase collects again, a ctl:ruleRemoveTargetById names one rule only', async () => {
   const rules = [
     'SecRule ARGS|!ARGS:skip "@rx x" "id:10,phase:1,pass,log,msg:\'before the body\'"',
