@@ -781,7 +781,6 @@ export class Transaction implements MatchContext {
     return answer;
   }
 
-  /** The values a rule looks at: targets minus exclusions (the rule's and ctl's). */
   /** The values a rule looks at: a long list another rule of the phase collected, or its own. */
   private resolveTargets(rule: Rule): TargetBuffer {
     const key = rule.targetsKey;

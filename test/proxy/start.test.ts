@@ -113,6 +113,8 @@ function rss(pid: number): number {
 }
 
 let upstream: Upstream;
+/** The size of the responses streamed through a worker (/big, /big.html). */
+const BIG = 300 * 1024 * 1024;
 test('setup: an upstream', async () => {
   upstream = await startUpstream((req, res) => {
     if (req.url === '/slow') {
@@ -120,9 +122,9 @@ test('setup: an upstream', async () => {
       return;
     }
     if (req.url?.startsWith('/big')) {
-      // 100 MB, generated as it is sent: the upstream holds one 64 KiB block.
+      // 300 MiB, generated as it is sent: the upstream holds one 64 KiB block.
       const block = Buffer.alloc(64 * 1024, 'z');
-      const total = 100 * 1024 * 1024;
+      const total = BIG;
       res.writeHead(200, { 'content-type': req.url === '/big.html' ? 'text/html' : 'application/octet-stream', 'content-length': String(total) });
       let sent = 0;
       const pump = (): void => {
@@ -297,7 +299,7 @@ test('warden.yaml with a TLS listener: SIGHUP loads new certificate files', asyn
   }
 });
 
-test('100 MB responses stream through a worker without being held (its memory stays far below 100 MB)', async () => {
+test('300 MiB responses stream through a worker without being held (its memory grows by under a third of that)', async () => {
   const file = rules('stream.conf', 'SecResponseBodyAccess On\nSecResponseBodyMimeType text/html\nSecResponseBodyLimit 524288\nSecRule RESPONSE_BODY "@contains never-there" "id:1,phase:4,deny"\n');
   const w = await startWarden(['--upstream', upstream.url, '--workers', '1', '--rules', file]);
   const client = new Agent({ connections: 1 });
@@ -318,12 +320,14 @@ test('100 MB responses stream through a worker without being held (its memory st
       } finally {
         clearInterval(sampler);
       }
-      assert.equal(received, 100 * 1024 * 1024);
+      assert.equal(received, BIG);
       const grew = peak - before;
       // Nothing is held (the heap stays flat: proxy.test.ts); what RSS shows is the 64 KiB
-      // socket reads V8 frees in batches of ~32 MiB of external memory.
-      assert.ok(grew < 64 * 1024 * 1024, `${path}: the worker's RSS grew by ${(grew / 1048576).toFixed(1)} MiB while streaming 100 MiB`);
-      console.log(`${path}: worker RSS ${(before / 1048576).toFixed(1)} MiB before, peak +${(grew / 1048576).toFixed(1)} MiB while streaming 100 MiB`);
+      // socket reads V8 frees in batches of ~32 MiB of external memory: 44-48 MiB alone,
+      // 64.2-64.4 MiB with the rest of the unit suite running beside it (a 100 MiB response
+      // was streamed then, against a 64 MiB bound). A response held would add all of it.
+      assert.ok(grew < BIG / 3, `${path}: the worker's RSS grew by ${(grew / 1048576).toFixed(1)} MiB while streaming ${BIG / 1048576} MiB`);
+      console.log(`${path}: worker RSS ${(before / 1048576).toFixed(1)} MiB before, peak +${(grew / 1048576).toFixed(1)} MiB while streaming ${BIG / 1048576} MiB`);
     }
   } finally {
     await client.close();
