@@ -1,6 +1,6 @@
 /**
  * Values a rule did not match, remembered across transactions (engine/no-match-memo): the
- * ids of values, the memo itself (a bit per rule in a bounded table, whole lists), and the engine
+ * ids of values, the memo itself (a bit per rule in a bounded table), and the engine
  * with it — the same verdicts as without, a match limit never remembered.
  */
 import { test } from 'node:test';
