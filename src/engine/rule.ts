@@ -157,8 +157,8 @@ export class Rule {
     this.screen = null;
     this.noMatch = null;
     this.pureVerdict = false;
-    this.targetsKey = null;
     this.txTarget = null;
+    this.targetsKey = null;
     this.metadata = null;
     this.location = location;
     this.text = text;

@@ -585,7 +585,7 @@ export class Transaction implements MatchContext {
     const op = this.operatorOf(rule);
     if (op === null) return false;
     const one = rule.txTarget;
-    if (one !== null && (this.removedTargets.length === 0 || !this.targetsRemovedFrom(rule))) {
+    if (one !== null && (this.removedTargets.length === 0 || this.removalMask(rule) === 0)) {
       // What collecting the one TX target would give: its entry, or (&TX:x) a count of 0 or 1.
       const entry = this.tx.entries.get((one.selector as KeySelector).lower);
       if (one.counting) {
@@ -784,12 +784,12 @@ export class Transaction implements MatchContext {
   /** The values a rule looks at: a long list another rule of the phase collected, or its own. */
   private resolveTargets(rule: Rule): TargetBuffer {
     const key = rule.targetsKey;
-    if (key === null) return this.collectTargets(rule);
     const mask = this.removedTargets.length === 0 ? 0 : this.removalMask(rule);
+    if (key === null) return this.collectTargets(rule, mask);
     const shared = mask < 0 ? undefined : this.sharedTargets?.get(mask);
     const known = shared?.get(key);
     if (known !== undefined) return known;
-    const buf = this.collectTargets(rule);
+    const buf = this.collectTargets(rule, mask);
     if (buf.length <= SHARE_MIN_VALUES || mask < 0) return buf;
     const copy = new TargetBuffer();
     copy.defs = buf.defs.slice(0, buf.length);
@@ -807,7 +807,7 @@ export class Transaction implements MatchContext {
 
   /**
    * Which of this transaction's target removals name the rule's chain: bit i for
-   * removedTargets[i]; -1 past 30 of them (its values are not shared then).
+   * removedTargets[i]; -1 past 30 of them (some may: its values are not shared then).
    */
   private removalMask(rule: Rule): number {
     const removed = this.removedTargets;
@@ -817,15 +817,11 @@ export class Transaction implements MatchContext {
     return mask;
   }
 
-  /** True when a ctl:ruleRemoveTarget* of this transaction names the rule's chain. */
-  private targetsRemovedFrom(rule: Rule): boolean {
-    const removed = this.removedTargets;
-    for (let i = 0; i < removed.length; i++) if ((removed[i] as (typeof removed)[number]).filter.selects(rule.starter)) return true;
-    return false;
-  }
-
-  /** The values a rule looks at: targets minus exclusions (the rule's and ctl's), in the reusable buffer. */
-  private collectTargets(rule: Rule): TargetBuffer {
+  /**
+   * The values a rule looks at: targets minus exclusions (the rule's, and those of the
+   * removals `mask` says name it: see removalMask), in the reusable buffer.
+   */
+  private collectTargets(rule: Rule, mask: number): TargetBuffer {
     const buf = this.targets;
     buf.length = 0;
     const targets = rule.targets;
@@ -838,11 +834,13 @@ export class Transaction implements MatchContext {
       } else t.def.collect(this, t.selector, buf);
     }
     let exclusions: readonly TargetRef[] = rule.exclusions;
-    const removed = this.removedTargets;
-    for (let i = 0; i < removed.length; i++) {
+    if (mask !== 0) {
       // A new list only for a rule that a removal names (CRS's 941010 names a score of rules, not the rest).
-      const r = removed[i] as (typeof removed)[number];
-      if (r.filter.selects(rule.starter)) exclusions = [...exclusions, ...r.refs];
+      const removed = this.removedTargets;
+      for (let i = 0; i < removed.length; i++) {
+        const r = removed[i] as (typeof removed)[number];
+        if (mask < 0 ? r.filter.selects(rule.starter) : (mask & (1 << i)) !== 0) exclusions = [...exclusions, ...r.refs];
+      }
     }
     if (exclusions.length > 0 && buf.length > 0) {
       let w = 0;
