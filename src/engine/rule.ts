@@ -11,7 +11,7 @@ import type { TransformChain } from './transform-chain.js';
 import type { NoMatchMemo } from './no-match-memo.js';
 import type { Selector, VariableDef } from './variables.js';
 import type { Transaction } from './transaction.js';
-import type { RuleScreen } from './prescreen.js';
+import type { RuleLongScreen, RuleScreen } from './prescreen.js';
 import { KeyedCollection } from './collection.js';
 
 /** One target of a rule, compiled. */
@@ -92,6 +92,10 @@ export class Rule {
   usesStore: boolean;
   /** The rule's place in a screen group (engine/prescreen), or null. */
   screen: RuleScreen | null;
+  /** The rule's places in the screens for long values, by variable name (engine/prescreen LongScreen), or null. */
+  longScreens: Map<string, RuleLongScreen> | null;
+  /** A multiMatch rule's places, for the value after each step (index 0 the raw value), or null. */
+  longSteps: Array<Map<string, RuleLongScreen> | undefined> | null;
   /** Raw values known not to match, across transactions (engine/no-match-memo), or null. */
   noMatch: NoMatchMemo | null;
   /**
@@ -155,6 +159,8 @@ export class Rule {
     this.xmlns = null;
     this.usesStore = false;
     this.screen = null;
+    this.longScreens = null;
+    this.longSteps = null;
     this.noMatch = null;
     this.pureVerdict = false;
     this.txTarget = null;

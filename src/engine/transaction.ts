@@ -12,7 +12,7 @@ import { Entry, KeyedCollection, PersistentCollection } from './collection.js';
 import { expandMacro } from './macro.js';
 import { matchMessage } from './match-message.js';
 import { applyChain, applySteps } from './transform-chain.js';
-import { screenOf, type ScreenGroup } from './prescreen.js';
+import { LONG_VALUE, screenOf, type ScreenGroup } from './prescreen.js';
 import { idOf } from './no-match-memo.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { MatchContext, Operator } from './operators/types.js';
@@ -617,16 +617,21 @@ export class Transaction implements MatchContext {
       let hit = false;
       if (rule.multiMatch && rule.transforms !== null) {
         const steps = applySteps(rule.transforms, entry);
+        const long = rule.negated || this.trace !== null ? null : rule.longSteps;
         let previous: string | null = null;
-        for (const value of steps) {
+        for (let k = 0; k < steps.length; k++) {
+          const value = steps[k] as string;
           if (value === previous) continue;
           previous = value;
+          // A long value the chain's screen rules out for this rule (see engine/prescreen LongScreen).
+          const place = long !== null && value.length >= LONG_VALUE ? long[k]?.get(def.name) : undefined;
+          if (place !== undefined && place.screen.answer(value)[place.index] === 0) continue;
           if (this.test(rule, starter, op, def, entry, value)) hit = true;
           if (this.interruption !== interruption) return true;
         }
       } else {
         // A value the screen rules out for this rule is not even transformed.
-        if (screen !== null && !rule.negated && this.trace === null && screenOf(entry, screen.group)[screen.index] === 0) continue;
+        if (screen !== null && !rule.negated && this.trace === null && screenOf(entry, screen.group, def.name)[screen.index] === 0) continue;
         const value = rule.transforms === null ? entry.value : applyChain(rule.transforms, entry);
         hit = this.test(rule, starter, op, def, entry, value);
         if (this.interruption !== interruption) return true;
@@ -645,7 +650,11 @@ export class Transaction implements MatchContext {
     this.capture0 = null;
     const screen = rule.screen;
     // The group's transformations are the rule's: the answer for the entry is the answer for `value`.
-    const possible = screen === null || (screenOf(entry, screen.group)[screen.index] as number) === 1;
+    const long = screen === null && value.length >= LONG_VALUE ? rule.longScreens?.get(def.name) : undefined;
+    const possible =
+      screen !== null
+        ? (screenOf(entry, screen.group, def.name)[screen.index] as number) === 1
+        : long === undefined || (long.screen.answer(value)[long.index] as number) === 1;
     const hit = (possible && op.evaluate(value, this)) !== rule.negated;
     if (this.trace !== null) {
       this.trace({
@@ -770,7 +779,7 @@ export class Transaction implements MatchContext {
       buf.length = 0;
       t.def.collect(this, t.selector, buf);
       for (let i = 0; i < buf.length; i++) {
-        const hits = screenOf(buf.entries[i] as Entry, group);
+        const hits = screenOf(buf.entries[i] as Entry, group, (buf.defs[i] as VariableDef).name);
         if (hits === group.none) continue;
         if (union === null) union = hits.slice();
         else for (let k = 0; k < hits.length; k++) union[k] = (union[k] as number) | (hits[k] as number);

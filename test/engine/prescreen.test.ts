@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Waf } from '../../src/engine/index.js';
 import { Entry } from '../../src/engine/collection.js';
-import { ScreenGroup, screenOf } from '../../src/engine/prescreen.js';
+import { LONG_VALUE, ScreenGroup, screenOf } from '../../src/engine/prescreen.js';
 import { FACT_VALUES, FactTable } from '../../src/engine/no-match-memo.js';
 import { sharedSuite } from '../support/shared.js';
 import { runRequest, type TestRequest } from '../support/request.js';
@@ -19,7 +19,7 @@ const inj = sharedSuite('libinjection');
 test('a screen that fails (RE2 out of memory) answers "may match" for every rule', () => {
   const failing = { match: () => { throw new Error('RE2.Set matching failed: out of memory.'); } };
   const g = new ScreenGroup(0, failing as never, 4, null, null, new FactTable());
-  assert.deepEqual([...g.run('anything')], [1, 1, 1, 1]);
+  assert.deepEqual([...g.run('anything', 'ARGS')], [1, 1, 1, 1]);
 });
 
 test('a group remembers answers for raw values across transactions from their second sighting, bounded, long values by digest', () => {
@@ -29,18 +29,18 @@ test('a group remembers answers for raw values across transactions from their se
   const g = new ScreenGroup(0, set as never, 3, null, null, facts);
   // Three transactions see the same two values (other Entry and string objects each time).
   for (let round = 0; round < 3; round++) {
-    assert.deepEqual([...screenOf(new Entry('a', ['x', 'y', 'z'].join('')), g)], [0, 1, 0]);
-    assert.deepEqual([...screenOf(new Entry('b', 'ab'.concat('c')), g)], [0, 0, 0]);
+    assert.deepEqual([...screenOf(new Entry('a', ['x', 'y', 'z'].join('')), g, 'ARGS')], [0, 1, 0]);
+    assert.deepEqual([...screenOf(new Entry('b', 'ab'.concat('c')), g, 'ARGS')], [0, 0, 0]);
   }
   assert.equal(calls, 4, 'screened the first two times, then remembered');
   const long = 'x'.repeat(513);
-  for (let i = 0; i < 3; i++) assert.deepEqual([...screenOf(new Entry('d', long.slice(0)), g)], [0, 1, 0]);
+  for (let i = 0; i < 3; i++) assert.deepEqual([...screenOf(new Entry('d', long.slice(0)), g, 'ARGS')], [0, 1, 0]);
   assert.equal(calls, 6, 'a long value too: screened the first two times, then remembered');
-  for (let i = 0; i < 3; i++) assert.deepEqual([...screenOf(new Entry('d', `${'y'.repeat(512)}z`), g)], [0, 0, 0]);
+  for (let i = 0; i < 3; i++) assert.deepEqual([...screenOf(new Entry('d', `${'y'.repeat(512)}z`), g, 'ARGS')], [0, 0, 0]);
   assert.equal(calls, 8, 'another long value of the same length is screened on its own');
   for (let i = 0; i < 10_000; i++) {
-    screenOf(new Entry('e', `value number ${i}`), g);
-    screenOf(new Entry('e', `value number ${i}`), g);
+    screenOf(new Entry('e', `value number ${i}`), g, 'ARGS');
+    screenOf(new Entry('e', `value number ${i}`), g, 'ARGS');
   }
   assert.ok(facts.size > 0 && facts.size <= FACT_VALUES, `facts hold ${facts.size}`);
 });
@@ -70,6 +70,12 @@ test('CRS gives the same results with and without the RE2.Set screen', { skip: c
       { method: 'POST', uri: '/api', headers: [...headers, ['Content-Type', 'application/json']], body: JSON.stringify({ a: p, list: [p, 1] }) },
       { method: 'POST', uri: '/xmlrpc.php', headers: [...headers, ['Content-Type', 'text/xml']], body: `<?xml version="1.0"?><m><v>${p.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</v></m>` },
     ];
+    if (payloads.indexOf(p) < 7) {
+      // Long values go through the screens for long values (engine/prescreen LongScreen).
+      const pad = encodeURIComponent('x=1&y=<b> select '.repeat(LONG_VALUE / 16));
+      reqs.push({ method: 'POST', uri: '/form', headers: [...headers, ['Content-Type', 'application/x-www-form-urlencoded']], body: `a=${pad}${enc}${pad}&b=${enc}` });
+      reqs.push({ method: 'POST', uri: '/api', headers: [...headers, ['Content-Type', 'application/json']], body: JSON.stringify({ a: `${'lorem ipsum '.repeat(LONG_VALUE / 10)}${p}` }) });
+    }
     for (const req of reqs) {
       const b = await runRequest(plain, req);
       // Four times: values get lasting ids the second time, are answered from memory the
@@ -82,6 +88,42 @@ test('CRS gives the same results with and without the RE2.Set screen', { skip: c
       }
     }
   }
+});
+
+test('long values: one screen pass per chain and variable, and every rule that matches still does', async () => {
+  const rules = [
+    'SecRule ARGS "@rx abc" "id:1,phase:2,pass,log,t:none,t:urlDecode"',
+    'SecRule ARGS "@rx d[e]f" "id:2,phase:2,pass,log,t:none,t:urlDecode"',
+    'SecRule ARGS|REQUEST_BODY "@rx q{3}" "id:3,phase:2,pass,log,t:none,t:urlDecode"',
+    // Negated: a value the screen rules out matches.
+    'SecRule ARGS "!@rx nowhere" "id:4,phase:2,pass,log,t:none,t:urlDecode"',
+    // multiMatch: the form value holds "abc%41" (the body's %25 decoded), t:urlDecode makes it "abcA".
+    'SecRule ARGS "@rx %41" "id:5,phase:2,pass,log,t:none,t:urlDecode,multiMatch"',
+    'SecRule ARGS "@rx bcA" "id:6,phase:2,pass,log,t:none,t:urlDecode,multiMatch"',
+    'SecRule ARGS "@pm hello" "id:7,phase:2,pass,log,t:none,t:urlDecode"',
+    'SecRule REQUEST_BODY "@rx abc" "id:8,phase:2,pass,log,t:none,t:urlDecode"',
+    'SecRule REQUEST_BODY "@rx nowhere" "id:9,phase:2,pass,log,t:none,t:urlDecode"',
+  ].join('\n');
+  const load = (screening: boolean): Waf => Waf.fromText(`SecRuleEngine On\nSecRequestBodyAccess On\n${rules}\n`, { screening });
+  const pad = 'z'.repeat(LONG_VALUE);
+  const req: TestRequest = {
+    method: 'POST',
+    uri: '/',
+    headers: [['Host', 'example.com'], ['Content-Type', 'application/x-www-form-urlencoded']],
+    body: `a=${pad}abc%2541${pad}&b=${pad}hello${pad}&c=${pad}qqq&d=short+abc`,
+  };
+  const seen = (r: Awaited<ReturnType<typeof runRequest>>): string[] => r.tx.matches.map((m) => `${m.ruleId} ${m.variable}`);
+  const plain = seen(await runRequest(load(false), req));
+  assert.deepEqual(plain, [
+    '1 ARGS:a', '1 ARGS:d',
+    '3 ARGS:c', '3 REQUEST_BODY',
+    '4 ARGS:a', '4 ARGS:b', '4 ARGS:c', '4 ARGS:d',
+    '5 ARGS:a', '6 ARGS:a',
+    '7 ARGS:b',
+    '8 REQUEST_BODY',
+  ]);
+  const screened = load(true);
+  for (const round of ['first', 'second']) assert.deepEqual(seen(await runRequest(screened, req)), plain, round);
 });
 
 test('ctl:ruleRemoveTargetByTag, then one more by id: each rule loses what the removals naming it remove', async () => {
