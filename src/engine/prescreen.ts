@@ -78,21 +78,34 @@ const LONG_SLACK = 16;
 const LONG_SET_MAX = 256;
 
 /**
+ * Answers for recent long values, shared by every LongScreen and bounded in total: the
+ * values are kept alive while listed, and a request body may be megabytes long.
+ */
+const LONG_KEPT_ENTRIES = 64;
+const LONG_KEPT_BYTES = 16 << 20;
+const longKept: Array<{ screen: LongScreen; value: string; answer: Uint8Array }> = [];
+let longKeptBytes = 0;
+
+/** How many long-value answers are kept and the length of their values (for tests). */
+export function longAnswersKept(): { entries: number; bytes: number } {
+  return { entries: longKept.length, bytes: longKeptBytes };
+}
+
+/**
  * For long values: the screens of the rules applying one transformation chain to one
  * variable (or to variables nearly the same rules look at), and which of them may match a
- * value (1) and which cannot (0). The last few answers are kept: rule after rule asks about
- * the same transformed value (the same string; another string is compared only when its
- * length agrees).
+ * value (1) and which cannot (0). Recent answers are kept: rule after rule asks about the
+ * same transformed value (the same string; another string is compared only when its length
+ * agrees).
  */
 export class LongScreen {
-  private readonly recent: Array<{ value: string; answer: Uint8Array }> = [];
   /** The sets covering the members in order: set k answers for members offsets[k]… */
   private readonly sets: RE2Set[];
   private readonly offsets: number[] = [];
 
   /**
-   * Compiled at load (about 90 ms and 10 MB for CRS v4's 32 screens, measured): compiled at
-   * first use instead, they would add that time to the first long request a worker sees.
+   * Compiled at load (about 90 ms for CRS v4's 32 screens, measured): compiled at first use
+   * instead, they would add that time to the first long request a worker sees.
    */
   constructor(private readonly patterns: readonly string[]) {
     this.sets = this.build();
@@ -103,10 +116,9 @@ export class LongScreen {
   }
 
   answer(value: string): Uint8Array {
-    const recent = this.recent;
-    for (let i = 0; i < recent.length; i++) {
-      const r = recent[i] as { value: string; answer: Uint8Array };
-      if (r.value === value) return r.answer;
+    for (let i = longKept.length - 1; i >= 0; i--) {
+      const k = longKept[i] as (typeof longKept)[number];
+      if (k.screen === this && k.value === value) return k.answer;
     }
     const out = new Uint8Array(this.patterns.length);
     const sets = this.sets;
@@ -122,8 +134,11 @@ export class LongScreen {
         out.fill(1, base, base + set.size);
       }
     }
-    if (recent.length >= 4) recent.shift();
-    recent.push({ value, answer: out });
+    if (value.length <= LONG_KEPT_BYTES) {
+      longKept.push({ screen: this, value, answer: out });
+      longKeptBytes += value.length;
+      while (longKept.length > LONG_KEPT_ENTRIES || longKeptBytes > LONG_KEPT_BYTES) longKeptBytes -= (longKept.shift() as (typeof longKept)[number]).value.length;
+    }
     return out;
   }
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Waf } from '../../src/engine/index.js';
 import { Entry } from '../../src/engine/collection.js';
-import { LONG_VALUE, ScreenGroup, screenOf } from '../../src/engine/prescreen.js';
+import { LONG_VALUE, LongScreen, ScreenGroup, longAnswersKept, screenOf } from '../../src/engine/prescreen.js';
 import { FACT_VALUES, FactTable } from '../../src/engine/no-match-memo.js';
 import { sharedSuite } from '../support/shared.js';
 import { runRequest, type TestRequest } from '../support/request.js';
@@ -124,6 +124,18 @@ test('long values: one screen pass per chain and variable, and every rule that m
   ]);
   const screened = load(true);
   for (const round of ['first', 'second']) assert.deepEqual(seen(await runRequest(screened, req)), plain, round);
+});
+
+test('long-value answers are kept for the values rules ask about again, within a bound on what they hold', () => {
+  const screen = new LongScreen(['abc', 'x{3}']);
+  const value = `${'x'.repeat(3 << 20)}abc`;
+  const first = screen.answer(value);
+  assert.deepEqual([...first], [1, 1]);
+  assert.equal(screen.answer(value.slice(0)), first, 'the same value again: the kept answer');
+  for (let i = 0; i < 40; i++) screen.answer(`${i}${'y'.repeat(1 << 20)}`);
+  const kept = longAnswersKept();
+  assert.ok(kept.bytes <= 16 << 20 && kept.entries <= 64, `kept ${kept.entries} values, ${kept.bytes} bytes`);
+  assert.notEqual(screen.answer(value), first, 'pushed out by newer values: screened again');
 });
 
 test('ctl:ruleRemoveTargetByTag, then one more by id: each rule loses what the removals naming it remove', async () => {
