@@ -105,6 +105,8 @@ export class Rule {
    * request (paranoia levels, thresholds, defaults). Set by the Waf; null otherwise.
    */
   txTarget: CompiledTarget | null;
+  /** txTarget's slot in the TX collection (engine/collection KeyedCollection.slots), or -1. */
+  txSlot: number;
   /** True when whether the rule matches a value depends on the value alone (engine/no-match-memo hasPureVerdict); false with screening off. */
   pureVerdict: boolean;
   /**
@@ -164,6 +166,7 @@ export class Rule {
     this.noMatch = null;
     this.pureVerdict = false;
     this.txTarget = null;
+    this.txSlot = -1;
     this.targetsKey = null;
     this.metadata = null;
     this.location = location;

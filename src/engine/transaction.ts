@@ -23,8 +23,6 @@ import type { RuleFilter } from './rule-filter.js';
 import { parseCookieHeader, parseQueryString, processorFor, processRequestBody } from './request-body.js';
 import { percentDecodePath } from './transforms/url.js';
 
-type KeySelector = Extract<Selector, { readonly kind: 'key' }>;
-
 /** How a transaction is stopped: returned by the phase methods, and kept on the transaction. */
 export interface Interruption {
   readonly action: 'deny' | 'drop' | 'redirect';
@@ -325,7 +323,7 @@ export class Transaction implements MatchContext {
     this.responseBody = null;
     this.outboundDataError = false;
 
-    this.tx = new KeyedCollection('TX');
+    this.tx = new KeyedCollection('TX', waf.txSlots);
     this.env = new KeyedCollection('ENV');
     this.geo = new KeyedCollection('GEO');
     this.collections = new Map();
@@ -587,7 +585,7 @@ export class Transaction implements MatchContext {
     const one = rule.txTarget;
     if (one !== null && (this.removedTargets.length === 0 || this.removalMask(rule) === 0)) {
       // What collecting the one TX target would give: its entry, or (&TX:x) a count of 0 or 1.
-      const entry = this.tx.entries.get((one.selector as KeySelector).lower);
+      const entry = (this.tx.slots as Array<Entry | undefined>)[rule.txSlot];
       if (one.counting) {
         const count = countEntry(entry === undefined ? 0 : 1);
         return this.test(rule, starter, op, countingDef(one.text), count, count.value);

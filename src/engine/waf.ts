@@ -68,6 +68,8 @@ export class Waf {
   readonly screenGroups: number;
   /** What the rules' memos and screens know about recent values (engine/no-match-memo). */
   readonly facts = new FactTable();
+  /** A slot per TX name that rules read by name (engine/collection KeyedCollection.slots). */
+  readonly txSlots = new Map<string, number>();
   private readonly options: WafOptions;
 
   private constructor(
@@ -103,6 +105,15 @@ export class Waf {
         // than the operator (CRS's paranoia-level gates are `TX:… @lt N`).
         r.noMatch = r.txTarget === null ? noMatchMemoFor(r, this.facts) : null;
       }
+    }
+    // The TX names rules read by name get a slot each in every transaction's TX.
+    for (const r of this.rules) {
+      const sel = r.txTarget?.selector;
+      if (sel?.kind !== 'key') continue;
+      const lower = sel.lower;
+      let slot = this.txSlots.get(lower);
+      if (slot === undefined) this.txSlots.set(lower, (slot = this.txSlots.size));
+      r.txSlot = slot;
     }
     for (const items of this.phases) resolveSkipAfter(items);
   }

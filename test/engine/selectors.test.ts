@@ -61,3 +61,26 @@ test('rules naming the same XPath share it; the same prefix bound to other names
   const r = await runRequest(waf, { method: 'POST', uri: '/', headers: [['Content-Type', 'text/xml']], body: '<v xmlns="urn:two">secret</v>' });
   assert.deepEqual(r.matched, [1, 3, 4, 5]);
 });
+
+test('a TX variable read by name sees every write, removal and capture before it', async () => {
+  const rules = [
+    'SecAction "id:1,phase:1,pass,nolog,setvar:tx.level=1"',
+    'SecRule TX:level "@eq 1" "id:2,phase:1,pass,log"',
+    'SecAction "id:3,phase:1,pass,nolog,setvar:!tx.level"',
+    'SecRule TX:level "@eq 1" "id:4,phase:1,pass,log"',
+    'SecRule &TX:level "@eq 0" "id:5,phase:1,pass,log"',
+    'SecAction "id:6,phase:1,pass,nolog,setvar:tx.LEVEL=2"',
+    'SecRule TX:Level "@eq 2" "id:7,phase:1,pass,log"',
+    'SecAction "id:8,phase:1,pass,nolog,setvar:tx.level=+3"',
+    'SecRule TX:level "@eq 5" "id:9,phase:1,pass,log"',
+    'SecRule ARGS:q "@rx (b)(c)" "id:10,phase:1,pass,nolog,capture"',
+    'SecRule TX:2 "@streq c" "id:11,phase:1,pass,log"',
+    'SecRule ARGS:q "@rx (a)" "id:12,phase:1,pass,nolog,capture"',
+    // The second capture had one group: TX:2 is gone.
+    'SecRule &TX:2 "@eq 0" "id:13,phase:1,pass,log"',
+    'SecRule TX:1 "@streq a" "id:14,phase:1,pass,log"',
+  ].join('\n');
+  const waf = Waf.fromText(`SecRuleEngine On\n${rules}\n`);
+  const r = await runRequest(waf, { uri: '/?q=abc', headers: [['Host', 'example.com']] });
+  assert.deepEqual([...new Set(r.tx.matches.map((m) => m.ruleId))].filter((id) => ![1, 3, 6, 8, 10, 12].includes(id)), [2, 5, 7, 9, 11, 13, 14]);
+});
