@@ -71,6 +71,20 @@ export class KeyedCollection {
     this.slots = this.slotOf === null ? null : new Array<Entry | undefined>(this.slotOf.size).fill(undefined);
   }
 
+  /** The slots by name (the same map for every transaction of a Waf), or null. */
+  get slotMap(): ReadonlyMap<string, number> | null {
+    return this.slotOf;
+  }
+
+  /**
+   * The slot of a lower-cased name, -1 for none. Writers that name the same variable every
+   * time (setvar:tx.x, captures) keep it and pass it to setLowered and deleteLowered, which
+   * otherwise look it up.
+   */
+  slotIndex(lower: string): number {
+    return this.slotOf?.get(lower) ?? -1;
+  }
+
   get(key: string): Entry | undefined {
     return this.entries.get(key.toLowerCase());
   }
@@ -83,14 +97,14 @@ export class KeyedCollection {
    * set() with the key's lower case worked out by the caller (`lower === key.toLowerCase()`):
    * a name known when the rule is loaded is lower-cased once, not per request.
    */
-  setLowered(lower: string, key: string, value: string): void {
+  setLowered(lower: string, key: string, value: string, slot?: number): void {
     const existing = this.entries.get(lower);
     // Keep the name as first written (ModSecurity keeps the original record's name).
     const entry = new Entry(existing?.key ?? key, value);
     this.entries.set(lower, entry);
     if (this.slotOf !== null) {
-      const slot = this.slotOf.get(lower);
-      if (slot !== undefined) (this.slots as Array<Entry | undefined>)[slot] = entry;
+      const s = slot ?? this.slotIndex(lower);
+      if (s >= 0) (this.slots as Array<Entry | undefined>)[s] = entry;
     }
     if (lower.length === 1) {
       const d = lower.charCodeAt(0) - 0x30;
@@ -103,11 +117,11 @@ export class KeyedCollection {
   }
 
   /** delete() of a name already lower-cased. */
-  deleteLowered(lower: string): void {
+  deleteLowered(lower: string, slot?: number): void {
     this.entries.delete(lower);
     if (this.slotOf !== null) {
-      const slot = this.slotOf.get(lower);
-      if (slot !== undefined) (this.slots as Array<Entry | undefined>)[slot] = undefined;
+      const s = slot ?? this.slotIndex(lower);
+      if (s >= 0) (this.slots as Array<Entry | undefined>)[s] = undefined;
     }
     if (lower.length === 1) {
       const d = lower.charCodeAt(0) - 0x30;

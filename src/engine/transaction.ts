@@ -884,12 +884,12 @@ export class Transaction implements MatchContext {
     const tx = this.tx;
     if (index === 0) {
       // Only the digits that may be set (most matches capture TX:0 alone).
-      for (let i = 0; tx.digits !== 0 && i < CAPTURE_KEYS.length; i++) if ((tx.digits & (1 << i)) !== 0) tx.deleteLowered(CAPTURE_KEYS[i] as string);
+      for (let i = 0; tx.digits !== 0 && i < CAPTURE_KEYS.length; i++) if ((tx.digits & (1 << i)) !== 0) tx.deleteLowered(CAPTURE_KEYS[i] as string, this.waf.captureSlots[i]);
       this.capture0 = value;
     }
     if (index < 10) {
       const key = CAPTURE_KEYS[index] as string;
-      this.tx.setLowered(key, key, value);
+      tx.setLowered(key, key, value, this.waf.captureSlots[index]);
     }
   }
 

@@ -70,6 +70,8 @@ export class Waf {
   readonly facts = new FactTable();
   /** A slot per TX name that rules read by name (engine/collection KeyedCollection.slots). */
   readonly txSlots = new Map<string, number>();
+  /** The slots of TX:0 … TX:9 (regex captures), -1 for none. */
+  readonly captureSlots = new Int32Array(10);
   private readonly options: WafOptions;
 
   private constructor(
@@ -115,6 +117,7 @@ export class Waf {
       if (slot === undefined) this.txSlots.set(lower, (slot = this.txSlots.size));
       r.txSlot = slot;
     }
+    for (let d = 0; d < 10; d++) this.captureSlots[d] = this.txSlots.get(String(d)) ?? -1;
     for (const items of this.phases) resolveSkipAfter(items);
   }
 

@@ -49,6 +49,9 @@ function setvar(param: string): RuleAction {
   // tx.NAME_%{…} (CRS's `tx.header_name_920450_%{tx.0}`): TX known here, the name's rest expanded per match.
   const head = nameTpl.parts[0] as string;
   const txRest: MacroTemplate | null = txKey === null && /^tx\./i.test(head) ? { source: nameTpl.source.slice(3), parts: [head.slice(3), ...nameTpl.parts.slice(1)], refs: nameTpl.refs } : null;
+  // tx.NAME's slot in TX (engine/collection slots), for the slot map it was looked up in.
+  let slotMap: ReadonlyMap<string, number> | null | undefined;
+  let txSlot = -1;
   return {
     name: 'setvar',
     param,
@@ -75,19 +78,27 @@ function setvar(param: string): RuleAction {
         key = full.slice(dot + 1);
         lower = key.toLowerCase();
       }
+      let slot: number | undefined;
+      if (txKey !== null) {
+        if (slotMap !== coll.slotMap) {
+          slotMap = coll.slotMap;
+          txSlot = coll.slotIndex(lower);
+        }
+        slot = txSlot;
+      }
       if (remove) {
-        coll.deleteLowered(lower);
+        coll.deleteLowered(lower, slot);
         return;
       }
       const expanded = expandMacro(valueTpl, tx);
       if (!relative) {
-        coll.setLowered(lower, key, expanded);
+        coll.setLowered(lower, key, expanded, slot);
         return;
       }
       const old = atoi(coll.entries.get(lower)?.value ?? '0');
       // Counters never go below zero (ModSecurity v2).
       const next = Math.max(0, old + atoi(expanded));
-      coll.setLowered(lower, key, String(next));
+      coll.setLowered(lower, key, String(next), slot);
       if (coll instanceof PersistentCollection) coll.addDelta(key, next - old);
     },
   };
