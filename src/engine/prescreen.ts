@@ -262,27 +262,10 @@ export function buildScreens(rules: readonly Rule[], facts: FactTable): number {
   // Rules with the same transformations look at the same transformed values: one group
   // per chain (and per kind of variables), so a value is transformed and scanned once.
   const byChain = new Map<string, Rule[]>();
-  // Long values: every screened rule, by the chain of each value its operator sees (a
-  // multiMatch rule sees the value after every step, the raw value first) and by variable.
-  const longs = new Map<string, LongMember[]>();
-  const addLong = (chainId: number, rule: Rule, step: number): void => {
-    for (const variable of new Set(rule.targets.filter((t) => !t.counting).map((t) => t.def.name))) {
-      const key = `${chainId}:${variable}`;
-      let same = longs.get(key);
-      if (same === undefined) longs.set(key, (same = []));
-      same.push({ rule, step, variable });
-    }
-  };
   for (const r of rules) {
-    if (r.operator === null) continue;
+    if (r.operator === null || r.multiMatch) continue;
     const screen = r.operator.screen;
     if (screen === undefined || screen === null) continue;
-    if (r.multiMatch) {
-      addLong(0, r, 0);
-      r.transforms?.steps().forEach((c, i) => addLong(c.id, r, i + 1));
-      continue;
-    }
-    addLong(r.transforms?.id ?? 0, r, -1);
     const variables = [...new Set(r.targets.map((t) => t.def.name))].sort().join('|');
     const key = `${r.transforms?.id ?? 0}:${variables}:${stableTargets(r) ? 'stable' : 'other'}`;
     let list = byChain.get(key);
@@ -304,53 +287,7 @@ export function buildScreens(rules: readonly Rule[], facts: FactTable): number {
     members.forEach((r, index) => void (r.screen = { group, index, skippable: stable && !r.negated }));
     groups++;
   }
-  // Variables looked at by the same rules, or nearly (ARGS, ARGS_NAMES, XML…), share one
-  // LongScreen: a list whose members a screen of the same chain already holds, with at
-  // most LONG_SLACK more, uses that screen (a few more patterns cost RE2 next to nothing;
-  // each set costs memory and compile time).
-  const longByChain = new Map<string, LongMember[][]>();
-  for (const [key, members] of longs) {
-    if (members.length < 2) continue; // one rule's own screen is its operator's cost again
-    const chain = key.slice(0, key.indexOf(':'));
-    let lists = longByChain.get(chain);
-    if (lists === undefined) longByChain.set(chain, (lists = []));
-    lists.push(members);
-  }
-  const ruleNumbers = new Map(rules.map((r, i) => [r, i]));
-  const memberKey = (m: LongMember): string => `${ruleNumbers.get(m.rule)}/${m.step}`;
-  for (const lists of longByChain.values()) {
-    lists.sort((a, b) => b.length - a.length);
-    const screens: Array<{ keys: string[]; patterns: string[]; index: Map<string, number>; members: LongMember[][] }> = [];
-    for (const members of lists) {
-      const keys = members.map(memberKey);
-      const mine = new Set(keys);
-      let found = screens.find((s) => {
-        let theirs = 0;
-        for (const k of s.keys) if (!mine.has(k)) theirs++;
-        let ours = 0;
-        for (const k of keys) if (!s.index.has(k)) ours++;
-        return theirs <= LONG_SLACK && ours <= LONG_SLACK;
-      });
-      if (found === undefined) screens.push((found = { keys: [], patterns: [], index: new Map(), members: [] }));
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i] as string;
-        if (found.index.has(k)) continue;
-        found.index.set(k, found.keys.length);
-        found.keys.push(k);
-        found.patterns.push((members[i] as LongMember).rule.operator?.screen as string);
-      }
-      found.members.push(members);
-    }
-    for (const { patterns, index, members: lists } of screens) {
-      const screen = new LongScreen(patterns);
-      for (const members of lists) {
-        for (const m of members) {
-          const places = m.step < 0 ? (m.rule.longScreens ??= new Map()) : ((m.rule.longSteps ??= [])[m.step] ??= new Map());
-          places.set(m.variable, { screen, index: index.get(memberKey(m)) as number });
-        }
-      }
-    }
-  }
+  buildLongScreens(rules);
   for (const r of rules) {
     const group = r.screen?.group;
     if (group === undefined || group.long !== null || r.longScreens === null) continue;
@@ -368,6 +305,71 @@ export function buildScreens(rules: readonly Rule[], facts: FactTable): number {
     }
   }
   return groups;
+}
+
+/**
+ * Gives every screened rule its places in the LongScreens (see the module notes): one per
+ * chain of a value its operator sees (a multiMatch rule sees the value after every step,
+ * the raw value first) and variable it looks at. Variables looked at by the same rules, or
+ * nearly (ARGS, ARGS_NAMES, XML…), share one: a list whose members a screen of the same
+ * chain already holds, give or take LONG_SLACK, uses that screen (a few more patterns cost
+ * RE2 next to nothing; each set costs memory and compile time).
+ */
+function buildLongScreens(rules: readonly Rule[]): void {
+  const byChain = new Map<number, Map<string, LongMember[]>>();
+  const add = (chainId: number, rule: Rule, step: number): void => {
+    let lists = byChain.get(chainId);
+    if (lists === undefined) byChain.set(chainId, (lists = new Map()));
+    for (const variable of new Set(rule.targets.filter((t) => !t.counting).map((t) => t.def.name))) {
+      let same = lists.get(variable);
+      if (same === undefined) lists.set(variable, (same = []));
+      same.push({ rule, step, variable });
+    }
+  };
+  for (const r of rules) {
+    const screen = r.operator?.screen;
+    if (screen === undefined || screen === null) continue;
+    if (!r.multiMatch) add(r.transforms?.id ?? 0, r, -1);
+    else {
+      add(0, r, 0);
+      r.transforms?.steps().forEach((c, i) => add(c.id, r, i + 1));
+    }
+  }
+  const ruleNumbers = new Map(rules.map((r, i) => [r, i]));
+  const memberKey = (m: LongMember): string => `${ruleNumbers.get(m.rule)}/${m.step}`;
+  for (const byVariable of byChain.values()) {
+    // One rule alone: its own screen would cost what its operator costs.
+    const lists = [...byVariable.values()].filter((l) => l.length >= 2).sort((a, b) => b.length - a.length);
+    const screens: Array<{ patterns: string[]; index: Map<string, number>; members: LongMember[][] }> = [];
+    for (const members of lists) {
+      const keys = members.map(memberKey);
+      const mine = new Set(keys);
+      let found = screens.find((s) => {
+        let theirs = 0;
+        for (const k of s.index.keys()) if (!mine.has(k)) theirs++;
+        let ours = 0;
+        for (const k of keys) if (!s.index.has(k)) ours++;
+        return theirs <= LONG_SLACK && ours <= LONG_SLACK;
+      });
+      if (found === undefined) screens.push((found = { patterns: [], index: new Map(), members: [] }));
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        if (found.index.has(k)) continue;
+        found.index.set(k, found.patterns.length);
+        found.patterns.push((members[i] as LongMember).rule.operator?.screen as string);
+      }
+      found.members.push(members);
+    }
+    for (const { patterns, index, members: lists } of screens) {
+      const screen = new LongScreen(patterns);
+      for (const members of lists) {
+        for (const m of members) {
+          const places = m.step < 0 ? (m.rule.longScreens ??= new Map()) : ((m.rule.longSteps ??= [])[m.step] ??= new Map());
+          places.set(m.variable, { screen, index: index.get(memberKey(m)) as number });
+        }
+      }
+    }
+  }
 }
 
 /**
