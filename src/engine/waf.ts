@@ -101,21 +101,19 @@ export class Waf {
     for (const r of this.rules) {
       r.targetsKey = sharedTargetsKey(r);
       r.txTarget = txTargetOf(r);
+      // The TX names rules read by name get a slot each in every transaction's TX.
+      const sel = r.txTarget?.selector;
+      if (sel?.kind === 'key') {
+        let slot = this.txSlots.get(sel.lower);
+        if (slot === undefined) this.txSlots.set(sel.lower, (slot = this.txSlots.size));
+        r.txSlot = slot;
+      }
       if (options.screening !== false) {
         r.pureVerdict = hasPureVerdict(r);
         // One TX value by name is read straight from the collection: a memo would cost more
         // than the operator (CRS's paranoia-level gates are `TX:… @lt N`).
         r.noMatch = r.txTarget === null ? noMatchMemoFor(r, this.facts) : null;
       }
-    }
-    // The TX names rules read by name get a slot each in every transaction's TX.
-    for (const r of this.rules) {
-      const sel = r.txTarget?.selector;
-      if (sel?.kind !== 'key') continue;
-      const lower = sel.lower;
-      let slot = this.txSlots.get(lower);
-      if (slot === undefined) this.txSlots.set(lower, (slot = this.txSlots.size));
-      r.txSlot = slot;
     }
     for (let d = 0; d < 10; d++) this.captureSlots[d] = this.txSlots.get(String(d)) ?? -1;
     for (const items of this.phases) resolveSkipAfter(items);
