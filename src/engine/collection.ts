@@ -56,9 +56,9 @@ export class KeyedCollection {
    * The entries of the names given a slot when the rules were loaded (engine/waf txSlots:
    * the TX variables rules read by name), kept up to date by setLowered and deleteLowered:
    * CRS reads about 200 of them per request, and an array read costs less than a Map's.
-   * Null for a collection without slots.
+   * Empty for a collection without slots.
    */
-  readonly slots: Array<Entry | undefined> | null;
+  readonly slots: Array<Entry | undefined>;
   private readonly slotOf: ReadonlyMap<string, number> | null;
 
   constructor(
@@ -68,7 +68,7 @@ export class KeyedCollection {
     this.entries = new Map();
     this.digits = 0;
     this.slotOf = slotOf === null || slotOf.size === 0 ? null : slotOf;
-    this.slots = this.slotOf === null ? null : new Array<Entry | undefined>(this.slotOf.size).fill(undefined);
+    this.slots = new Array<Entry | undefined>(this.slotOf?.size ?? 0).fill(undefined);
   }
 
   /** The slots by name (the same map for every transaction of a Waf), or null. */
@@ -104,7 +104,7 @@ export class KeyedCollection {
     this.entries.set(lower, entry);
     if (this.slotOf !== null) {
       const s = slot ?? this.slotIndex(lower);
-      if (s >= 0) (this.slots as Array<Entry | undefined>)[s] = entry;
+      if (s >= 0) this.slots[s] = entry;
     }
     if (lower.length === 1) {
       const d = lower.charCodeAt(0) - 0x30;
@@ -121,7 +121,7 @@ export class KeyedCollection {
     this.entries.delete(lower);
     if (this.slotOf !== null) {
       const s = slot ?? this.slotIndex(lower);
-      if (s >= 0) (this.slots as Array<Entry | undefined>)[s] = undefined;
+      if (s >= 0) this.slots[s] = undefined;
     }
     if (lower.length === 1) {
       const d = lower.charCodeAt(0) - 0x30;

@@ -111,10 +111,6 @@ export class LongScreen {
     this.sets = this.build();
   }
 
-  get size(): number {
-    return this.patterns.length;
-  }
-
   answer(value: string): Uint8Array {
     for (let i = longKept.length - 1; i >= 0; i--) {
       const k = longKept[i] as (typeof longKept)[number];

@@ -585,7 +585,7 @@ export class Transaction implements MatchContext {
     const one = rule.txTarget;
     if (one !== null && (this.removedTargets.length === 0 || this.removalMask(rule) === 0)) {
       // What collecting the one TX target would give: its entry, or (&TX:x) a count of 0 or 1.
-      const entry = (this.tx.slots as Array<Entry | undefined>)[rule.txSlot];
+      const entry = this.tx.slots[rule.txSlot];
       if (one.counting) {
         const count = countEntry(entry === undefined ? 0 : 1);
         return this.test(rule, starter, op, countingDef(one.text), count, count.value);
