@@ -31,6 +31,11 @@ export class Entry {
   constructor(
     readonly key: string,
     readonly value: string,
+    /**
+     * When the variable was first written, in a collection with slots (KeyedCollection):
+     * its place among the others there. 0 for request data.
+     */
+    readonly order: number = 0,
   ) {
     this.tcache = null;
     this.tcanon = null;
@@ -41,8 +46,14 @@ export class Entry {
   }
 }
 
-/** Variables by case-insensitive name, in insertion order. */
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * Variables by case-insensitive name, in insertion order. A variable that has a slot (see
+ * `slots`) lives there only; every other one in `entries`.
+ */
 export class KeyedCollection {
+  /** The variables without a slot, by lower-cased name, in insertion order. */
   readonly entries: Map<string, Entry>;
 
   /**
@@ -53,13 +64,23 @@ export class KeyedCollection {
   digits: number;
 
   /**
-   * The entries of the names given a slot when the rules were loaded (engine/waf txSlots:
-   * the TX variables rules read by name), kept up to date by setLowered and deleteLowered:
-   * CRS reads about 200 of them per request, and an array read costs less than a Map's.
-   * Empty for a collection without slots.
+   * The variables of the names given a slot when the rules were loaded (engine/waf
+   * txSlots: the TX variables rules read by name, and captures). CRS writes about 200 of
+   * them per request and reads them about as often: an array costs less than a Map, which
+   * would also grow (and be copied) a few times per request. Empty for a collection
+   * without slots.
    */
   readonly slots: Array<Entry | undefined>;
   private readonly slotOf: ReadonlyMap<string, number> | null;
+  /** How many slots hold a variable. */
+  private slotted: number;
+  /** Writes of a new variable so far (Entry.order), with slots only: iteration merges by it. */
+  private written: number;
+  /**
+   * Whether a slot holds a variable whose name has a byte beyond ASCII (its slot's name, in
+   * lower case, may then differ from it in more than ASCII case: see engine/variables).
+   */
+  oddSlotNames: boolean;
 
   constructor(
     readonly name: string,
@@ -69,6 +90,9 @@ export class KeyedCollection {
     this.digits = 0;
     this.slotOf = slotOf === null || slotOf.size === 0 ? null : slotOf;
     this.slots = new Array<Entry | undefined>(this.slotOf?.size ?? 0).fill(undefined);
+    this.slotted = 0;
+    this.written = 0;
+    this.oddSlotNames = false;
   }
 
   /** The slots by name (the same map for every transaction of a Waf), or null. */
@@ -86,7 +110,16 @@ export class KeyedCollection {
   }
 
   get(key: string): Entry | undefined {
-    return this.entries.get(key.toLowerCase());
+    return this.getLowered(key.toLowerCase());
+  }
+
+  /** get() of a name already lower-cased; `slot` as for setLowered. */
+  getLowered(lower: string, slot?: number): Entry | undefined {
+    if (this.slotOf !== null) {
+      const s = slot ?? this.slotIndex(lower);
+      if (s >= 0) return this.slots[s];
+    }
+    return this.entries.get(lower);
   }
 
   set(key: string, value: string): void {
@@ -98,18 +131,28 @@ export class KeyedCollection {
    * a name known when the rule is loaded is lower-cased once, not per request.
    */
   setLowered(lower: string, key: string, value: string, slot?: number): void {
-    const existing = this.entries.get(lower);
-    // Keep the name as first written (ModSecurity keeps the original record's name).
-    const entry = new Entry(existing?.key ?? key, value);
-    this.entries.set(lower, entry);
-    if (this.slotOf !== null) {
-      const s = slot ?? this.slotIndex(lower);
-      if (s >= 0) this.slots[s] = entry;
-    }
     if (lower.length === 1) {
       const d = lower.charCodeAt(0) - 0x30;
       if (d >= 0 && d <= 9) this.digits |= 1 << d;
     }
+    // Keep the name (and place) as first written (ModSecurity keeps the original record's name).
+    if (this.slotOf === null) {
+      const existing = this.entries.get(lower);
+      this.entries.set(lower, new Entry(existing?.key ?? key, value));
+      return;
+    }
+    const s = slot ?? this.slotIndex(lower);
+    if (s >= 0) {
+      const existing = this.slots[s];
+      if (existing === undefined) {
+        this.slotted++;
+        if (key !== lower && !ASCII.test(key)) this.oddSlotNames = true;
+      }
+      this.slots[s] = existing === undefined ? new Entry(key, value, ++this.written) : new Entry(existing.key, value, existing.order);
+      return;
+    }
+    const existing = this.entries.get(lower);
+    this.entries.set(lower, existing === undefined ? new Entry(key, value, ++this.written) : new Entry(existing.key, value, existing.order));
   }
 
   delete(key: string): void {
@@ -118,19 +161,21 @@ export class KeyedCollection {
 
   /** delete() of a name already lower-cased. */
   deleteLowered(lower: string, slot?: number): void {
-    this.entries.delete(lower);
-    if (this.slotOf !== null) {
-      const s = slot ?? this.slotIndex(lower);
-      if (s >= 0) this.slots[s] = undefined;
-    }
     if (lower.length === 1) {
       const d = lower.charCodeAt(0) - 0x30;
       if (d >= 0 && d <= 9) this.digits &= ~(1 << d);
     }
+    const s = this.slotOf === null ? -1 : (slot ?? this.slotIndex(lower));
+    if (s < 0) {
+      this.entries.delete(lower);
+    } else if (this.slots[s] !== undefined) {
+      this.slots[s] = undefined;
+      this.slotted--;
+    }
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.entries.size + this.slotted;
   }
 }
 

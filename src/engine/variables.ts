@@ -127,16 +127,63 @@ function namesOf(list: (tx: Transaction) => readonly Entry[], names: (tx: Transa
   };
 }
 
+/** Per slot map (one per Waf), per selector: the slots whose variables it may select. */
+const slotsSelectable = new WeakMap<ReadonlyMap<string, number>, Map<Selector | null, readonly number[]>>();
+
+/**
+ * The slots a selector may select, worked out once from their names (lower-cased). A
+ * variable written as `tx.Name` differs from its slot's name in ASCII case only, which no
+ * selector minds; a name with other bytes is always kept, and a collection holding a
+ * variable whose own name has such bytes (KeyedCollection.oddSlotNames) has every slot
+ * looked at. The caller tests each variable's name anyway.
+ */
+function selectableSlots(slotMap: ReadonlyMap<string, number>, sel: Selector | null): readonly number[] {
+  let bySelector = slotsSelectable.get(slotMap);
+  if (bySelector === undefined) slotsSelectable.set(slotMap, (bySelector = new Map()));
+  let slots = bySelector.get(sel);
+  if (slots === undefined) {
+    slots = [...slotMap].filter(([name]) => !/^[\x00-\x7f]*$/.test(name) || selects(sel, name)).map(([, slot]) => slot);
+    bySelector.set(sel, slots);
+  }
+  return slots;
+}
+
+/** Every slot of a slot map, in order (see selectableSlots). */
+function allSlots(slotMap: ReadonlyMap<string, number>): readonly number[] {
+  return selectableSlots(slotMap, null);
+}
+
 function fromKeyed(coll: (tx: Transaction) => KeyedCollection | undefined): VariableDef['collect'] {
   return function collect(this: VariableDef, tx, sel, out) {
     const c = coll(tx);
     if (c === undefined) return;
     if (sel !== null && sel.kind === 'key') {
-      const e = c.entries.get(sel.lower);
+      const e = c.getLowered(sel.lower);
       if (e !== undefined) out.push(this, e);
       return;
     }
-    for (const e of c.entries.values()) if (selects(sel, e.key)) out.push(this, e);
+    // Variables with a slot are not in `entries`: those selected join them in the order
+    // they were first written.
+    const slotMap = c.slotMap;
+    let slotted: Entry[] | null = null;
+    if (slotMap !== null) {
+      for (const s of c.oddSlotNames ? allSlots(slotMap) : selectableSlots(slotMap, sel)) {
+        const e = c.slots[s];
+        if (e !== undefined && selects(sel, e.key)) (slotted ??= []).push(e);
+      }
+    }
+    if (slotted === null) {
+      for (const e of c.entries.values()) if (selects(sel, e.key)) out.push(this, e);
+      return;
+    }
+    slotted.sort((a, b) => a.order - b.order);
+    let k = 0;
+    for (const e of c.entries.values()) {
+      if (!selects(sel, e.key)) continue;
+      while (k < slotted.length && (slotted[k] as Entry).order < e.order) out.push(this, slotted[k++] as Entry);
+      out.push(this, e);
+    }
+    while (k < slotted.length) out.push(this, slotted[k++] as Entry);
   };
 }
 

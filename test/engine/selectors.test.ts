@@ -84,3 +84,48 @@ test('a TX variable read by name sees every write, removal and capture before it
   const r = await runRequest(waf, { uri: '/?q=abc', headers: [['Host', 'example.com']] });
   assert.deepEqual([...new Set(r.tx.matches.map((m) => m.ruleId))].filter((id) => ![1, 3, 6, 8, 10, 12].includes(id)), [2, 5, 7, 9, 11, 13, 14]);
 });
+
+test('TX variables read by name (kept in slots) and the others are selected in the order they were first written', async () => {
+  const list = (selector: string, id: number): string =>
+    `SecRule ${selector} "@rx ^" "id:${id},phase:1,pass,nolog,setvar:'tx.seen_${id}=%{tx.seen_${id}} %{MATCHED_VAR_NAME}'"`;
+  const rules = [
+    // va and vc are read by name: they get slots; vb and vd do not.
+    'SecRule TX:va "@eq 99" "id:1,phase:1,pass,nolog"',
+    'SecRule TX:vC "@eq 99" "id:2,phase:1,pass,nolog"',
+    'SecAction "id:3,phase:1,pass,nolog,setvar:tx.va=1,setvar:tx.vb=1,setvar:tx.VC=1,setvar:tx.vd=1"',
+    list('TX:/^v/', 10),
+    // A new value keeps the place; a removal and a new write moves to the end.
+    'SecAction "id:4,phase:1,pass,nolog,setvar:tx.va=2,setvar:!tx.vb,setvar:tx.vb=3,setvar:!tx.vc,setvar:tx.vc=4"',
+    list('TX:/^v/', 11),
+    list('TX:/^v[ad]/', 12),
+    'SecRule &TX:/^v/ "@eq 4" "id:13,phase:1,pass,log"',
+    'SecRule TX:vc "@eq 4" "id:14,phase:1,pass,log"',
+  ].join('\n');
+  const waf = Waf.fromText(`SecRuleEngine On\n${rules}\n`);
+  const r = await runRequest(waf, { uri: '/', headers: [['Host', 'example.com']] });
+  const seen = (id: number): string | undefined => r.tx.tx.get(`seen_${id}`)?.value;
+  assert.equal(seen(10), ' TX:va TX:vb TX:VC TX:vd');
+  assert.equal(seen(11), ' TX:va TX:vd TX:vb TX:vc');
+  assert.equal(seen(12), ' TX:va TX:vd');
+  assert.deepEqual(r.logged, [13, 14]);
+});
+
+test('TX variables whose names have bytes beyond ASCII are selected like any other', async () => {
+  const rules = [
+    // "\xe0" (à) and "k" are read by name: slots named so. The variables written are "\xc0"
+    // (À, which lower-cases to à) and U+212A (the Kelvin sign, which lower-cases to "k").
+    'SecRule TX:\xe0 "@eq 99" "id:1,phase:1,pass,nolog"',
+    'SecRule TX:k "@eq 99" "id:2,phase:1,pass,nolog"',
+    'SecAction "id:3,phase:1,pass,nolog,setvar:tx.\xc0=1,setvar:tx.\u212A=1,setvar:tx.x=1"',
+    ...['/^\\xc0/', '/^[^ksx]/', '/^k/'].map((sel, i) => `SecRule TX:${sel} "@rx ^" "id:${10 + i},phase:1,pass,nolog,setvar:'tx.seen_${i}=%{tx.seen_${i}} %{MATCHED_VAR_NAME}'"`),
+  ].join('\n');
+  const waf = Waf.fromText(`SecRuleEngine On\n${rules}\n`);
+  const r = await runRequest(waf, { uri: '/', headers: [['Host', 'example.com']] });
+  ['(?is)^\\xc0', '(?is)^[^ksx]', '(?is)^k'].forEach((source, i) => {
+    const re = compileRegex(source);
+    const expected = ['\xc0', '\u212A', 'x'].filter((name) => re.test(name)).map((name) => ` TX:${name}`).join('');
+    assert.equal(r.tx.tx.get(`seen_${i}`)?.value ?? '', expected, source);
+  });
+  // /^[^ksx]/ does not select "k", the Kelvin sign's slot, but selects the variable itself.
+  assert.equal(r.tx.tx.get('seen_1')?.value, ' TX:\xc0 TX:\u212A');
+});

@@ -95,7 +95,7 @@ function setvar(param: string): RuleAction {
         coll.setLowered(lower, key, expanded, slot);
         return;
       }
-      const old = atoi(coll.entries.get(lower)?.value ?? '0');
+      const old = atoi(coll.getLowered(lower, slot)?.value ?? '0');
       // Counters never go below zero (ModSecurity v2).
       const next = Math.max(0, old + atoi(expanded));
       coll.setLowered(lower, key, String(next), slot);
