@@ -288,7 +288,8 @@ export class NoMatchMemo {
  * match), and no screen group (that remembers for screened rules already).
  */
 export function noMatchMemoFor(rule: Rule, table: FactTable): NoMatchMemo | null {
-  return rule.screen === null && hasPureVerdict(rule) ? new NoMatchMemo(table) : null;
+  // An operator that matches every value has no "no match" to remember: looking values up would be all cost.
+  return rule.screen === null && hasPureVerdict(rule) && rule.operator?.matchesAll !== true ? new NoMatchMemo(table) : null;
 }
 
 /**

@@ -189,3 +189,20 @@ test('the doorkeeper lets a key seen once in early at most about one time in eig
   assert.equal(door.admit('accept: text/html'), false);
   assert.equal(door.admit('accept: text/html'), true);
 });
+
+test('a rule whose operator matches every value (@rx ^.*$) has no memo, and still matches and captures', async () => {
+  const waf = Waf.fromText(
+    [
+      'SecRuleEngine On',
+      'SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:1,phase:1,pass,nolog,capture,t:lowercase,setvar:\'tx.seen=%{tx.seen} %{tx.0}\'"',
+      'SecRule REQUEST_HEADERS_NAMES "@rx ^x" "id:2,phase:1,pass,nolog"',
+    ].join('\n'),
+  );
+  const [all, some] = waf.rules;
+  assert.equal(all?.noMatch, null);
+  assert.ok(some?.noMatch !== null, 'a rule that can fail to match keeps its memo');
+  for (let i = 0; i < 2; i++) {
+    const r = await runRequest(waf, { headers: [['Host', 'example.com'], ['X-A', '1']] });
+    assert.equal(r.tx.tx.get('seen')?.value, ' host x-a');
+  }
+});

@@ -62,6 +62,7 @@ export const rx: OperatorFactory = (param, ctx) => {
     const group = param.includes('(');
     return {
       screen: re.screenSource,
+      matchesAll: true,
       evaluate(input: string, m: MatchContext): boolean {
         if (m.capturing) {
           m.capture(0, input);

@@ -42,6 +42,8 @@ export interface Operator {
    * rules whose screen did not match.
    */
   readonly screen?: string | null;
+  /** True when `evaluate` returns true for every value (`@rx ^.*$`): no "no match" to remember. */
+  readonly matchesAll?: boolean;
 }
 
 /** Compiles a parameter; throws `OperatorParamError` for a parameter it cannot use. */
