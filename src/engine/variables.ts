@@ -13,7 +13,14 @@ import { xmlValues } from './request-body.js';
 
 /** How a target narrows a collection. */
 export type Selector =
-  | { readonly kind: 'key'; readonly key: string; readonly lower: string }
+  | {
+      readonly kind: 'key';
+      readonly key: string;
+      readonly lower: string;
+      /** The slot of the name in `slotMap` (engine/collection slots; -1: none), worked out at first use. */
+      slot: number;
+      slotMap: ReadonlyMap<string, number> | null;
+    }
   | {
       readonly kind: 'regex';
       readonly source: string;
@@ -157,14 +164,19 @@ function fromKeyed(coll: (tx: Transaction) => KeyedCollection | undefined): Vari
   return function collect(this: VariableDef, tx, sel, out) {
     const c = coll(tx);
     if (c === undefined) return;
+    const slotMap = c.slotMap;
     if (sel !== null && sel.kind === 'key') {
-      const e = c.getLowered(sel.lower);
+      // A name read by macros (%{tx.x}) as well as by rules: its slot is looked up once.
+      if (slotMap !== null && sel.slotMap !== slotMap) {
+        sel.slotMap = slotMap;
+        sel.slot = c.slotIndex(sel.lower);
+      }
+      const e = slotMap === null ? c.entries.get(sel.lower) : c.getLowered(sel.lower, sel.slot);
       if (e !== undefined) out.push(this, e);
       return;
     }
     // Variables with a slot are not in `entries`: those selected join them in the order
     // they were first written.
-    const slotMap = c.slotMap;
     let slotted: Entry[] | null = null;
     if (slotMap !== null) {
       for (const s of c.oddSlotNames ? allSlots(slotMap) : selectableSlots(slotMap, sel)) {
@@ -379,7 +391,7 @@ export function compileSelector(def: VariableDef, text: string, namespaces: Read
     const source = text.slice(1, -1);
     return { kind: 'regex', source, re: compileRegex(`(?is)${source}`), literal: literalOf(source) };
   }
-  return { kind: 'key', key: text, lower: text.toLowerCase() };
+  return { kind: 'key', key: text, lower: text.toLowerCase(), slot: -1, slotMap: null };
 }
 
 /**
