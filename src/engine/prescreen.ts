@@ -86,6 +86,20 @@ const LONG_KEPT_BYTES = 16 << 20;
 const longKept: Array<{ screen: LongScreen; value: string; answer: Uint8Array }> = [];
 let longKeptBytes = 0;
 
+/**
+ * Keeps a long value's answer for a screen. A value several screens were answered for is
+ * counted once towards the bound: it is one string.
+ */
+function keepLongAnswer(screen: LongScreen, value: string, answer: Uint8Array): void {
+  if (value.length > LONG_KEPT_BYTES) return;
+  if (!longKept.some((k) => k.value === value)) longKeptBytes += value.length;
+  longKept.push({ screen, value, answer });
+  while (longKept.length > LONG_KEPT_ENTRIES || longKeptBytes > LONG_KEPT_BYTES) {
+    const gone = longKept.shift() as (typeof longKept)[number];
+    if (!longKept.some((k) => k.value === gone.value)) longKeptBytes -= gone.value.length;
+  }
+}
+
 /** How many long-value answers are kept and the length of their values (for tests). */
 export function longAnswersKept(): { entries: number; bytes: number } {
   return { entries: longKept.length, bytes: longKeptBytes };
@@ -102,12 +116,26 @@ export class LongScreen {
   /** The sets covering the members in order: set k answers for members offsets[k]… */
   private readonly sets: RE2Set[];
   private readonly offsets: number[] = [];
+  /** This screen's patterns, then its riders'. */
+  private readonly all: readonly string[];
+  /** Screens whose answers this one's passes give too (see buildLongScreens), and where their patterns start in `all`. */
+  private readonly riders: ReadonlyArray<{ readonly screen: LongScreen; readonly from: number }>;
 
   /**
    * Compiled at load (CRS v4's 32 screens: 60–115 ms and 8–22 MB resident, measured): compiled
    * at first use instead, they would add that time to the first long request a worker sees.
    */
-  constructor(private readonly patterns: readonly string[]) {
+  constructor(
+    private readonly patterns: readonly string[],
+    riders: readonly LongScreen[] = [],
+  ) {
+    const all = [...patterns];
+    this.riders = riders.map((screen) => {
+      const from = all.length;
+      all.push(...screen.patterns);
+      return { screen, from };
+    });
+    this.all = all;
     this.sets = this.build();
   }
 
@@ -116,7 +144,7 @@ export class LongScreen {
       const k = longKept[i] as (typeof longKept)[number];
       if (k.screen === this && k.value === value) return k.answer;
     }
-    const out = new Uint8Array(this.patterns.length);
+    const out = new Uint8Array(this.all.length);
     const sets = this.sets;
     const bytes = utf8Of(value);
     for (let k = 0; k < sets.length; k++) {
@@ -130,12 +158,10 @@ export class LongScreen {
         out.fill(1, base, base + set.size);
       }
     }
-    if (value.length <= LONG_KEPT_BYTES) {
-      longKept.push({ screen: this, value, answer: out });
-      longKeptBytes += value.length;
-      while (longKept.length > LONG_KEPT_ENTRIES || longKeptBytes > LONG_KEPT_BYTES) longKeptBytes -= (longKept.shift() as (typeof longKept)[number]).value.length;
-    }
-    return out;
+    const mine = out.subarray(0, this.patterns.length);
+    keepLongAnswer(this, value, mine);
+    for (const { screen, from } of this.riders) keepLongAnswer(screen, value, out.subarray(from, from + screen.patterns.length));
+    return mine;
   }
 
   /**
@@ -147,7 +173,7 @@ export class LongScreen {
     const always = '(?:)'; // matches every value
     const add = (from: number, to: number): void => {
       try {
-        sets.push(new RE2.Set(this.patterns.slice(from, to)));
+        sets.push(new RE2.Set(this.all.slice(from, to)));
         this.offsets.push(from);
       } catch {
         if (to - from === 1) {
@@ -160,7 +186,7 @@ export class LongScreen {
         add(mid, to);
       }
     };
-    for (let from = 0; from < this.patterns.length; from += LONG_SET_MAX) add(from, Math.min(this.patterns.length, from + LONG_SET_MAX));
+    for (let from = 0; from < this.all.length; from += LONG_SET_MAX) add(from, Math.min(this.all.length, from + LONG_SET_MAX));
     return sets;
   }
 }
@@ -310,10 +336,19 @@ export function buildScreens(rules: readonly Rule[], facts: FactTable): number {
  * nearly (ARGS, ARGS_NAMES, XML…), share one: a list whose members a screen of the same
  * chain already holds, give or take LONG_SLACK, uses that screen (a few more patterns cost
  * RE2 next to nothing; each set costs memory and compile time).
+ *
+ * Chains that differ by steps which leave most long values as they are (t:lowercase on text
+ * without capitals, t:normalisePath without dot segments…) give the same string, and the
+ * screens of both would scan it: the smaller screen rides on the larger one, whose passes
+ * answer for both (see ridesOn). In CRS, 11 passes instead of 18 over a 900 KB form value
+ * and its transformed forms (the worst-case benchmark's); load time and size about the same.
  */
 function buildLongScreens(rules: readonly Rule[]): void {
   const byChain = new Map<number, Map<string, LongMember[]>>();
-  const add = (chainId: number, rule: Rule, step: number): void => {
+  const chainNames = new Map<number, readonly string[]>();
+  const add = (chain: TransformChain | null, rule: Rule, step: number): void => {
+    const chainId = chain?.id ?? 0;
+    if (!chainNames.has(chainId)) chainNames.set(chainId, chain?.names() ?? []);
     let lists = byChain.get(chainId);
     if (lists === undefined) byChain.set(chainId, (lists = new Map()));
     for (const variable of new Set(rule.targets.filter((t) => !t.counting).map((t) => t.def.name))) {
@@ -325,18 +360,19 @@ function buildLongScreens(rules: readonly Rule[]): void {
   for (const r of rules) {
     const screen = r.operator?.screen;
     if (screen === undefined || screen === null) continue;
-    if (!r.multiMatch) add(r.transforms?.id ?? 0, r, -1);
+    if (!r.multiMatch) add(r.transforms, r, -1);
     else {
-      add(0, r, 0);
-      r.transforms?.steps().forEach((c, i) => add(c.id, r, i + 1));
+      add(null, r, 0);
+      r.transforms?.steps().forEach((c, i) => add(c, r, i + 1));
     }
   }
   const ruleNumbers = new Map(rules.map((r, i) => [r, i]));
   const memberKey = (m: LongMember): string => `${ruleNumbers.get(m.rule)}/${m.step}`;
-  for (const byVariable of byChain.values()) {
+  const specs: LongSpec[] = [];
+  for (const [chainId, byVariable] of byChain) {
     // One rule alone: its own screen would cost what its operator costs.
     const lists = [...byVariable.values()].filter((l) => l.length >= 2).sort((a, b) => b.length - a.length);
-    const screens: Array<{ patterns: string[]; index: Map<string, number>; members: LongMember[][] }> = [];
+    const screens: LongSpec[] = [];
     for (const members of lists) {
       const keys = members.map(memberKey);
       const mine = new Set(keys);
@@ -347,7 +383,10 @@ function buildLongScreens(rules: readonly Rule[]): void {
         for (const k of keys) if (!s.index.has(k)) ours++;
         return theirs <= LONG_SLACK && ours <= LONG_SLACK;
       });
-      if (found === undefined) screens.push((found = { patterns: [], index: new Map(), members: [] }));
+      if (found === undefined) {
+        found = { chain: chainNames.get(chainId) ?? [], patterns: [], index: new Map(), members: [], variables: new Set(), riders: [], rides: false, screen: null };
+        screens.push(found);
+      }
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i] as string;
         if (found.index.has(k)) continue;
@@ -355,17 +394,77 @@ function buildLongScreens(rules: readonly Rule[]): void {
         found.patterns.push((members[i] as LongMember).rule.operator?.screen as string);
       }
       found.members.push(members);
+      found.variables.add((members[0] as LongMember).variable);
     }
-    for (const { patterns, index, members: lists } of screens) {
-      const screen = new LongScreen(patterns);
-      for (const members of lists) {
-        for (const m of members) {
-          const places = m.step < 0 ? (m.rule.longScreens ??= new Map()) : ((m.rule.longSteps ??= [])[m.step] ??= new Map());
-          places.set(m.variable, { screen, index: index.get(memberKey(m)) as number });
-        }
+    specs.push(...screens);
+  }
+  // Larger screens first: each may carry smaller ones of the variables it scans; one that
+  // rides carries none.
+  specs.sort((a, b) => b.patterns.length - a.patterns.length);
+  for (const spec of specs) {
+    // For each variable it scans, the largest screen of that variable it can ride on.
+    const bases = new Set<LongSpec>();
+    for (const variable of spec.variables) {
+      const base = specs.find((b) => b !== spec && !b.rides && b.variables.has(variable) && ridesOn(spec, b));
+      if (base !== undefined) bases.add(base);
+    }
+    if (bases.size === 0) continue;
+    spec.rides = true;
+    for (const base of bases) base.riders.push(spec);
+  }
+  // Riders are built first: a base compiles their patterns into its own sets.
+  const built = (spec: LongSpec): LongScreen =>
+    (spec.screen ??= new LongScreen(
+      spec.patterns,
+      spec.riders.map((r) => built(r)),
+    ));
+  for (const spec of specs) {
+    const screen = built(spec);
+    for (const members of spec.members) {
+      for (const m of members) {
+        const places = m.step < 0 ? (m.rule.longScreens ??= new Map()) : ((m.rule.longSteps ??= [])[m.step] ??= new Map());
+        places.set(m.variable, { screen, index: spec.index.get(memberKey(m)) as number });
       }
     }
   }
+}
+
+/** A LongScreen being planned: its chain's steps, members and patterns, and what rides on what. */
+interface LongSpec {
+  readonly chain: readonly string[];
+  readonly patterns: string[];
+  readonly index: Map<string, number>;
+  readonly members: LongMember[][];
+  readonly variables: Set<string>;
+  readonly riders: LongSpec[];
+  /** True once it rides on larger screens (then none rides on it). */
+  rides: boolean;
+  screen: LongScreen | null;
+}
+
+/**
+ * Steps that leave most long values as they are: what an attacker sends in bulk rarely has
+ * capitals, NULs, multi-byte UTF-8, dot segments, comments or whitespace runs all at once.
+ */
+const MOSTLY_UNCHANGING = new Set([
+  'lowercase', 'removenulls', 'replacenulls', 'utf8tounicode', 'normalisepath', 'normalisepathwin', 'replacecomments',
+  'removecomments', 'removecommentschar', 'compresswhitespace', 'removewhitespace', 'trim', 'trimleft', 'trimright',
+]);
+
+/**
+ * Whether `rider`'s answers can come from `base`'s passes (over a variable both scan): the
+ * rider's chain is the base's with MOSTLY_UNCHANGING steps added, so both usually scan the
+ * same string; it is no larger, and together they fit in one set.
+ */
+function ridesOn(rider: LongSpec, base: LongSpec): boolean {
+  if (rider.patterns.length > base.patterns.length || rider.chain.length <= base.chain.length) return false;
+  if (base.patterns.length + base.riders.reduce((n, r) => n + r.patterns.length, 0) + rider.patterns.length > LONG_SET_MAX) return false;
+  let k = 0;
+  for (const step of rider.chain) {
+    if (k < base.chain.length && step === base.chain[k]) k++;
+    else if (!MOSTLY_UNCHANGING.has(step.toLowerCase())) return false;
+  }
+  return k === base.chain.length;
 }
 
 /**

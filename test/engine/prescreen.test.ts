@@ -126,6 +126,37 @@ test('long values: one screen pass per chain and variable, and every rule that m
   for (const round of ['first', 'second']) assert.deepEqual(seen(await runRequest(screened, req)), plain, round);
 });
 
+test('a long value two chains leave the same is scanned once for both; where they differ, each screen still answers', async () => {
+  // Rules 1-3 apply t:urlDecode, 4-5 t:urlDecode,t:lowercase: the smaller screen rides on the larger.
+  const rules = [
+    'SecRule ARGS "@rx abc" "id:1,phase:2,pass,log,t:none,t:urlDecode"',
+    'SecRule ARGS "@rx d[e]f" "id:2,phase:2,pass,log,t:none,t:urlDecode"',
+    'SecRule ARGS "@rx q{3}" "id:3,phase:2,pass,log,t:none,t:urlDecode"',
+    'SecRule ARGS "@rx abc" "id:4,phase:2,pass,log,t:none,t:urlDecode,t:lowercase"',
+    'SecRule ARGS "@rx x[y]z" "id:5,phase:2,pass,log,t:none,t:urlDecode,t:lowercase"',
+  ].join('\n');
+  const load = (screening: boolean): Waf => Waf.fromText(`SecRuleEngine On\nSecRequestBodyAccess On\n${rules}\n`, { screening });
+  const pad = 'z'.repeat(LONG_VALUE);
+  const seen = (r: Awaited<ReturnType<typeof runRequest>>): string[] => r.tx.matches.map((m) => `${m.ruleId} ${m.variable}`);
+  const screened = load(true);
+  const [rider, base] = [screened.rules[3]?.longScreens?.get('ARGS')?.screen, screened.rules[0]?.longScreens?.get('ARGS')?.screen];
+  assert.ok(rider !== undefined && base !== undefined && rider !== base);
+  // Lower case already (both chains give one string), then with capitals (two strings).
+  for (const body of [`a=${pad}abc${pad}&b=${pad}xyz`, `a=${pad}ABC${pad}&b=${pad}XYZ%41bc`]) {
+    const req: TestRequest = { method: 'POST', uri: '/', headers: [['Host', 'example.com'], ['Content-Type', 'application/x-www-form-urlencoded']], body };
+    const plain = seen(await runRequest(load(false), req));
+    assert.ok(plain.length > 0);
+    assert.deepEqual(seen(await runRequest(screened, req)), plain, body.slice(-12));
+  }
+  // One pass of the larger screen keeps answers for both: the rider's is part of it.
+  const value = `${pad}abc`;
+  const answer = base.answer(value);
+  const riders = rider.answer(value);
+  assert.equal(riders.buffer, answer.buffer);
+  assert.deepEqual([...riders], [1, 0]);
+  assert.deepEqual([...answer], [1, 0, 0]);
+});
+
 test('long-value answers are kept for the values rules ask about again, within a bound on what they hold', () => {
   const screen = new LongScreen(['abc', 'x{3}']);
   const value = `${'x'.repeat(3 << 20)}abc`;
