@@ -116,8 +116,13 @@ export class LongScreen {
   /** The sets covering the members in order: set k answers for members offsets[k]… */
   private readonly sets: RE2Set[];
   private readonly offsets: number[] = [];
-  /** This screen's patterns, then its riders'. */
-  private readonly all: readonly string[];
+  /** This screen's patterns, then its riders': where each is in `unique`. */
+  private readonly placeOf: Int32Array;
+  /**
+   * The patterns the sets hold, each once: rules with the same screen (CRS's 942420-942432
+   * after shortening, see regex/analyze shortenedCounts) cost a set one copy.
+   */
+  private readonly unique: readonly string[];
   /** Screens whose answers this one's passes give too (see buildLongScreens), and where their patterns start in `all`. */
   private readonly riders: ReadonlyArray<{ readonly screen: LongScreen; readonly from: number }>;
 
@@ -135,7 +140,13 @@ export class LongScreen {
       all.push(...screen.patterns);
       return { screen, from };
     });
-    this.all = all;
+    const places = new Map<string, number>();
+    this.placeOf = Int32Array.from(all, (p) => {
+      let at = places.get(p);
+      if (at === undefined) places.set(p, (at = places.size));
+      return at;
+    });
+    this.unique = [...places.keys()];
     this.sets = this.build();
   }
 
@@ -144,7 +155,7 @@ export class LongScreen {
       const k = longKept[i] as (typeof longKept)[number];
       if (k.screen === this && k.value === value) return k.answer;
     }
-    const out = new Uint8Array(this.all.length);
+    const found = new Uint8Array(this.unique.length);
     const sets = this.sets;
     const bytes = utf8Of(value);
     for (let k = 0; k < sets.length; k++) {
@@ -152,12 +163,15 @@ export class LongScreen {
       const set = sets[k] as RE2Set;
       try {
         const hits = set.match(bytes);
-        for (let i = 0; i < hits.length; i++) out[base + (hits[i] as number)] = 1;
+        for (let i = 0; i < hits.length; i++) found[base + (hits[i] as number)] = 1;
       } catch {
         // RE2's DFA ran out of memory on this value: every member of that set may match.
-        out.fill(1, base, base + set.size);
+        found.fill(1, base, base + set.size);
       }
     }
+    const placeOf = this.placeOf;
+    const out = new Uint8Array(placeOf.length);
+    for (let i = 0; i < placeOf.length; i++) out[i] = found[placeOf[i] as number] as number;
     const mine = out.subarray(0, this.patterns.length);
     keepLongAnswer(this, value, mine);
     for (const { screen, from } of this.riders) keepLongAnswer(screen, value, out.subarray(from, from + screen.patterns.length));
@@ -165,7 +179,7 @@ export class LongScreen {
   }
 
   /**
-   * The members' screens in as few sets as RE2 compiles (a set it refuses is split in
+   * The distinct screens in as few sets as RE2 compiles (a set it refuses is split in
    * halves; a pattern it refuses alone answers "may match" always).
    */
   private build(): RE2Set[] {
@@ -173,7 +187,7 @@ export class LongScreen {
     const always = '(?:)'; // matches every value
     const add = (from: number, to: number): void => {
       try {
-        sets.push(new RE2.Set(this.all.slice(from, to)));
+        sets.push(new RE2.Set(this.unique.slice(from, to)));
         this.offsets.push(from);
       } catch {
         if (to - from === 1) {
@@ -186,7 +200,7 @@ export class LongScreen {
         add(mid, to);
       }
     };
-    for (let from = 0; from < this.all.length; from += LONG_SET_MAX) add(from, Math.min(this.all.length, from + LONG_SET_MAX));
+    for (let from = 0; from < this.unique.length; from += LONG_SET_MAX) add(from, Math.min(this.unique.length, from + LONG_SET_MAX));
     return sets;
   }
 }
@@ -391,7 +405,8 @@ function buildLongScreens(rules: readonly Rule[]): void {
         const k = keys[i] as string;
         if (found.index.has(k)) continue;
         found.index.set(k, found.patterns.length);
-        found.patterns.push((members[i] as LongMember).rule.operator?.screen as string);
+        const op = (members[i] as LongMember).rule.operator;
+        found.patterns.push((op?.longScreen ?? op?.screen) as string);
       }
       found.members.push(members);
       found.variables.add((members[0] as LongMember).variable);

@@ -5,6 +5,7 @@
  * against libpcre2 without UTF mode).
  */
 import { test } from 'node:test';
+import RE2 from 're2';
 import assert from 'node:assert/strict';
 import {
   compileRegex,
@@ -355,4 +356,33 @@ test('RE2 on a long value reports the match in chars and the groups as bytes, wi
     assert.deepEqual([index, end, groups], [at, at + 3, ['bbc', 'bb', undefined, 'c']], JSON.stringify(filler));
     assert.deepEqual(re.exec(`${head}\xe9bbb\xe0c${head}b\xe9c${head}bc`), ['bc', 'b', '', 'c']);
   }
+});
+
+test('a long-value screen shortens counted repeats of unbounded bodies and still matches wherever the pattern does', () => {
+  const cases: Array<[string, boolean]> = [
+    // CRS 942430's shape: twelve special characters with anything else between.
+    ['((?:[!-+:-@]|\\x{c2}\\x{b4})[^!-+:-@]*?){12}', true],
+    ['^x(?:a+b){3}c$', true],
+    ['(?:foo|(?:\\d+\\.){4}z)', true],
+    ['[0-9a-f]{32}', false], // a bounded body: the counter costs RE2 little
+    ['(?:(?:a+b){3})*c', false], // inside another repeat a shorter body is no superset
+    ['(?:ab){2}', false],
+  ];
+  const inputs = ['', 'x', '1.2.3.4z', 'xababab', 'xaabababc', 'xabab', 'foo', 'c', 'ababab'];
+  const random = (n: number, seed: number): string => {
+    let s = '';
+    for (let i = 0; i < n; i++) s += 'ab!,:x.1zc '[(seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 11];
+    return s;
+  };
+  for (let k = 0; k < 400; k++) inputs.push(random(k % 40, k + 1));
+  for (const [source, shortened] of cases) {
+    const re = compileRegex(source, MODSECURITY_RX_FLAGS);
+    assert.ok(re.screenSource !== null, source);
+    assert.equal(re.longScreenSource !== re.screenSource, shortened, source);
+    const long = new RE2(re.longScreenSource as string);
+    for (const input of inputs) if (re.test(input)) assert.ok(long.test(Buffer.from(input, 'utf8')), `${source} on ${JSON.stringify(input)}`);
+  }
+  const counted = compileRegex(cases[0]?.[0] as string, MODSECURITY_RX_FLAGS);
+  assert.ok(counted.longScreenSource?.endsWith('{2}'), counted.longScreenSource ?? '');
+  assert.ok(new RE2(counted.longScreenSource as string).test(Buffer.from('a!b:c')), 'two special characters are enough for the screen');
 });

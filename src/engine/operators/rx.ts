@@ -74,6 +74,7 @@ export const rx: OperatorFactory = (param, ctx) => {
   }
   return {
     screen: re.screenSource,
+    longScreen: re.longScreenSource,
     evaluate(input: string, m: MatchContext): boolean {
       if (!m.capturing) {
         const status = re.check(input);

@@ -42,6 +42,8 @@ export interface Operator {
    * rules whose screen did not match.
    */
   readonly screen?: string | null;
+  /** A looser screen for long values (engine/prescreen LongScreen); `screen` when absent. */
+  readonly longScreen?: string | null;
   /** True when `evaluate` returns true for every value (`@rx ^.*$`): no "no match" to remember. */
   readonly matchesAll?: boolean;
 }

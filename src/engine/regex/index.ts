@@ -25,7 +25,7 @@
 import RE2 from 're2';
 import { parsePattern, type PatternFlags } from './parser.js';
 import { minLength, walk, type Node, type ParsedPattern } from './ast.js';
-import { groupsNeedPcreOrder, vmReasons, supersetOf } from './analyze.js';
+import { groupsNeedPcreOrder, vmReasons, shortenedCounts, supersetOf } from './analyze.js';
 import { emitPattern, NotExpressible, type Dialect, type EmittedPattern } from './emit.js';
 import { BacktrackMatcher, LIMIT } from './backtrack.js';
 import { linearEngineAccepts, v8RegexFlags } from './v8flags.js';
@@ -91,6 +91,11 @@ export interface CompiledRegex {
    * RE2.Set; null when there is none.
    */
   readonly screenSource: string | null;
+  /**
+   * screenSource, or a looser RE2 pattern for screening long values in a set with others
+   * (analyze shortenedCounts); null when there is no screen.
+   */
+  readonly longScreenSource: string | null;
   /** True when the pattern matches somewhere in `input` (false when the budget ran out). */
   test(input: string): boolean;
   /** Like test, but tells a spent budget apart from no match. */
@@ -351,6 +356,19 @@ class LinearRegex implements CompiledRegex {
     return this.screen;
   }
 
+  get longScreenSource(): string | null {
+    const screen = this.screenSource;
+    if (screen === null) return null;
+    const shorter = shortenedCounts(this.parsed.ast);
+    if (shorter === null || re2MidCharHazard(shorter)) return screen;
+    try {
+      return emitPattern(shorter, 're2').source;
+    } catch (err) {
+      if (!(err instanceof NotExpressible)) throw err;
+      return screen;
+    }
+  }
+
   private pick(input: string): LinearProgram {
     return this.long !== null && input.length > IRREGEXP_MAX_INPUT ? this.long : this.prog;
   }
@@ -447,6 +465,10 @@ class BoundedRegex implements CompiledRegex {
 
   get screenSource(): string | null {
     return this.screen?.engine === 're2' ? this.screen.emitted.source : null;
+  }
+
+  get longScreenSource(): string | null {
+    return this.screenSource;
   }
 
   test(input: string): boolean {
