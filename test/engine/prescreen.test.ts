@@ -14,6 +14,11 @@ import { sharedSuite } from '../support/shared.js';
 import { runRequest, type TestRequest } from '../support/request.js';
 
 const crs = sharedSuite('crs');
+
+/** A Waf of `rules` with request bodies read, screened or not. */
+const wafOf = (rules: string, screening: boolean): Waf => Waf.fromText(`SecRuleEngine On\nSecRequestBodyAccess On\n${rules}\n`, { screening });
+/** "rule variable" for every match, in order. */
+const matchesOf = (r: Awaited<ReturnType<typeof runRequest>>): string[] => r.tx.matches.map((m) => `${m.ruleId} ${m.variable}`);
 const inj = sharedSuite('libinjection');
 
 test('a screen that fails (RE2 out of memory) answers "may match" for every rule', () => {
@@ -104,7 +109,7 @@ test('long values: one screen pass per chain and variable, and every rule that m
     'SecRule REQUEST_BODY "@rx abc" "id:8,phase:2,pass,log,t:none,t:urlDecode"',
     'SecRule REQUEST_BODY "@rx nowhere" "id:9,phase:2,pass,log,t:none,t:urlDecode"',
   ].join('\n');
-  const load = (screening: boolean): Waf => Waf.fromText(`SecRuleEngine On\nSecRequestBodyAccess On\n${rules}\n`, { screening });
+  const load = (screening: boolean): Waf => wafOf(rules, screening);
   const pad = 'z'.repeat(LONG_VALUE);
   const req: TestRequest = {
     method: 'POST',
@@ -112,7 +117,7 @@ test('long values: one screen pass per chain and variable, and every rule that m
     headers: [['Host', 'example.com'], ['Content-Type', 'application/x-www-form-urlencoded']],
     body: `a=${pad}abc%2541${pad}&b=${pad}hello${pad}&c=${pad}qqq&d=short+abc`,
   };
-  const seen = (r: Awaited<ReturnType<typeof runRequest>>): string[] => r.tx.matches.map((m) => `${m.ruleId} ${m.variable}`);
+  const seen = matchesOf;
   const plain = seen(await runRequest(load(false), req));
   assert.deepEqual(plain, [
     '1 ARGS:a', '1 ARGS:d',
@@ -135,9 +140,9 @@ test('a long value two chains leave the same is scanned once for both; where the
     'SecRule ARGS "@rx abc" "id:4,phase:2,pass,log,t:none,t:urlDecode,t:lowercase"',
     'SecRule ARGS "@rx x[y]z" "id:5,phase:2,pass,log,t:none,t:urlDecode,t:lowercase"',
   ].join('\n');
-  const load = (screening: boolean): Waf => Waf.fromText(`SecRuleEngine On\nSecRequestBodyAccess On\n${rules}\n`, { screening });
+  const load = (screening: boolean): Waf => wafOf(rules, screening);
   const pad = 'z'.repeat(LONG_VALUE);
-  const seen = (r: Awaited<ReturnType<typeof runRequest>>): string[] => r.tx.matches.map((m) => `${m.ruleId} ${m.variable}`);
+  const seen = matchesOf;
   const screened = load(true);
   const [rider, base] = [screened.rules[3]?.longScreens?.get('ARGS')?.screen, screened.rules[0]?.longScreens?.get('ARGS')?.screen];
   assert.ok(rider !== undefined && base !== undefined && rider !== base);
