@@ -123,7 +123,10 @@ export class LongScreen {
    * after shortening, see regex/analyze shortenedCounts) cost a set one copy.
    */
   private readonly unique: readonly string[];
-  /** Screens whose answers this one's passes give too (see buildLongScreens), and where their patterns start in `all`. */
+  /**
+   * Screens whose answers this one's passes give too (see buildLongScreens), and where their
+   * patterns start after this screen's own (in placeOf, and in a pass's combined answer).
+   */
   private readonly riders: ReadonlyArray<{ readonly screen: LongScreen; readonly from: number }>;
 
   /**
