@@ -100,6 +100,15 @@ function keepLongAnswer(screen: LongScreen, value: string, answer: Uint8Array): 
   }
 }
 
+/** A kept answer of `screen` for `value`, if any. */
+function keptLongAnswer(screen: LongScreen, value: string): Uint8Array | undefined {
+  for (let i = longKept.length - 1; i >= 0; i--) {
+    const k = longKept[i] as (typeof longKept)[number];
+    if (k.screen === screen && k.value === value) return k.answer;
+  }
+  return undefined;
+}
+
 /** How many long-value answers are kept and the length of their values (for tests). */
 export function longAnswersKept(): { entries: number; bytes: number } {
   return { entries: longKept.length, bytes: longKeptBytes };
@@ -133,9 +142,14 @@ export class LongScreen {
    * Compiled at load (CRS v4's 32 screens: 60–115 ms and 8–22 MB resident, measured): compiled
    * at first use instead, they would add that time to the first long request a worker sees.
    */
+  /** The screen this one rides on for a variable (see buildLongScreens); set once all are built. */
+  bases: ReadonlyMap<string, LongScreen> = new Map();
+
   constructor(
     private readonly patterns: readonly string[],
     riders: readonly LongScreen[] = [],
+    /** The transformations that make the values it scans (null: raw values). */
+    readonly chain: TransformChain | null = null,
   ) {
     const all = [...patterns];
     this.riders = riders.map((screen) => {
@@ -153,11 +167,23 @@ export class LongScreen {
     this.sets = this.build();
   }
 
+  /**
+   * The answer for `value`, the value of `entry` (of `variable`) after this screen's chain.
+   * When the screen it rides on for that variable scans the same string for that entry (the
+   * steps in between changed nothing), that screen's pass answers for both, whichever of
+   * them is asked first.
+   */
+  answerFor(value: string, entry: Entry, variable: string): Uint8Array {
+    const kept = keptLongAnswer(this, value);
+    if (kept !== undefined) return kept;
+    const base = this.bases.get(variable);
+    if (base !== undefined && (base.chain === null ? entry.value : applyChain(base.chain, entry)) === value) base.answer(value);
+    return this.answer(value);
+  }
+
   answer(value: string): Uint8Array {
-    for (let i = longKept.length - 1; i >= 0; i--) {
-      const k = longKept[i] as (typeof longKept)[number];
-      if (k.screen === this && k.value === value) return k.answer;
-    }
+    const kept = keptLongAnswer(this, value);
+    if (kept !== undefined) return kept;
     const found = new Uint8Array(this.unique.length);
     const sets = this.sets;
     const bytes = utf8Of(value);
@@ -253,10 +279,10 @@ export class ScreenGroup {
    * DFA ran out of memory on a hostile input), every member may match: the rules then run
    * their own operators, so a failing screen never hides a match.
    */
-  run(value: string, variable: string): Uint8Array {
+  run(value: string, variable: string, entry: Entry): Uint8Array {
     if (value.length >= LONG_VALUE) {
       const long = this.long?.get(variable);
-      if (long !== undefined) return this.project(long.screen.answer(value), long.places);
+      if (long !== undefined) return this.project(long.screen.answerFor(value, entry, variable), long.places);
     }
     let hits: number[];
     try {
@@ -357,15 +383,17 @@ export function buildScreens(rules: readonly Rule[], facts: FactTable): number {
  * Chains that differ by steps which leave most long values as they are (t:lowercase on text
  * without capitals, t:normalisePath without dot segments…) give the same string, and the
  * screens of both would scan it: the smaller screen rides on the larger one, whose passes
- * answer for both (see ridesOn). In CRS, 11 passes instead of 18 over a 900 KB form value
- * and its transformed forms (the worst-case benchmark's); load time and size about the same.
+ * answer for both (see ridesOn), whichever is asked first: the rider checks that the larger
+ * screen's chain gives the entry the same string (LongScreen.answerFor). In CRS, 10 passes
+ * instead of 18 over a 900 KB form value and its transformed forms (the worst-case
+ * benchmark's); load time and size about the same.
  */
 function buildLongScreens(rules: readonly Rule[]): void {
   const byChain = new Map<number, Map<string, LongMember[]>>();
-  const chainNames = new Map<number, readonly string[]>();
+  const chains = new Map<number, TransformChain | null>();
   const add = (chain: TransformChain | null, rule: Rule, step: number): void => {
     const chainId = chain?.id ?? 0;
-    if (!chainNames.has(chainId)) chainNames.set(chainId, chain?.names() ?? []);
+    chains.set(chainId, chain);
     let lists = byChain.get(chainId);
     if (lists === undefined) byChain.set(chainId, (lists = new Map()));
     for (const variable of new Set(rule.targets.filter((t) => !t.counting).map((t) => t.def.name))) {
@@ -401,7 +429,8 @@ function buildLongScreens(rules: readonly Rule[]): void {
         return theirs <= LONG_SLACK && ours <= LONG_SLACK;
       });
       if (found === undefined) {
-        found = { chain: chainNames.get(chainId) ?? [], patterns: [], index: new Map(), members: [], variables: new Set(), riders: [], rides: false, screen: null };
+        const chain = chains.get(chainId) ?? null;
+        found = { chain, steps: chain?.names() ?? [], patterns: [], index: new Map(), members: [], variables: new Set(), riders: [], bases: new Map(), screen: null };
         screens.push(found);
       }
       for (let i = 0; i < keys.length; i++) {
@@ -421,21 +450,21 @@ function buildLongScreens(rules: readonly Rule[]): void {
   specs.sort((a, b) => b.patterns.length - a.patterns.length);
   for (const spec of specs) {
     // For each variable it scans, the largest screen of that variable it can ride on.
-    const bases = new Set<LongSpec>();
     for (const variable of spec.variables) {
-      const base = specs.find((b) => b !== spec && !b.rides && b.variables.has(variable) && ridesOn(spec, b));
-      if (base !== undefined) bases.add(base);
+      const base = specs.find((b) => b !== spec && b.bases.size === 0 && b.variables.has(variable) && ridesOn(spec, b));
+      if (base === undefined) continue;
+      if (!base.riders.includes(spec)) base.riders.push(spec);
+      spec.bases.set(variable, base);
     }
-    if (bases.size === 0) continue;
-    spec.rides = true;
-    for (const base of bases) base.riders.push(spec);
   }
   // Riders are built first: a base compiles their patterns into its own sets.
   const built = (spec: LongSpec): LongScreen =>
     (spec.screen ??= new LongScreen(
       spec.patterns,
       spec.riders.map((r) => built(r)),
+      spec.chain,
     ));
+  for (const spec of specs) built(spec).bases = new Map([...spec.bases].map(([variable, base]) => [variable, built(base)]));
   for (const spec of specs) {
     const screen = built(spec);
     for (const members of spec.members) {
@@ -449,14 +478,16 @@ function buildLongScreens(rules: readonly Rule[]): void {
 
 /** A LongScreen being planned: its chain's steps, members and patterns, and what rides on what. */
 interface LongSpec {
-  readonly chain: readonly string[];
+  readonly chain: TransformChain | null;
+  /** The chain's step names. */
+  readonly steps: readonly string[];
   readonly patterns: string[];
   readonly index: Map<string, number>;
   readonly members: LongMember[][];
   readonly variables: Set<string>;
   readonly riders: LongSpec[];
-  /** True once it rides on larger screens (then none rides on it). */
-  rides: boolean;
+  /** The larger screen it rides on, by variable (then none rides on it). */
+  readonly bases: Map<string, LongSpec>;
   screen: LongScreen | null;
 }
 
@@ -475,14 +506,14 @@ const MOSTLY_UNCHANGING = new Set([
  * same string; it is no larger, and together they fit in one set.
  */
 function ridesOn(rider: LongSpec, base: LongSpec): boolean {
-  if (rider.patterns.length > base.patterns.length || rider.chain.length <= base.chain.length) return false;
+  if (rider.patterns.length > base.patterns.length || rider.steps.length <= base.steps.length) return false;
   if (base.patterns.length + base.riders.reduce((n, r) => n + r.patterns.length, 0) + rider.patterns.length > LONG_SET_MAX) return false;
   let k = 0;
-  for (const step of rider.chain) {
-    if (k < base.chain.length && step === base.chain[k]) k++;
+  for (const step of rider.steps) {
+    if (k < base.steps.length && step === base.steps[k]) k++;
     else if (!MOSTLY_UNCHANGING.has(step.toLowerCase())) return false;
   }
-  return k === base.chain.length;
+  return k === base.steps.length;
 }
 
 /**
@@ -524,7 +555,7 @@ export function screenOf(entry: Entry, group: ScreenGroup, variable: string): Ui
     const hits = entry.screens?.[group.id];
     if (hits !== undefined) return hits;
   }
-  const answer = group.run(group.chain === null ? entry.value : applyChain(group.chain, entry), variable);
+  const answer = group.run(group.chain === null ? entry.value : applyChain(group.chain, entry), variable, entry);
   const facts = known ?? group.facts.of(entry, true);
   if (facts === null) (entry.screens ??= [])[group.id] = answer;
   else if (answer === group.none) facts.set(group.noneBit);

@@ -623,7 +623,7 @@ export class Transaction implements MatchContext {
           previous = value;
           // A long value the chain's screen rules out for this rule (see engine/prescreen LongScreen).
           const place = long !== null && value.length >= LONG_VALUE ? long[k]?.get(def.name) : undefined;
-          if (place !== undefined && place.screen.answer(value)[place.index] === 0) continue;
+          if (place !== undefined && place.screen.answerFor(value, entry, def.name)[place.index] === 0) continue;
           if (this.test(rule, starter, op, def, entry, value)) hit = true;
           if (this.interruption !== interruption) return true;
         }
@@ -652,7 +652,7 @@ export class Transaction implements MatchContext {
     const possible =
       screen !== null
         ? (screenOf(entry, screen.group, def.name)[screen.index] as number) === 1
-        : long === undefined || (long.screen.answer(value)[long.index] as number) === 1;
+        : long === undefined || (long.screen.answerFor(value, entry, def.name)[long.index] as number) === 1;
     const hit = (possible && op.evaluate(value, this)) !== rule.negated;
     if (this.trace !== null) {
       this.trace({

@@ -3,6 +3,7 @@
  * the same matches, logs and verdicts; and a screen that cannot answer lets every rule run.
  */
 import { test } from 'node:test';
+import RE2 from 're2';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ const inj = sharedSuite('libinjection');
 test('a screen that fails (RE2 out of memory) answers "may match" for every rule', () => {
   const failing = { match: () => { throw new Error('RE2.Set matching failed: out of memory.'); } };
   const g = new ScreenGroup(0, failing as never, 4, null, null, new FactTable());
-  assert.deepEqual([...g.run('anything', 'ARGS')], [1, 1, 1, 1]);
+  assert.deepEqual([...g.run('anything', 'ARGS', new Entry('a', 'anything'))], [1, 1, 1, 1]);
 });
 
 test('a group remembers answers for raw values across transactions from their second sighting, bounded, long values by digest', () => {
@@ -160,6 +161,33 @@ test('a long value two chains leave the same is scanned once for both; where the
   assert.equal(riders.buffer, answer.buffer);
   assert.deepEqual([...riders], [1, 0]);
   assert.deepEqual([...answer], [1, 0, 0]);
+});
+
+test('a rider asked before the screen it rides on still costs one pass when their strings are the same', async () => {
+  // The t:urlDecode,t:lowercase rules (the rider's) come first this time.
+  const rules = [
+    'SecRule ARGS "@rx abc" "id:4,phase:2,pass,log,t:none,t:urlDecode,t:lowercase"',
+    'SecRule ARGS "@rx x[y]z" "id:5,phase:2,pass,log,t:none,t:urlDecode,t:lowercase"',
+    'SecRule ARGS "@rx abc" "id:1,phase:2,pass,log,t:none,t:urlDecode"',
+    'SecRule ARGS "@rx d[e]f" "id:2,phase:2,pass,log,t:none,t:urlDecode"',
+    'SecRule ARGS "@rx q{3}" "id:3,phase:2,pass,log,t:none,t:urlDecode"',
+  ].join('\n');
+  const pad = 'w'.repeat(LONG_VALUE);
+  const req: TestRequest = { method: 'POST', uri: '/', headers: [['Host', 'example.com'], ['Content-Type', 'application/x-www-form-urlencoded']], body: `a=${pad}%61bc${pad}${Date.now()}` };
+  const Set = (RE2 as unknown as { Set: { prototype: { match(b: Buffer): number[] } } }).Set.prototype;
+  const match = Set.match;
+  let passes = 0;
+  Set.match = function (this: unknown, b: Buffer): number[] {
+    if (b.length >= LONG_VALUE) passes++;
+    return match.call(this, b);
+  };
+  try {
+    const r = await runRequest(wafOf(rules, true), req);
+    assert.deepEqual(matchesOf(r), ['4 ARGS:a', '1 ARGS:a']);
+  } finally {
+    Set.match = match;
+  }
+  assert.equal(passes, 1);
 });
 
 test('long-value answers are kept for the values rules ask about again, within a bound on what they hold', () => {
