@@ -138,13 +138,13 @@ export class LongScreen {
    */
   private readonly riders: ReadonlyArray<{ readonly screen: LongScreen; readonly from: number }>;
 
+  /** The screen this one rides on for a variable (see buildLongScreens); set once all are built. */
+  bases: ReadonlyMap<string, LongScreen> = new Map();
+
   /**
    * Compiled at load (CRS v4's 32 screens: 60–115 ms and 8–22 MB resident, measured): compiled
    * at first use instead, they would add that time to the first long request a worker sees.
    */
-  /** The screen this one rides on for a variable (see buildLongScreens); set once all are built. */
-  bases: ReadonlyMap<string, LongScreen> = new Map();
-
   constructor(
     private readonly patterns: readonly string[],
     riders: readonly LongScreen[] = [],
