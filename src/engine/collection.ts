@@ -48,6 +48,21 @@ export class Entry {
 
 const ASCII = /^[\x00-\x7f]*$/;
 
+/** Whether every char of `s` is ASCII. */
+export function isAscii(s: string): boolean {
+  return ASCII.test(s);
+}
+
+/**
+ * A name's slot kept by what looks the same name up request after request (setvar:tx.x, a
+ * `TX:x` or `%{tx.x}` selector): see KeyedCollection.slotFor.
+ */
+export interface SlotMemo {
+  /** The slot map `slot` was looked up in (undefined: not yet). */
+  slotMap: ReadonlyMap<string, number> | null | undefined;
+  slot: number;
+}
+
 /**
  * Variables by case-insensitive name, in insertion order. A variable that has a slot (see
  * `slots`) lives there only; every other one in `entries`.
@@ -109,6 +124,15 @@ export class KeyedCollection {
     return this.slotOf?.get(lower) ?? -1;
   }
 
+  /** The slot of `lower` (-1: none), looked up once per slot map and kept in `memo`. */
+  slotFor(memo: SlotMemo, lower: string): number {
+    if (memo.slotMap !== this.slotOf) {
+      memo.slotMap = this.slotOf;
+      memo.slot = this.slotIndex(lower);
+    }
+    return memo.slot;
+  }
+
   get(key: string): Entry | undefined {
     return this.getLowered(key.toLowerCase());
   }
@@ -146,7 +170,7 @@ export class KeyedCollection {
       const existing = this.slots[s];
       if (existing === undefined) {
         this.slotted++;
-        if (key !== lower && !ASCII.test(key)) this.oddSlotNames = true;
+        if (key !== lower && !isAscii(key)) this.oddSlotNames = true;
       }
       this.slots[s] = existing === undefined ? new Entry(key, value, ++this.written) : new Entry(existing.key, value, existing.order);
       return;

@@ -7,20 +7,17 @@
  */
 import { compileXPath, type CompiledXPath } from '../bodies/xpath.js';
 import { compileRegex, type CompiledRegex } from './regex/index.js';
-import { Entry, type KeyedCollection } from './collection.js';
+import { Entry, isAscii, type KeyedCollection, type SlotMemo } from './collection.js';
 import type { Transaction } from './transaction.js';
 import { xmlValues } from './request-body.js';
 
 /** How a target narrows a collection. */
 export type Selector =
-  | {
+  | ({
       readonly kind: 'key';
       readonly key: string;
       readonly lower: string;
-      /** The slot of the name in `slotMap` (engine/collection slots; -1: none), worked out at first use. */
-      slot: number;
-      slotMap: ReadonlyMap<string, number> | null;
-    }
+    } & SlotMemo)
   | {
       readonly kind: 'regex';
       readonly source: string;
@@ -149,7 +146,7 @@ function selectableSlots(slotMap: ReadonlyMap<string, number>, sel: Selector | n
   if (bySelector === undefined) slotsSelectable.set(slotMap, (bySelector = new Map()));
   let slots = bySelector.get(sel);
   if (slots === undefined) {
-    slots = [...slotMap].filter(([name]) => !/^[\x00-\x7f]*$/.test(name) || selects(sel, name)).map(([, slot]) => slot);
+    slots = [...slotMap].filter(([name]) => !isAscii(name) || selects(sel, name)).map(([, slot]) => slot);
     bySelector.set(sel, slots);
   }
   return slots;
@@ -164,17 +161,13 @@ function fromKeyed(coll: (tx: Transaction) => KeyedCollection | undefined): Vari
   return function collect(this: VariableDef, tx, sel, out) {
     const c = coll(tx);
     if (c === undefined) return;
-    const slotMap = c.slotMap;
     if (sel !== null && sel.kind === 'key') {
       // A name read by macros (%{tx.x}) as well as by rules: its slot is looked up once.
-      if (slotMap !== null && sel.slotMap !== slotMap) {
-        sel.slotMap = slotMap;
-        sel.slot = c.slotIndex(sel.lower);
-      }
-      const e = slotMap === null ? c.entries.get(sel.lower) : c.getLowered(sel.lower, sel.slot);
+      const e = c.getLowered(sel.lower, c.slotFor(sel, sel.lower));
       if (e !== undefined) out.push(this, e);
       return;
     }
+    const slotMap = c.slotMap;
     // Variables with a slot are not in `entries`: those selected join them in the order
     // they were first written.
     let slotted: Entry[] | null = null;
@@ -391,7 +384,7 @@ export function compileSelector(def: VariableDef, text: string, namespaces: Read
     const source = text.slice(1, -1);
     return { kind: 'regex', source, re: compileRegex(`(?is)${source}`), literal: literalOf(source) };
   }
-  return { kind: 'key', key: text, lower: text.toLowerCase(), slot: -1, slotMap: null };
+  return { kind: 'key', key: text, lower: text.toLowerCase(), slotMap: undefined, slot: -1 };
 }
 
 /**

@@ -5,7 +5,7 @@
  * values may hold macros; they are compiled here and expanded per match.
  */
 import { compileMacro, expandMacro, MacroError, type MacroTemplate } from '../macro.js';
-import { PersistentCollection, type KeyedCollection } from '../collection.js';
+import { PersistentCollection, type KeyedCollection, type SlotMemo } from '../collection.js';
 import { ActionError, type ActionDef } from './types.js';
 import type { RuleAction } from '../rule.js';
 
@@ -49,9 +49,8 @@ function setvar(param: string): RuleAction {
   // tx.NAME_%{…} (CRS's `tx.header_name_920450_%{tx.0}`): TX known here, the name's rest expanded per match.
   const head = nameTpl.parts[0] as string;
   const txRest: MacroTemplate | null = txKey === null && /^tx\./i.test(head) ? { source: nameTpl.source.slice(3), parts: [head.slice(3), ...nameTpl.parts.slice(1)], refs: nameTpl.refs } : null;
-  // tx.NAME's slot in TX (engine/collection slots), for the slot map it was looked up in.
-  let slotMap: ReadonlyMap<string, number> | null | undefined;
-  let txSlot = -1;
+  // tx.NAME's slot in TX (engine/collection slots).
+  const txSlot: SlotMemo = { slotMap: undefined, slot: -1 };
   return {
     name: 'setvar',
     param,
@@ -78,14 +77,7 @@ function setvar(param: string): RuleAction {
         key = full.slice(dot + 1);
         lower = key.toLowerCase();
       }
-      let slot: number | undefined;
-      if (txKey !== null) {
-        if (slotMap !== coll.slotMap) {
-          slotMap = coll.slotMap;
-          txSlot = coll.slotIndex(lower);
-        }
-        slot = txSlot;
-      }
+      const slot = txKey !== null ? coll.slotFor(txSlot, lower) : undefined;
       if (remove) {
         coll.deleteLowered(lower, slot);
         return;
