@@ -250,6 +250,21 @@ export class FactTable {
     return facts;
   }
 
+  /**
+   * The facts (as ValueFacts.bits) every one of `entries` has: their intersection, or null
+   * when some value has none (seen the first time, or nothing known yet).
+   */
+  common(entries: readonly Entry[], length: number): number[] | null {
+    let all: number[] | null = null;
+    for (let i = 0; i < length; i++) {
+      const facts = this.of(entries[i] as Entry, false);
+      if (facts === null) return null;
+      if (all === null) all = facts.bits.slice();
+      else for (let w = 0; w < all.length; w++) all[w] = (all[w] as number) & (facts.bits[w] as number);
+    }
+    return all;
+  }
+
   /** Values with facts now (for tests and reports). */
   get size(): number {
     return this.known.size;
@@ -274,6 +289,11 @@ export class NoMatchMemo {
   has(entry: Entry): boolean {
     const facts = this.table.of(entry, false);
     return facts !== null && facts.has(this.bit);
+  }
+
+  /** True when `common` (FactTable.common of some values) says none of them matches. */
+  hasAll(common: readonly number[]): boolean {
+    return (((common[(this.bit / WORD_BITS) | 0] as number) >>> this.bit % WORD_BITS) & 1) === 1;
   }
 
   /** Remembers that the entry's value does not match (when it has a lasting id). */

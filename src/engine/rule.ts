@@ -116,6 +116,12 @@ export class Rule {
    * Null when they cannot be shared.
    */
   targetsKey: string | null;
+  /**
+   * True when enough other memo rules of the phase share the rule's targetsKey
+   * (SHARED_MEMO_RULES) that its list is kept for them whatever its length, and each of
+   * them is skipped whole when every value of it is known not to match it.
+   */
+  shareTargets: boolean;
   private metadata: KeyedCollection | null;
   location: SourceLocation;
   /** The directive as written. */
@@ -168,6 +174,7 @@ export class Rule {
     this.txTarget = null;
     this.txSlot = -1;
     this.targetsKey = null;
+    this.shareTargets = false;
     this.metadata = null;
     this.location = location;
     this.text = text;

@@ -41,11 +41,17 @@ export class TargetBuffer {
   defs: VariableDef[];
   entries: Entry[];
   length: number;
+  /**
+   * For a list kept for the phase: the facts every one of its values has (engine/no-match-memo
+   * FactTable.common), worked out when a rule first asks; undefined until then.
+   */
+  common: number[] | null | undefined;
 
   constructor() {
     this.defs = [];
     this.entries = [];
     this.length = 0;
+    this.common = undefined;
   }
 
   push(def: VariableDef, entry: Entry): void {

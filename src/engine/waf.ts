@@ -17,6 +17,12 @@ import { buildScreens, sharedTargetsKey } from './prescreen.js';
 import { Marker, type CompiledTarget, type PhaseItem, type Rule } from './rule.js';
 import { Transaction, type TransactionOptions } from './transaction.js';
 
+/**
+ * Memo rules of a phase with the same targets (Rule.targetsKey) from which on their list
+ * is kept for the phase and each is skipped whole on the facts all its values share.
+ */
+const SHARED_MEMO_RULES = 4;
+
 export interface WafOptions {
   /** Where persistent collections live (memory when absent). */
   readonly store?: CollectionStore;
@@ -115,6 +121,13 @@ export class Waf {
         r.noMatch = r.txTarget === null ? noMatchMemoFor(r, this.facts) : null;
       }
     }
+    const memoRules = new Map<string, Rule[]>();
+    for (const r of this.rules) {
+      if (r.noMatch === null || r.targetsKey === null) continue;
+      const key = `${r.starter.phase}\u0000${r.targetsKey}`;
+      memoRules.set(key, [...(memoRules.get(key) ?? []), r]);
+    }
+    for (const list of memoRules.values()) if (list.length >= SHARED_MEMO_RULES) for (const r of list) r.shareTargets = true;
     for (let d = 0; d < 10; d++) this.captureSlots[d] = this.txSlots.get(String(d)) ?? -1;
     for (const items of this.phases) resolveSkipAfter(items);
   }

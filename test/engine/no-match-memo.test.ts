@@ -206,3 +206,51 @@ test('a rule whose operator matches every value (@rx ^.*$) has no memo, and stil
     assert.equal(r.tx.tx.get('seen')?.value, ' host x-a');
   }
 });
+
+test('memo rules sharing their targets are skipped whole once every value is known not to match them', async () => {
+  // Five rules with the same targets, none in a screen group (different operators and chains):
+  // their list is kept for the phase, and a rule none of whose values can match is not looked
+  // at value by value. A sixth rule with targets of its own keeps the value-by-value memo.
+  const text = [
+    'SecRuleEngine On',
+    'SecRule ARGS|ARGS_NAMES "@pm evil" "id:1,phase:1,deny,status:403,t:lowercase"',
+    'SecRule ARGS|ARGS_NAMES "@detectSQLi" "id:2,phase:1,deny,status:403"',
+    'SecRule ARGS|ARGS_NAMES "@detectXSS" "id:3,phase:1,deny,status:403,t:urlDecodeUni"',
+    'SecRule ARGS|ARGS_NAMES "@contains /etc/passwd" "id:4,phase:1,deny,status:403,t:normalisePath"',
+    'SecRule ARGS|ARGS_NAMES "@rx ^\\d+x$" "id:5,phase:1,deny,status:403,t:trim"',
+    'SecRule ARGS "@within bad worse" "id:6,phase:1,deny,status:403"',
+  ].join('\n');
+  const waf = Waf.fromText(text);
+  const plain = Waf.fromText(text, { screening: false });
+  assert.deepEqual(
+    waf.rules.map((r) => r.shareTargets),
+    [true, true, true, true, true, false],
+  );
+  let asked = 0;
+  const has = NoMatchMemo.prototype.has;
+  NoMatchMemo.prototype.has = function (this: NoMatchMemo, entry: Entry): boolean {
+    asked++;
+    return has.call(this, entry);
+  };
+  try {
+    const run = async (uri: string): Promise<{ status: number | null; asked: number }> => {
+      asked = 0;
+      const r = await runRequest(waf, { uri });
+      const p = await runRequest(plain, { uri });
+      assert.deepEqual(r.matched, p.matched, uri);
+      return { status: r.interruption?.status ?? null, asked };
+    };
+    for (let i = 0; i < 3; i++) await run('/?a=1&b=2&c=three');
+    // Known: rules 1-5 skipped whole; rule 6 asks about its three values.
+    assert.deepEqual(await run('/?a=1&b=2&c=three'), { status: null, asked: 3 });
+    // One value new: every rule looks at the list value by value again.
+    assert.deepEqual(await run('/?a=1&b=2&c=four'), { status: null, asked: 5 * 6 + 3 });
+    assert.equal((await run('/?a=1&b=evil&c=three')).status, 403);
+    assert.equal((await run("/?a=1&b=2&c=1' or 1=1--")).status, 403);
+    assert.equal((await run('/?a=1&b=2&c=42x')).status, 403);
+    assert.equal((await run('/?a=1&b=2&c=worse')).status, 403);
+    assert.deepEqual(await run('/?a=1&b=2&c=three'), { status: null, asked: 3 });
+  } finally {
+    NoMatchMemo.prototype.has = has;
+  }
+});
