@@ -356,6 +356,23 @@ describe('validate operators on long values (searched natively) agree with a byt
   });
 });
 
+test('@within remembers short values and answers as the search does, across starting over', () => {
+  const list = '/content-encoding/ /proxy/ /lock-token/ /if/ /expect/';
+  const op = compile('within', list);
+  const ask = (v: string): void => assert.equal(op.evaluate(v, recorder()), list.includes(v), JSON.stringify(v));
+  // Asked twice each (the second answer is the remembered one), more values than it keeps.
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.constantFrom('/proxy/', '/if/', '/host/', 'proxy', ''), fc.string({ maxLength: 80 })), { maxLength: 40 }), (values) => {
+      for (const v of values) ask(v);
+      for (const v of values) ask(v);
+    }),
+  );
+  for (let i = 0; i < 3000; i++) ask(i % 7 === 0 ? '/if/' : `/h${i}/`);
+  ask('/if/');
+  ask('/lock-token/');
+  ask(list);
+});
+
 /** [operator, param, part of the error message] */
 const loadErrors: readonly (readonly [string, string, RegExp])[] = [
   ['ipMatch', '', /at least one address/],

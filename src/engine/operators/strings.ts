@@ -12,6 +12,7 @@
  * v2's empty cases are kept: an empty parameter is found in anything (`@contains ""`
  * matches), and for `@within` an empty value is within anything.
  */
+import { detached } from '../no-match-memo.js';
 import { parsePmContent } from './pm.js';
 import { OperatorParamError, type OperatorFactory } from './types.js';
 
@@ -60,10 +61,32 @@ export const containsWord: OperatorFactory = (param) => {
   };
 };
 
-/** `@within list`: the value occurs somewhere in the parameter (an empty value always does). */
-export const within: OperatorFactory = (param) => ({
-  evaluate: (input) => param.includes(input),
-});
+/** Values up to this long have their @within answer remembered. */
+const WITHIN_MEMO_LENGTH = 64;
+/** Answers an @within operator remembers before it starts over. */
+const WITHIN_MEMO_ENTRIES = 1024;
+
+/**
+ * `@within list`: the value occurs somewhere in the parameter (an empty value always does).
+ * CRS asks it of every request's method, protocol and header names against the same lists:
+ * a short value's answer is remembered (a lookup costs a quarter of searching a 150-byte
+ * list, measured).
+ */
+export const within: OperatorFactory = (param) => {
+  let memo = new Map<string, boolean>();
+  return {
+    evaluate(input) {
+      if (input.length > WITHIN_MEMO_LENGTH) return param.includes(input);
+      let found = memo.get(input);
+      if (found === undefined) {
+        found = param.includes(input);
+        if (memo.size >= WITHIN_MEMO_ENTRIES) memo = new Map();
+        memo.set(detached(input), found);
+      }
+      return found;
+    },
+  };
+};
 
 /**
  * `@strmatch text`: the parameter, in v2's content syntax (`|hex|`, `\"` …), occurs in the
