@@ -80,7 +80,7 @@ export class KeyedCollection {
 
   /**
    * The variables of the names given a slot when the rules were loaded (engine/waf
-   * txSlots: the TX variables rules read by name, and captures). CRS writes about 200 of
+   * txSlots: the TX variables rules read or write by name, and captures). CRS writes about 200 of
    * them per request and reads them about as often: an array costs less than a Map, which
    * would also grow (and be copied) a few times per request. Empty for a collection
    * without slots.

@@ -29,6 +29,8 @@ export interface RuleAction {
   /** The parameter as written, for explanations. */
   readonly param: string | null;
   execute(tx: Transaction, rule: Rule): void;
+  /** For `setvar:tx.NAME…` with a name without macros: NAME in lower case (the Waf gives it a TX slot). */
+  readonly txName?: string;
 }
 
 export type DisruptiveKind = 'pass' | 'deny' | 'drop' | 'allow' | 'redirect' | 'block' | 'proxy';

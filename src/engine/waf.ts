@@ -74,7 +74,7 @@ export class Waf {
   readonly screenGroups: number;
   /** What the rules' memos and screens know about recent values (engine/no-match-memo). */
   readonly facts = new FactTable();
-  /** A slot per TX name that rules read by name (engine/collection KeyedCollection.slots). */
+  /** A slot per TX name that rules read or write by name (engine/collection KeyedCollection.slots). */
   readonly txSlots = new Map<string, number>();
   /** The slots of TX:0 … TX:9 (regex captures), -1 for none. */
   readonly captureSlots = new Int32Array(10);
@@ -114,6 +114,9 @@ export class Waf {
         if (slot === undefined) this.txSlots.set(sel.lower, (slot = this.txSlots.size));
         r.txSlot = slot;
       }
+      // So do the TX names rules write by name: writes then fill a slot, and TX's Map keeps
+      // only names made by macros (CRS's header_name_920450_*), which `TX:/re/` scans.
+      for (const a of r.actions) if (a.txName !== undefined && !this.txSlots.has(a.txName)) this.txSlots.set(a.txName, this.txSlots.size);
       if (options.screening !== false) {
         r.pureVerdict = hasPureVerdict(r);
         // One TX value by name is read straight from the collection: a memo would cost more

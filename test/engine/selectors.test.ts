@@ -85,17 +85,18 @@ test('a TX variable read by name sees every write, removal and capture before it
   assert.deepEqual([...new Set(r.tx.matches.map((m) => m.ruleId))].filter((id) => ![1, 3, 6, 8, 10, 12].includes(id)), [2, 5, 7, 9, 11, 13, 14]);
 });
 
-test('TX variables read by name (kept in slots) and the others are selected in the order they were first written', async () => {
+test('TX variables read or written by name (kept in slots) and the others are selected in the order they were first written', async () => {
   const list = (selector: string, id: number): string =>
     `SecRule ${selector} "@rx ^" "id:${id},phase:1,pass,nolog,setvar:'tx.seen_${id}=%{tx.seen_${id}} %{MATCHED_VAR_NAME}'"`;
   const rules = [
-    // va and vc are read by name: they get slots; vb and vd do not.
+    // va is read by name and vc written by name: they get slots; vb and vd, whose names
+    // only macros make, do not.
     'SecRule TX:va "@eq 99" "id:1,phase:1,pass,nolog"',
-    'SecRule TX:vC "@eq 99" "id:2,phase:1,pass,nolog"',
-    'SecAction "id:3,phase:1,pass,nolog,setvar:tx.va=1,setvar:tx.vb=1,setvar:tx.VC=1,setvar:tx.vd=1"',
+    'SecAction "id:2,phase:1,pass,nolog,setvar:tx.b=b,setvar:tx.d=d"',
+    "SecAction \"id:3,phase:1,pass,nolog,setvar:tx.va=1,setvar:'tx.v%{tx.b}=1',setvar:tx.VC=1,setvar:'tx.v%{tx.d}=1'\"",
     list('TX:/^v/', 10),
     // A new value keeps the place; a removal and a new write moves to the end.
-    'SecAction "id:4,phase:1,pass,nolog,setvar:tx.va=2,setvar:!tx.vb,setvar:tx.vb=3,setvar:!tx.vc,setvar:tx.vc=4"',
+    "SecAction \"id:4,phase:1,pass,nolog,setvar:tx.va=2,setvar:'!tx.v%{tx.b}',setvar:'tx.v%{tx.b}=3',setvar:!tx.vc,setvar:tx.vc=4\"",
     list('TX:/^v/', 11),
     list('TX:/^v[ad]/', 12),
     'SecRule &TX:/^v/ "@eq 4" "id:13,phase:1,pass,log"',
@@ -108,6 +109,10 @@ test('TX variables read by name (kept in slots) and the others are selected in t
   assert.equal(seen(11), ' TX:va TX:vd TX:vb TX:vc');
   assert.equal(seen(12), ' TX:va TX:vd');
   assert.deepEqual(r.logged, [13, 14]);
+  assert.deepEqual(
+    ['va', 'vb', 'vc', 'vd', 'seen_10'].map((name) => r.tx.tx.slotIndex(name) >= 0),
+    [true, false, true, false, true],
+  );
 });
 
 test('TX variables whose names have bytes beyond ASCII are selected like any other', async () => {

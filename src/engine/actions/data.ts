@@ -54,6 +54,7 @@ function setvar(param: string): RuleAction {
   return {
     name: 'setvar',
     param,
+    ...(txKey === null ? {} : { txName: txLower }),
     execute(tx) {
       let coll: KeyedCollection | undefined;
       let key: string;
