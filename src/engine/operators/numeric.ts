@@ -38,7 +38,9 @@ export function atoi(s: string): number {
   while (i < n) {
     const c = s.charCodeAt(i);
     if (c < 0x30 || c > 0x39) break;
-    lo = (lo * 10 + (c - 0x30)) % 4294967296;
+    lo = lo * 10 + (c - 0x30);
+    // Reduced only once past 32 bits: a remainder per digit is a floating-point fmod.
+    if (lo >= 4294967296) lo %= 4294967296;
     i++;
   }
   const significant = i - first;
