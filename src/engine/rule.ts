@@ -124,6 +124,13 @@ export class Rule {
    * them is skipped whole when every value of it is known not to match it.
    */
   shareTargets: boolean;
+  /**
+   * True for a lone rule on one TX variable whose match changes nothing but the flow and
+   * MATCHED_VAR: no actions, no logging, no capture, transformation, severity or pause,
+   * `pass` (CRS's paranoia-level gates, `TX:DETECTION_PARANOIA_LEVEL "@lt 2"` with
+   * skipAfter): the transaction tests its value without the bookkeeping of a match.
+   */
+  quiet: boolean;
   private metadata: KeyedCollection | null;
   location: SourceLocation;
   /** The directive as written. */
@@ -177,6 +184,7 @@ export class Rule {
     this.txSlot = -1;
     this.targetsKey = null;
     this.shareTargets = false;
+    this.quiet = false;
     this.metadata = null;
     this.location = location;
     this.text = text;

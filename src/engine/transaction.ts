@@ -594,7 +594,18 @@ export class Transaction implements MatchContext {
         const count = countEntry(entry === undefined ? 0 : 1);
         return this.test(rule, starter, op, countingDef(one.text), count, count.value);
       }
-      return entry !== undefined && this.test(rule, starter, op, one.def, entry, entry.value);
+      if (entry === undefined) return false;
+      if (rule.quiet && this.trace === null) {
+        // A paranoia-level gate: only MATCHED_VAR and the flow change on a match (see Rule.quiet).
+        this.capturing = false;
+        if (op.evaluate(entry.value, this) === rule.negated) return false;
+        this.matchedVar = entry.value;
+        this.matchedDef = one.def;
+        this.matchedEntry = entry;
+        this.matchedName = null;
+        return true;
+      }
+      return this.test(rule, starter, op, one.def, entry, entry.value);
     }
     const buf = this.resolveTargets(rule);
     // A trace shows every value: no value is left out then. A rule looking at more values

@@ -113,6 +113,19 @@ export class Waf {
         let slot = this.txSlots.get(sel.lower);
         if (slot === undefined) this.txSlots.set(sel.lower, (slot = this.txSlots.size));
         r.txSlot = slot;
+        r.quiet =
+          r.starter === r &&
+          r.chainNext === null &&
+          r.operator !== null &&
+          r.actions.length === 0 &&
+          !r.log &&
+          !r.auditlog &&
+          !r.capture &&
+          r.transforms === null &&
+          r.severity < 0 &&
+          r.pause === 0 &&
+          r.sanitise === null &&
+          r.effectiveDisruptive === 'pass';
       }
       // So do the TX names rules write by name: writes then fill a slot, and TX's Map keeps
       // only names made by macros (CRS's header_name_920450_*), which `TX:/re/` scans.

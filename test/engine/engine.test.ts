@@ -209,6 +209,31 @@ test('rules over one TX variable: its value, its count, a missing one, a target 
   assert.deepEqual((await tx(rules, { uri: '/off' })).logged, [2, 3, 4, 10]);
 });
 
+test('a quiet rule over one TX variable (a paranoia-level gate) skips, negates and sets MATCHED_VAR like any rule', async () => {
+  const rules = `
+    SecAction "id:1,phase:1,pass,nolog,setvar:tx.level=1,setvar:tx.other=7"
+    SecRule TX:level "@lt 2" "id:2,phase:1,pass,nolog,skipAfter:END-A"
+    SecAction "id:3,phase:1,pass,log"
+    SecMarker END-A
+    SecRule REQUEST_URI "@rx ^(/\\w*)" "id:4,phase:1,pass,log,logdata:'before %{MATCHED_VAR}'"
+    SecRule TX:other "!@eq 7" "id:5,phase:1,pass,nolog,skipAfter:END-B"
+    SecRule TX:other "@gt 5" "id:6,phase:1,pass,nolog"
+    SecAction "id:7,phase:1,pass,log,logdata:'after %{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
+    SecRule TX:missing "@lt 5" "id:8,phase:1,pass,nolog,skipAfter:END-B"
+    SecAction "id:9,phase:1,pass,log"
+    SecMarker END-B`;
+  const w = waf(rules);
+  assert.deepEqual(
+    [2, 5, 6, 8].map((id) => w.rules.find((r) => r.id === id)?.quiet),
+    [true, true, true, true],
+  );
+  for (const uri of ['/a', '/b']) {
+    const r = await runRequest(w, { uri });
+    assert.deepEqual(r.logged, [4, 7, 9], uri);
+    assert.deepEqual(r.tx.matches.map((m) => m.data), [`before ${uri}`, 'after TX:other=7', '']);
+  }
+});
+
 test('phase 5 after a stopped request: rules match on their own values, chains run to their end', async () => {
   const rules = `
     SecRule ARGS "@rx bad" "id:1,phase:1,deny,log"
