@@ -115,6 +115,20 @@ test('TX variables read or written by name (kept in slots) and the others are se
   );
 });
 
+test('setvar with a name made by a macro writes the slot of the name it makes, if it has one', async () => {
+  const rules = [
+    'SecRule TX:vc "@eq 99" "id:1,phase:1,pass,nolog"',
+    "SecAction \"id:2,phase:1,pass,nolog,setvar:tx.c=C,setvar:'tx.v%{tx.c}=5',setvar:'tx.zz_%{tx.c}=6',setvar:'tx.v%{tx.c}=+1'\"",
+    'SecRule TX:vc "@eq 6" "id:3,phase:1,pass,log"',
+    'SecRule TX:/^zz_/ "@eq 6" "id:4,phase:1,pass,log"',
+    'SecRule &TX:/^[vz]/ "@eq 2" "id:5,phase:1,pass,log"',
+  ].join('\n');
+  const r = await runRequest(Waf.fromText(`SecRuleEngine On\n${rules}\n`), { uri: '/', headers: [['Host', 'example.com']] });
+  assert.deepEqual(r.logged, [3, 4, 5]);
+  assert.equal(r.tx.tx.get('VC')?.value, '6');
+  assert.equal(r.tx.tx.get('zz_c')?.key, 'zz_C');
+});
+
 test('TX variables whose names have bytes beyond ASCII are selected like any other', async () => {
   const rules = [
     // "\xe0" (à) and "k" are read by name: slots named so. The variables written are "\xc0"

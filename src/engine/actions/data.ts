@@ -5,7 +5,7 @@
  * values may hold macros; they are compiled here and expanded per match.
  */
 import { compileMacro, expandMacro, MacroError, type MacroTemplate } from '../macro.js';
-import { PersistentCollection, type KeyedCollection, type SlotMemo } from '../collection.js';
+import { isAscii, PersistentCollection, type KeyedCollection, type SlotMemo } from '../collection.js';
 import { ActionError, type ActionDef } from './types.js';
 import type { RuleAction } from '../rule.js';
 
@@ -51,6 +51,10 @@ function setvar(param: string): RuleAction {
   const txRest: MacroTemplate | null = txKey === null && /^tx\./i.test(head) ? { source: nameTpl.source.slice(3), parts: [head.slice(3), ...nameTpl.parts.slice(1)], refs: nameTpl.refs } : null;
   // tx.NAME's slot in TX (engine/collection slots).
   const txSlot: SlotMemo = { slotMap: undefined, slot: -1 };
+  // tx.PREFIX%{…}: when no slot's name starts with PREFIX (ASCII), no name made here has a
+  // slot, and the made name (new each time) is not looked up among them (slot -1).
+  const restPrefix = txRest !== null && isAscii(head) ? head.slice(3).toLowerCase() : null;
+  const restSlots: { slotMap: ReadonlyMap<string, number> | null | undefined; none: boolean } = { slotMap: undefined, none: false };
   return {
     name: 'setvar',
     param,
@@ -78,7 +82,15 @@ function setvar(param: string): RuleAction {
         key = full.slice(dot + 1);
         lower = key.toLowerCase();
       }
-      const slot = txKey !== null ? coll.slotFor(txSlot, lower) : undefined;
+      let slot: number | undefined;
+      if (txKey !== null) slot = coll.slotFor(txSlot, lower);
+      else if (restPrefix !== null && coll === tx.tx) {
+        if (restSlots.slotMap !== coll.slotMap) {
+          restSlots.slotMap = coll.slotMap;
+          restSlots.none = coll.slotMap === null || ![...coll.slotMap.keys()].some((name) => name.startsWith(restPrefix));
+        }
+        if (restSlots.none) slot = -1;
+      }
       if (remove) {
         coll.deleteLowered(lower, slot);
         return;
