@@ -9,7 +9,7 @@
  * v2 also drops NUL bytes here (a C string artefact); Warden keeps them, as every other
  * ASCII byte.
  */
-import { bytesToString, hexDigitCode, outputBuffer } from './bytes.js';
+import { bytesToString, hexDigitCode, isAsciiBytes, outputBuffer } from './bytes.js';
 
 function isContinuation(c: number): boolean {
   return (c & 0xc0) === 0x80;
@@ -29,6 +29,8 @@ function writeEscape(buf: Buffer, at: number, codePoint: number): number {
 /** t:utf8toUnicode — UTF-8 sequences rewritten as %uHHHH escapes. */
 export function utf8toUnicode(input: string): string {
   const len = input.length;
+  // Most values, and long ones in bulk, are ASCII: one native count says so (see isAsciiBytes).
+  if (len >= 32 && isAsciiBytes(input)) return input;
   let i = 0;
   while (i < len && input.charCodeAt(i) < 0x80) i++;
   if (i === len) return input;
