@@ -68,6 +68,17 @@ function answer(keepAlive: boolean, keepAliveSeconds: number): string {
   );
 }
 
+/** The keep-alive answer as bytes, made again when its Date second or timeout changes. */
+let kept: { second: number; seconds: number; bytes: Buffer } | null = null;
+
+function keepAliveAnswer(keepAliveSeconds: number): Buffer {
+  httpDate();
+  if (kept === null || kept.second !== dateSecond || kept.seconds !== keepAliveSeconds) {
+    kept = { second: dateSecond, seconds: keepAliveSeconds, bytes: Buffer.from(answer(true, keepAliveSeconds), 'latin1') };
+  }
+  return kept.bytes;
+}
+
 /**
  * Takes over `socket`, whose peer `conn.peer` is banned (the caller checked), and answers
  * each request on it with 403 until the client or a timeout closes it.
@@ -89,6 +100,9 @@ export function refuseBannedConnection(host: BannedHost, listener: ListenerInfo,
     socket.setTimeout(LINGER_MS);
     socket.end();
   };
+  // The last head answered with the connection kept open: a client that sends the same
+  // request again (a bot's retry loop) is answered without looking at its head again.
+  let lastKept = '';
   const onData = (chunk: Buffer): void => {
     if (pending === '') headStarted = Date.now();
     else if (Date.now() - headStarted > behaviour.requestHeadersTimeout) {
@@ -96,12 +110,15 @@ export function refuseBannedConnection(host: BannedHost, listener: ListenerInfo,
       return;
     }
     pending += chunk.toString('latin1');
-    let out = '';
+    // Answers to requests that keep the connection open (all the same bytes), then at most
+    // one that closes it.
+    let keptAnswers = 0;
+    let last = '';
     for (;;) {
       const end = pending.indexOf('\r\n\r\n');
       if (end < 0) {
         if (pending.length > maxHead) {
-          out += answer(false, keepAliveSeconds);
+          last = answer(false, keepAliveSeconds);
           record(host, listener, conn, pending.slice(0, maxHead));
           pending = '';
           closing = true;
@@ -118,15 +135,21 @@ export function refuseBannedConnection(host: BannedHost, listener: ListenerInfo,
       const head = pending.slice(0, end + 4);
       pending = pending.slice(end + 4);
       headStarted = Date.now();
-      const keep = HTTP11.test(head) && !ENDS_CONNECTION.test(head);
-      out += answer(keep, keepAliveSeconds);
+      const keep = head === lastKept || (HTTP11.test(head) && !ENDS_CONNECTION.test(head));
       record(host, listener, conn, head);
       if (!keep) {
+        last = answer(false, keepAliveSeconds);
         closing = true;
         break;
       }
+      lastKept = head;
+      keptAnswers++;
     }
-    if (out !== '') socket.write(out, 'latin1');
+    if (keptAnswers > 0) {
+      const bytes = keepAliveAnswer(keepAliveSeconds);
+      socket.write(keptAnswers === 1 ? bytes : Buffer.concat(new Array<Buffer>(keptAnswers).fill(bytes)));
+    }
+    if (last !== '') socket.write(last, 'latin1');
     if (closing) close();
   };
   socket.setNoDelay(true);

@@ -99,6 +99,27 @@ test('each request of a banned peer is answered 403 and logged with its head; pi
   });
 });
 
+test('a banned peer repeating a request gets the same answer each time, in order, up to one that closes the connection', async () => {
+  await withBannedProxy(banList(), {}, async (p, up, open) => {
+    const c = await open();
+    const head = 'GET /xmlrpc.php HTTP/1.1\r\nHost: x\r\n\r\n';
+    c.socket.write(head);
+    await c.waitFor((s) => s.endsWith('banned\n'));
+    // Three more of the same pipelined, the same again but closing, then one never answered.
+    c.socket.write(`${head}${head}${head}${head.replace('Host: x', 'Host: x\r\nConnection: close')}${head}`);
+    await c.waitFor(() => c.closed());
+    const answers = c.received().split(/(?=HTTP\/1\.1 403)/);
+    assert.equal(answers.length, 5, c.received());
+    assert.deepEqual(
+      answers.map((a) => /\r\nConnection: (\S+)/.exec(a)?.[1]),
+      ['keep-alive', 'keep-alive', 'keep-alive', 'keep-alive', 'close'],
+    );
+    for (const a of answers) assert.ok(a.endsWith('\r\n\r\n403 client address is banned\n'), a);
+    assert.equal(p.proxy.stats.rejected, 5);
+    assert.equal(up.connections, 0);
+  });
+});
+
 test('a banned peer\'s head that arrives in pieces is answered once it is whole', async () => {
   await withBannedProxy(banList(), {}, async (p, up, open) => {
     const c = await open();
