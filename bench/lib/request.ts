@@ -57,6 +57,8 @@ export async function runArrived(waf: Waf, r: ArrivedRequest, trace?: (e: TraceE
     tx.addResponseHeader('Content-Type', 'text/html; charset=UTF-8');
     it = await tx.processResponseHeaders();
   }
+  // Phase 4 runs for every response in the proxy, read or not (response body access off here).
+  if (it === null) it = await tx.processResponseBody();
   await tx.processLogging();
   return it?.status ?? 200;
 }
