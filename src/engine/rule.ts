@@ -76,6 +76,12 @@ export class Rule {
    * the first marker, or rule with that id, after the rule; the phase's length when none.
    */
   skipAfterIndex: number;
+  /**
+   * For the first of consecutive rules in a phase that all may be skipped whole on the
+   * answer of one screen group (markers between them allowed): the index past the last of
+   * them, so that a group answer of "none may match" passes them all at once; -1 otherwise.
+   */
+  groupRunEnd: number;
   msg: MacroTemplate | null;
   logdata: MacroTemplate | null;
   tags: MacroTemplate[];
@@ -162,6 +168,7 @@ export class Rule {
     this.skip = 0;
     this.skipAfter = null;
     this.skipAfterIndex = -1;
+    this.groupRunEnd = -1;
     this.msg = null;
     this.logdata = null;
     this.tags = [];

@@ -518,6 +518,14 @@ export class Transaction implements MatchContext {
         continue;
       }
       if (this.removedRules.length > 0 && this.isRemoved(item)) continue;
+      // A run of rules skipped whole on one group's answer: none of them may match (see Rule.groupRunEnd).
+      if (item.groupRunEnd > 0 && this.trace === null) {
+        const group = (item.screen as NonNullable<Rule['screen']>).group;
+        if (this.groupAnswer(group) === group.none) {
+          i = item.groupRunEnd - 1;
+          continue;
+        }
+      }
       const matched = this.evaluateChain(item);
       this.matchCount = 0;
       this.matchedList = null;

@@ -63,6 +63,36 @@ function resolveSkipAfter(items: readonly PhaseItem[]): void {
   }
 }
 
+/**
+ * Marks runs of consecutive rules skippable on one screen group's answer (Rule.groupRunEnd):
+ * CRS lists its response-body rules (951xxx, 955xxx) and many request rules one after
+ * another with the same transformations and targets.
+ */
+function resolveGroupRuns(items: readonly PhaseItem[]): void {
+  for (let i = 0; i < items.length; i++) {
+    const first = items[i] as PhaseItem;
+    if (first instanceof Marker || first.screen === null || !first.screen.skippable) continue;
+    const group = first.screen.group;
+    let end = i + 1;
+    let rules = 1;
+    for (let j = i + 1; j < items.length; j++) {
+      const item = items[j] as PhaseItem;
+      if (item instanceof Marker) continue;
+      if (item.screen === null || !item.screen.skippable || item.screen.group !== group) break;
+      rules++;
+      end = j + 1;
+    }
+    if (rules < 2) continue;
+    first.groupRunEnd = end;
+    // Every later rule of the run starts a shorter run: each keeps its own end.
+    for (let j = i + 1; j < end; j++) {
+      const item = items[j] as PhaseItem;
+      if (!(item instanceof Marker)) item.groupRunEnd = end;
+    }
+    i = end - 1;
+  }
+}
+
 export class Waf {
   readonly config: WafConfig;
   readonly phases: readonly (readonly PhaseItem[])[];
@@ -145,7 +175,10 @@ export class Waf {
     }
     for (const list of memoRules.values()) if (list.length >= SHARED_MEMO_RULES) for (const r of list) r.shareTargets = true;
     for (let d = 0; d < 10; d++) this.captureSlots[d] = this.txSlots.get(String(d)) ?? -1;
-    for (const items of this.phases) resolveSkipAfter(items);
+    for (const items of this.phases) {
+      resolveSkipAfter(items);
+      resolveGroupRuns(items);
+    }
   }
 
   /**

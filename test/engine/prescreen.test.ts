@@ -287,3 +287,27 @@ test('rules with the same targets: each phase collects again, a ctl:ruleRemoveTa
   assert.deepEqual(seen(14), ['ARGS:a']);
   assert.deepEqual(seen(15), ['ARGS:a', 'ARGS:b']);
 });
+
+test('consecutive rules of one screen group are passed at once when none may match, and each still matches when it may', async () => {
+  const rules = [
+    'SecRule ARGS "@rx one" "id:1,phase:2,block,log,t:lowercase,skipAfter:MID"',
+    'SecRule ARGS "@rx two" "id:2,phase:2,block,log,t:lowercase"',
+    'SecMarker MID',
+    'SecRule ARGS "@rx three" "id:3,phase:2,block,log,t:lowercase"',
+    'SecRule ARGS "@rx four" "id:4,phase:2,block,log,t:lowercase"',
+    'SecRule ARGS "@rx ^x" "id:5,phase:2,pass,log"',
+    'SecRule ARGS "@rx five" "id:6,phase:2,block,log,t:lowercase"',
+  ].join('\n');
+  const screened = wafOf(rules, true);
+  const plain = wafOf(rules, false);
+  const items = screened.phases[2] ?? [];
+  const ends = items.map((it) => ('groupRunEnd' in it ? it.groupRunEnd : null));
+  // Rules 1-4 (the marker between them) are one run; 5 is another group, 6 alone.
+  assert.deepEqual(ends, [5, 5, null, 5, 5, -1, -1]);
+  for (const uri of ['/?a=nothing', '/?a=ONE', '/?a=two&b=Three', '/?a=four', '/?a=xfive', '/?a=one&b=four']) {
+    const a = await runRequest(screened, { uri });
+    const b = await runRequest(plain, { uri });
+    assert.deepEqual(matchesOf(a), matchesOf(b), uri);
+  }
+  assert.deepEqual(matchesOf(await runRequest(screened, { uri: '/?a=one&b=four' })), ['1 ARGS:a', '4 ARGS:b']);
+});
