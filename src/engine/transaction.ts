@@ -113,7 +113,8 @@ function uniqueId(): string {
 
 export class Transaction implements MatchContext {
   readonly waf: Waf;
-  readonly id: string;
+  /** UNIQUE_ID as given, or made the first time it is asked for (most requests never log it). */
+  private givenId: string | null;
   /** Unix ms when the transaction began. */
   readonly timestamp: number;
   /** performance.now() when the transaction began (DURATION). */
@@ -252,7 +253,7 @@ export class Transaction implements MatchContext {
   constructor(waf: Waf, options: TransactionOptions = {}) {
     const c = waf.config;
     this.waf = waf;
-    this.id = options.id ?? uniqueId();
+    this.givenId = options.id ?? null;
     this.timestamp = Date.now();
     this.startedAt = performance.now();
     this.phase = 0;
@@ -545,6 +546,11 @@ export class Transaction implements MatchContext {
       }
     }
     return null;
+  }
+
+  /** UNIQUE_ID: the transaction's id. */
+  get id(): string {
+    return (this.givenId ??= uniqueId());
   }
 
   /** MATCHED_VAR_NAME: the name of the last value a rule matched. */
