@@ -120,7 +120,8 @@ export function processRequestBody(tx: Transaction): void {
         reject(tx, `Request body no files data length is larger than the configured limit (${config.requestBodyNoFilesLimit}).`);
         return;
       }
-      for (const [key, name] of FLAG_NAMES) tx.multipartFlags.set(name, r.flags[key] ? '1' : '0');
+      const flags = (tx.multipartFlags ??= new Map());
+      for (const [key, name] of FLAG_NAMES) flags.set(name, r.flags[key] ? '1' : '0');
       for (const part of r.parts) {
         for (const h of part.headers) tx.multipartPartHeaders.push(new Entry(part.name, h));
         if (part.filename === undefined) continue;
@@ -168,11 +169,12 @@ export function xmlValues(tx: Transaction, xpath: CompiledXPath | null): readonl
   const doc = tx.xmlDocument as Parameters<typeof evaluateXPath>[0] | null;
   if (doc === null) return [];
   const key = xpath ?? ALL;
-  let cached = tx.xmlCache.get(key);
+  const cache = (tx.xmlCache ??= new Map());
+  let cached = cache.get(key);
   if (cached === undefined) {
     const source = xpath?.source ?? '/*';
     cached = evaluateXPath(doc, xpath ?? allNodes()).map((v) => new Entry(source, v));
-    tx.xmlCache.set(key, cached);
+    cache.set(key, cached);
   }
   return cached;
 }

@@ -130,7 +130,7 @@ export class Transaction implements MatchContext {
   /** Rules (chain starters) whose whole chain matched, in evaluation order. */
   readonly matchedRules: Rule[];
   /** Value ids a rule over many values did not match in its current evaluation (RECENT_SLOTS). */
-  private readonly recentNoMatch = new Int32Array(RECENT_SLOTS);
+  private recentNoMatch: Int32Array | null = null;
   readonly debugLines: string[];
 
   // Engine settings this transaction may change with ctl.
@@ -187,10 +187,11 @@ export class Transaction implements MatchContext {
   multipartPartHeaders: Entry[];
   multipartFilename: string | null;
   multipartName: string | null;
-  multipartFlags: Map<string, string>;
+  /** Set by the multipart parser (null before). */
+  multipartFlags: Map<string, string> | null;
   xmlDocument: unknown;
   /** XPath results by compiled expression, for this transaction's XML body. */
-  readonly xmlCache: Map<object, Entry[]>;
+  xmlCache: Map<object, Entry[]> | null;
 
   // Response
   responseStatus: number;
@@ -204,8 +205,9 @@ export class Transaction implements MatchContext {
 
   // Variables rules write
   readonly tx: KeyedCollection;
-  readonly env: KeyedCollection;
-  readonly geo: KeyedCollection;
+  /** ENV and GEO, made when first used (few rules touch them). */
+  private envCollection: KeyedCollection | null = null;
+  private geoCollection: KeyedCollection | null = null;
   readonly collections: Map<string, PersistentCollection>;
   private readonly pendingLoads: Array<Promise<void>>;
 
@@ -315,9 +317,9 @@ export class Transaction implements MatchContext {
     this.multipartPartHeaders = [];
     this.multipartFilename = null;
     this.multipartName = null;
-    this.multipartFlags = new Map();
+    this.multipartFlags = null;
     this.xmlDocument = null;
-    this.xmlCache = new Map();
+    this.xmlCache = null;
 
     this.responseStatus = 0;
     this.responseProtocol = null;
@@ -329,8 +331,6 @@ export class Transaction implements MatchContext {
     this.outboundDataError = false;
 
     this.tx = new KeyedCollection('TX', waf.txSlots);
-    this.env = new KeyedCollection('ENV');
-    this.geo = new KeyedCollection('GEO');
     this.collections = new Map();
     this.pendingLoads = [];
 
@@ -548,6 +548,16 @@ export class Transaction implements MatchContext {
     return null;
   }
 
+  /** ENV: variables rules set with setenv. */
+  get env(): KeyedCollection {
+    return (this.envCollection ??= new KeyedCollection('ENV'));
+  }
+
+  /** GEO: what @geoLookup found (Warden ships no database: stays empty). */
+  get geo(): KeyedCollection {
+    return (this.geoCollection ??= new KeyedCollection('GEO'));
+  }
+
   /** UNIQUE_ID: the transaction's id. */
   get id(): string {
     return (this.givenId ??= uniqueId());
@@ -632,7 +642,7 @@ export class Transaction implements MatchContext {
       if (buf.common === undefined) buf.common = this.waf.facts.common(buf.entries, buf.length);
       if (buf.common !== null && memo.hasAll(buf.common)) return false;
     }
-    const recent = this.trace === null && buf.length > MEMO_MAX_VALUES && rule.pureVerdict ? this.recentNoMatch.fill(0) : null;
+    const recent = this.trace === null && buf.length > MEMO_MAX_VALUES && rule.pureVerdict ? (this.recentNoMatch ??= new Int32Array(RECENT_SLOTS)).fill(0) : null;
     // A match that interrupts ends the rule (phase 5 keeps an earlier phase's interruption).
     const interruption = this.interruption;
     let matched = false;
@@ -1026,7 +1036,7 @@ export class Transaction implements MatchContext {
   }
 
   multipartFlag(name: string): string | null {
-    return this.multipartFlags.get(name) ?? (this.reqbodyProcessor === 'MULTIPART' ? '0' : null);
+    return this.multipartFlags?.get(name) ?? (this.reqbodyProcessor === 'MULTIPART' ? '0' : null);
   }
 
   fullRequest(): string {
