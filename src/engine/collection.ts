@@ -9,6 +9,7 @@
 import type { CollectionUpdate, StoredCollection, StoredVariable } from '../store/types.js';
 import type { TransformChain } from './transform-chain.js';
 import type { FactTable, ValueFacts } from './no-match-memo.js';
+import { isAsciiBytes } from './transforms/bytes.js';
 
 /** One name/value pair (bytes, one char per byte). Immutable. */
 export class Entry {
@@ -44,13 +45,6 @@ export class Entry {
     this.factTable = null;
     this.facts = null;
   }
-}
-
-const ASCII = /^[\x00-\x7f]*$/;
-
-/** Whether every char of `s` is ASCII. */
-export function isAscii(s: string): boolean {
-  return ASCII.test(s);
 }
 
 /**
@@ -170,7 +164,7 @@ export class KeyedCollection {
       const existing = this.slots[s];
       if (existing === undefined) {
         this.slotted++;
-        if (key !== lower && !isAscii(key)) this.oddSlotNames = true;
+        if (key !== lower && !isAsciiBytes(key)) this.oddSlotNames = true;
       }
       this.slots[s] = existing === undefined ? new Entry(key, value, ++this.written) : new Entry(existing.key, value, existing.order);
       return;

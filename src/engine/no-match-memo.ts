@@ -188,6 +188,11 @@ export const FACT_VALUES = 16_384;
 /** Bits per word of ValueFacts.bits: 30, so that every word stays a small integer in V8. */
 const WORD_BITS = 30;
 
+/** Whether fact `bit` is set in `bits` (ValueFacts.bits, or FactTable.common of several). */
+function hasFact(bits: readonly number[], bit: number): boolean {
+  return (((bits[(bit / WORD_BITS) | 0] as number) >>> bit % WORD_BITS) & 1) === 1;
+}
+
 /**
  * What one Waf knows about one value with a lasting id, across transactions: a bit per
  * memo rule that does not match it (NoMatchMemo) and per screen group whose answer is that
@@ -202,7 +207,7 @@ export class ValueFacts {
   }
 
   has(bit: number): boolean {
-    return (((this.bits[(bit / WORD_BITS) | 0] as number) >>> bit % WORD_BITS) & 1) === 1;
+    return hasFact(this.bits, bit);
   }
 
   set(bit: number): void {
@@ -293,7 +298,7 @@ export class NoMatchMemo {
 
   /** True when `common` (FactTable.common of some values) says none of them matches. */
   hasAll(common: readonly number[]): boolean {
-    return (((common[(this.bit / WORD_BITS) | 0] as number) >>> this.bit % WORD_BITS) & 1) === 1;
+    return hasFact(common, this.bit);
   }
 
   /** Remembers that the entry's value does not match (when it has a lasting id). */

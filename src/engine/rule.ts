@@ -77,9 +77,10 @@ export class Rule {
    */
   skipAfterIndex: number;
   /**
-   * For the first of consecutive rules in a phase that all may be skipped whole on the
-   * answer of one screen group (markers between them allowed): the index past the last of
-   * them, so that a group answer of "none may match" passes them all at once; -1 otherwise.
+   * For each of two or more consecutive rules in a phase that all may be skipped whole on
+   * the answer of one screen group (markers between them allowed): the index past the last
+   * of them, so that a group answer of "none may match" passes the rest of them at once
+   * (from the first, or from one a skipAfter lands on); -1 otherwise.
    */
   groupRunEnd: number;
   msg: MacroTemplate | null;

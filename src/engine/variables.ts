@@ -7,7 +7,8 @@
  */
 import { compileXPath, type CompiledXPath } from '../bodies/xpath.js';
 import { compileRegex, type CompiledRegex } from './regex/index.js';
-import { Entry, isAscii, type KeyedCollection, type SlotMemo } from './collection.js';
+import { Entry, type KeyedCollection, type SlotMemo } from './collection.js';
+import { isAsciiBytes } from './transforms/bytes.js';
 import type { Transaction } from './transaction.js';
 import { xmlValues } from './request-body.js';
 
@@ -152,7 +153,7 @@ function selectableSlots(slotMap: ReadonlyMap<string, number>, sel: Selector | n
   if (bySelector === undefined) slotsSelectable.set(slotMap, (bySelector = new Map()));
   let slots = bySelector.get(sel);
   if (slots === undefined) {
-    slots = [...slotMap].filter(([name]) => !isAscii(name) || selects(sel, name)).map(([, slot]) => slot);
+    slots = [...slotMap].filter(([name]) => !isAsciiBytes(name) || selects(sel, name)).map(([, slot]) => slot);
     bySelector.set(sel, slots);
   }
   return slots;

@@ -84,7 +84,7 @@ function resolveGroupRuns(items: readonly PhaseItem[]): void {
     }
     if (rules < 2) continue;
     first.groupRunEnd = end;
-    // Every later rule of the run starts a shorter run: each keeps its own end.
+    // A later rule of the run (where a skipAfter may land) passes the rest of it.
     for (let j = i + 1; j < end; j++) {
       const item = items[j] as PhaseItem;
       if (!(item instanceof Marker)) item.groupRunEnd = end;

@@ -5,7 +5,8 @@
  * values may hold macros; they are compiled here and expanded per match.
  */
 import { compileMacro, expandMacro, MacroError, type MacroTemplate } from '../macro.js';
-import { isAscii, PersistentCollection, type KeyedCollection, type SlotMemo } from '../collection.js';
+import { PersistentCollection, type KeyedCollection, type SlotMemo } from '../collection.js';
+import { isAsciiBytes } from '../transforms/bytes.js';
 import { ActionError, type ActionDef } from './types.js';
 import type { RuleAction } from '../rule.js';
 
@@ -53,7 +54,7 @@ function setvar(param: string): RuleAction {
   const txSlot: SlotMemo = { slotMap: undefined, slot: -1 };
   // tx.PREFIX%{…}: when no slot's name starts with PREFIX (ASCII), no name made here has a
   // slot, and the made name (new each time) is not looked up among them (slot -1).
-  const restPrefix = txRest !== null && isAscii(head) ? head.slice(3).toLowerCase() : null;
+  const restPrefix = txRest !== null && isAsciiBytes(head) ? head.slice(3).toLowerCase() : null;
   const restSlots: { slotMap: ReadonlyMap<string, number> | null | undefined; none: boolean } = { slotMap: undefined, none: false };
   return {
     name: 'setvar',

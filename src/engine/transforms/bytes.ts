@@ -34,9 +34,10 @@ export function outputWithPrefix(input: string, prefix: number): Buffer {
 }
 
 /**
- * True when every char of the byte string `input` is below 0x80. Node counts a string's
- * UTF-8 length natively (SIMD), and only such a string has as many UTF-8 bytes as chars:
- * 0.11 ms for 900 KB against 0.45 for a regex test and 1.4 for a charCodeAt loop (measured).
+ * True when every char of `input` is below 0x80 (ASCII). Node counts a string's UTF-8
+ * length natively (SIMD), and only such a string has as many UTF-8 bytes as chars: 0.11 ms
+ * for 900 KB against 0.45 for a regex test and 1.4 for a charCodeAt loop (measured).
+ * Collections use it for variable names too.
  */
 export function isAsciiBytes(input: string): boolean {
   return Buffer.byteLength(input, 'utf8') === input.length;
