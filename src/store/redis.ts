@@ -42,6 +42,10 @@ import { createConnection } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { AbstractConnector, Redis, type RedisOptions } from 'ioredis';
 import type { BanRecord, CollectionUpdate, Store, StoredBanEvent, StoredCollection, StoredVariable, StoreHealth } from './types.js';
+import { restoreFastStringPrototype } from './string-prototype.js';
+
+// ioredis subclasses String when loaded, which slows every string method in V8 (see there).
+restoreFastStringPrototype();
 
 /**
  * ioredis's own connector, with one difference: the socket keeps an 'error' listener for its
