@@ -32,7 +32,7 @@ import type { ProxyLog } from '../proxy/types.js';
 import { controlRequest, controlSocketPath, handleControl, serveControl, socketAnswers, type AnyControlRequest, type ControlRequest as JailRequest, type ControlResponse } from '../jail/control.js';
 import { BanSet } from '../jail/ban-set.js';
 import type { BanEvent, BanRecord } from '../jail/types.js';
-import { matchesWafCondition } from '../jail/sources/waf.js';
+import { matchesWafCondition, matchesWafOutcome } from '../jail/sources/waf.js';
 import { wafEvent } from '../engine/events.js';
 import type { Store } from '../store/types.js';
 import { abandonedWorkers } from '../jail/filter/index.js';
@@ -149,6 +149,10 @@ function workerWiring(): Parameters<typeof runWorker>[0] {
         transactionDone(tx, response) {
           logs.transactionDone(tx, response);
           if (conditions.length === 0 || tx.remoteAddr === null) return;
+          // The event's blocked, bodyError and status, without making it (see matchesWafOutcome).
+          const it = tx.interruption;
+          const status = it?.status ?? response.status;
+          if (!conditions.some((c) => matchesWafOutcome(c, it !== null, tx.reqbodyError, status))) return;
           const event = wafEvent(tx, response.status);
           if (conditions.some((c) => matchesWafCondition(c, event))) report(event);
         },

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FileSource } from '../../src/jail/sources/file.js';
 import { JournalSource } from '../../src/jail/sources/journal.js';
-import { matchesWafCondition, WafSource } from '../../src/jail/sources/waf.js';
+import { matchesWafCondition, matchesWafOutcome, WafSource } from '../../src/jail/sources/waf.js';
 import type { WafEvent } from '../../src/engine/events.js';
 import { Waf } from '../../src/engine/index.js';
 import { wafEvent } from '../../src/engine/events.js';
@@ -101,6 +101,23 @@ test('WAF conditions: every given field must hold; lists hold when any item does
   assert.equal(matchesWafCondition({ tags: ['attack-sqli'] }, event({})), false);
   assert.equal(matchesWafCondition({ minScore: 5 }, event({ anomalyScore: 10 })), true);
   assert.equal(matchesWafCondition({ minScore: 5, bodyError: true }, event({ anomalyScore: 3 })), false);
+});
+
+test('WAF conditions: the outcome alone (blocked, body error, status) decides as the whole event would on those fields', () => {
+  const conditions = [{}, { blocked: true }, { blocked: false }, { bodyError: true }, { status: [400, 403] }, { blocked: true, status: [403] }, { blocked: true, bodyError: false }];
+  const outcomes = [
+    { blocked: true, bodyError: false, status: 403 },
+    { blocked: false, bodyError: false, status: 200 },
+    { blocked: true, bodyError: true, status: 400 },
+    { blocked: false, bodyError: true, status: 200 },
+  ];
+  for (const c of conditions) {
+    for (const o of outcomes) {
+      assert.equal(matchesWafOutcome(c, o.blocked, o.bodyError, o.status), matchesWafCondition(c, event(o)), JSON.stringify([c, o]));
+    }
+  }
+  // The default jail (blocked: true) counts no request that was let through.
+  assert.equal(matchesWafOutcome({ blocked: true }, false, false, 200), false);
 });
 
 test('WAF source: a real blocked transaction becomes a failure of its client', async () => {

@@ -28,13 +28,22 @@ function tagMatches(pattern: string, tag: string): boolean {
 }
 
 /**
+ * The part of a condition a transaction's outcome decides (blocked, body error, status),
+ * known before its event is made: a worker makes no event for a request that no jail's
+ * condition can count (with the default `blocked: true`, every request let through).
+ */
+export function matchesWafOutcome(c: WafCondition, blocked: boolean, bodyError: boolean, status: number): boolean {
+  if (c.blocked !== undefined && blocked !== c.blocked) return false;
+  if (c.bodyError !== undefined && bodyError !== c.bodyError) return false;
+  return c.status === undefined || c.status.includes(status);
+}
+
+/**
  * @example
  * matchesWafCondition({ blocked: true, status: [400, 403] }, event);
  */
 export function matchesWafCondition(c: WafCondition, e: WafEvent): boolean {
-  if (c.blocked !== undefined && e.blocked !== c.blocked) return false;
-  if (c.bodyError !== undefined && e.bodyError !== c.bodyError) return false;
-  if (c.status !== undefined && !c.status.includes(e.status)) return false;
+  if (!matchesWafOutcome(c, e.blocked, e.bodyError, e.status)) return false;
   if (c.minScore !== undefined && e.anomalyScore < c.minScore) return false;
   if (c.ruleIds !== undefined && !c.ruleIds.some((id) => e.ruleId === id || e.ruleIds.includes(id))) return false;
   if (c.tags !== undefined && !c.tags.some((p) => e.tags.some((t) => tagMatches(p, t)))) return false;
