@@ -132,10 +132,11 @@ export class Rule {
    */
   shareTargets: boolean;
   /**
-   * True for a lone rule on one TX variable whose match changes nothing but the flow and
-   * MATCHED_VAR: no actions, no logging, no capture, transformation, severity or pause,
-   * `pass` (CRS's paranoia-level gates, `TX:DETECTION_PARANOIA_LEVEL "@lt 2"` with
-   * skipAfter): the transaction tests its value without the bookkeeping of a match.
+   * True for a lone rule on one TX variable (its value, not `&TX:x`) whose match changes
+   * nothing but the flow and MATCHED_VAR: a static operator, no actions, no logging, no
+   * capture, transformation, severity or pause, `pass` (CRS's paranoia-level gates,
+   * `TX:DETECTION_PARANOIA_LEVEL "@lt 2"` with skipAfter, 91 of them on a GET): the phase
+   * loop tests its value itself, without the calls and bookkeeping of a rule's evaluation.
    */
   quiet: boolean;
   private metadata: KeyedCollection | null;

@@ -519,6 +519,23 @@ export class Transaction implements MatchContext {
         continue;
       }
       if (this.removedRules.length > 0 && this.isRemoved(item)) continue;
+      if (item.quiet && this.trace === null && (this.removedTargets.length === 0 || this.removalMask(item) === 0)) {
+        // A paranoia-level gate (see Rule.quiet): what evaluateChain would do, without the calls.
+        this.currentRule = item;
+        this.capturing = false;
+        const entry = this.tx.slots[item.txSlot];
+        if (entry === undefined || (item.operator as Operator).evaluate(entry.value, this) === item.negated) continue;
+        this.matchedVar = entry.value;
+        this.matchedDef = (item.txTarget as NonNullable<Rule['txTarget']>).def;
+        this.matchedEntry = entry;
+        this.matchedName = null;
+        this.matchedRules.push(item);
+        this.matchCount = 0;
+        this.matchedList = null;
+        if (item.skipAfter !== null) i = item.skipAfterIndex;
+        else if (item.skip > 0) skip = item.skip;
+        continue;
+      }
       // A run of rules skipped whole on one group's answer: none of them may match (see Rule.groupRunEnd).
       if (item.groupRunEnd > 0 && this.trace === null) {
         const group = (item.screen as NonNullable<Rule['screen']>).group;
@@ -619,16 +636,6 @@ export class Transaction implements MatchContext {
         return this.test(rule, starter, op, countingDef(one.text), count, count.value);
       }
       if (entry === undefined) return false;
-      if (rule.quiet && this.trace === null) {
-        // A paranoia-level gate: only MATCHED_VAR and the flow change on a match (see Rule.quiet).
-        this.capturing = false;
-        if (op.evaluate(entry.value, this) === rule.negated) return false;
-        this.matchedVar = entry.value;
-        this.matchedDef = one.def;
-        this.matchedEntry = entry;
-        this.matchedName = null;
-        return true;
-      }
       return this.test(rule, starter, op, one.def, entry, entry.value);
     }
     const buf = this.resolveTargets(rule);

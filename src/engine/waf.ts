@@ -144,6 +144,7 @@ export class Waf {
         if (slot === undefined) this.txSlots.set(sel.lower, (slot = this.txSlots.size));
         r.txSlot = slot;
         r.quiet =
+          !(r.txTarget as NonNullable<Rule['txTarget']>).counting &&
           r.starter === r &&
           r.chainNext === null &&
           r.operator !== null &&

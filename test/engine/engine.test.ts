@@ -221,17 +221,28 @@ test('a quiet rule over one TX variable (a paranoia-level gate) skips, negates a
     SecAction "id:7,phase:1,pass,log,logdata:'after %{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
     SecRule TX:missing "@lt 5" "id:8,phase:1,pass,nolog,skipAfter:END-B"
     SecAction "id:9,phase:1,pass,log"
-    SecMarker END-B`;
+    SecMarker END-B
+    SecRule &TX:level "@eq 1" "id:10,phase:1,pass,nolog"`;
   const w = waf(rules);
   assert.deepEqual(
-    [2, 5, 6, 8].map((id) => w.rules.find((r) => r.id === id)?.quiet),
-    [true, true, true, true],
+    [2, 5, 6, 8, 10].map((id) => w.rules.find((r) => r.id === id)?.quiet),
+    [true, true, true, true, false],
   );
   for (const uri of ['/a', '/b']) {
     const r = await runRequest(w, { uri });
     assert.deepEqual(r.logged, [4, 7, 9], uri);
+    assert.deepEqual(r.matched, [1, 2, 4, 6, 7, 9, 10], uri);
     assert.deepEqual(r.tx.matches.map((m) => m.data), [`before ${uri}`, 'after TX:other=7', '']);
   }
+  // A trace evaluates every rule the full way: the same rules match, in the same order.
+  const traced = w.newTransaction({ trace: () => {} });
+  traced.processConnection('192.0.2.10', 40000, '127.0.0.1', 80);
+  traced.processRequestLine('GET', '/a', 'HTTP/1.1');
+  await traced.processRequestHeaders();
+  assert.deepEqual(
+    traced.matchedRules.map((r) => r.id),
+    [1, 2, 4, 6, 7, 9, 10],
+  );
 });
 
 test('phase 5 after a stopped request: rules match on their own values, chains run to their end', async () => {
