@@ -81,6 +81,33 @@ export interface TransactionOptions {
   readonly id?: string;
   /** Called for every evaluated target (explanations); costs time, leave unset in production. */
   readonly trace?: (e: TraceEvent) => void;
+  /** The connection's carry: the previous request's header entries (see HeaderCarry). */
+  readonly carry?: HeaderCarry;
+}
+
+/**
+ * A request whose header values add up to more than this many characters leaves nothing
+ * to carry: an idle keep-alive connection keeps at most this much (and what was worked out
+ * about it) alive.
+ */
+const CARRY_MAX_CHARS = 8192;
+
+/**
+ * What a request's transaction leaves for the next request on the same connection (HTTP
+ * keep-alive): its request headers' entries and the entries of their names. A header that
+ * arrives again at the same place with the same name and value (browsers repeat nearly all
+ * of theirs: User-Agent, Accept…, Cookie) is given the same Entry, and with it what the
+ * engine worked out about its value in the earlier request: transformation results, screen
+ * answers, its memo id. Those depend only on the value and the Waf, so entries are carried
+ * only between transactions of one Waf (a reload starts afresh). A front end keeps one per
+ * connection and passes it to every transaction it begins there (see TransactionOptions).
+ */
+export class HeaderCarry {
+  /** The Waf of the transaction that left the entries. */
+  waf: Waf | null = null;
+  headers: readonly Entry[] = [];
+  /** REQUEST_HEADERS_NAMES entries by header position (made when first collected). */
+  names: readonly Entry[] = [];
 }
 
 /** The reusable, allocation-free sink an operator reports captures through. */
@@ -225,6 +252,12 @@ export class Transaction implements MatchContext {
   private matchedList: Entry[] | null;
   highestSeverity: number;
   capturing: boolean;
+  /** The previous request's header entries on this connection (see HeaderCarry), or null. */
+  private carried: readonly Entry[] | null;
+  /** The connection's carry, which this transaction's headers go to (see HeaderCarry). */
+  private carry: HeaderCarry | null;
+  /** Characters of the request's header values so far. */
+  private headerChars: number;
   readonly namesCache: {
     argsGet: Entry[];
     argsPost: Entry[];
@@ -346,6 +379,20 @@ export class Transaction implements MatchContext {
     this.highestSeverity = 255;
     this.capturing = false;
     this.namesCache = { argsGet: [], argsPost: [], requestHeaders: [], requestCookies: [], responseHeaders: [], files: [], matchedVars: [] };
+    this.carried = null;
+    this.carry = options.carry ?? null;
+    this.headerChars = 0;
+    const carry = this.carry;
+    if (carry !== null) {
+      if (carry.waf === waf) {
+        this.carried = carry.headers;
+        // A name entry is used only where this request's header has the same name (namesOf).
+        this.namesCache.requestHeaders = carry.names.slice();
+      }
+      carry.waf = waf;
+      carry.headers = this.requestHeaders;
+      carry.names = this.namesCache.requestHeaders;
+    }
     this.currentRule = null;
     this.targets = new TargetBuffer();
     this.scratch = new TargetBuffer();
@@ -404,7 +451,9 @@ export class Transaction implements MatchContext {
 
   /** Adds a request header (arrival order is kept; repeated headers stay separate). */
   addRequestHeader(name: string, value: string): void {
-    this.requestHeaders.push(new Entry(name, value));
+    const before = this.carried?.[this.requestHeaders.length];
+    this.requestHeaders.push(before !== undefined && before.value === value && before.key === name ? before : new Entry(name, value));
+    this.headerChars += value.length;
     const lower = name.toLowerCase();
     if (lower === 'cookie') parseCookieHeader(this, value);
     else if (lower === 'host' && this.serverName === null) this.serverName = new Entry('', value.replace(/:\d+$/, ''));
@@ -497,6 +546,11 @@ export class Transaction implements MatchContext {
   async processLogging(): Promise<void> {
     await this.runPhase(5);
     await this.persistCollections();
+    const carry = this.carry;
+    if (carry !== null && this.headerChars > CARRY_MAX_CHARS && carry.headers === this.requestHeaders) {
+      carry.headers = [];
+      carry.names = [];
+    }
   }
 
   /** Runs the rules of one phase; resolves with the interruption, if any. */

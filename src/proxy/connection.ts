@@ -7,6 +7,7 @@
  * then the peer, or — for a trusted peer only — what its forwarding header reports.
  */
 import type { IncomingMessage } from 'node:http';
+import { HeaderCarry } from '../engine/index.js';
 import type { Socket } from 'node:net';
 import { canonicalAddress, clientAddress, type TrustedProxies } from '../http/client-address.js';
 import { headerValues } from '../http/request-model.js';
@@ -23,6 +24,8 @@ export interface Connection {
   trusted: boolean;
   /** Exchanges of this connection not finished yet (see trackExchange); null before the first. */
   pending: Set<Finishable> | null;
+  /** What each request's transaction leaves for the next one here (engine HeaderCarry). */
+  readonly carry: HeaderCarry;
 }
 
 /** What a connection finishes when its socket closes under it. */
@@ -45,6 +48,7 @@ export function connectionOf(socket: Socket): Connection {
       trustedBy: null,
       trusted: false,
       pending: null,
+      carry: new HeaderCarry(),
     };
     (socket as Carrier)[kConnection] = c;
   }

@@ -207,7 +207,7 @@ export class Exchange implements Dispatcher.DispatchHandler, FinishedExchange {
     this.listener = listener;
     this.req = req;
     this.res = res;
-    this.tx = beginTransaction(gen.waf, req, { address: client, port: conn.peerPort, localAddress: conn.local, localPort: conn.localPort });
+    this.tx = beginTransaction(gen.waf, req, { address: client, port: conn.peerPort, localAddress: conn.local, localPort: conn.localPort }, { carry: conn.carry });
     this.hop = { peer: conn.peer, trusted: peerTrusted(conn, gen.trusted), proto: listener.proto, httpVersion: req.httpVersion, mode: gen.forwarded };
     this.path = path;
     this.route = matchRoute(gen.routes.get(listener.name) ?? [], hostName(hostHeader), path);

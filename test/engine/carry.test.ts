@@ -1,0 +1,96 @@
+/**
+ * HeaderCarry: what one request's transaction leaves for the next on the same connection.
+ * A header that comes back unchanged is the same Entry (with what was worked out about its
+ * value); verdicts are the same as without the carry.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HeaderCarry, Waf, type Transaction } from '../../src/engine/index.js';
+
+const RULES = `SecRuleEngine On
+SecRule REQUEST_HEADERS "@rx evil" "id:1,phase:1,deny,status:403,t:lowercase,log"
+SecRule REQUEST_HEADERS_NAMES "@rx ^x-bad$" "id:2,phase:1,deny,status:403,t:lowercase,log"
+SecRule REQUEST_HEADERS:User-Agent "@pm scanner" "id:3,phase:1,pass,log,t:lowercase"`;
+
+/** A fresh copy of a string, as the network would deliver it. */
+const fresh = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
+
+async function run(waf: Waf, headers: ReadonlyArray<readonly [string, string]>, carry?: HeaderCarry): Promise<{ tx: Transaction; status: number }> {
+  const tx = waf.newTransaction(carry === undefined ? {} : { carry });
+  tx.processConnection('192.0.2.10', 40000, '127.0.0.1', 80);
+  tx.processRequestLine('GET', '/', 'HTTP/1.1');
+  for (const [k, v] of headers) tx.addRequestHeader(fresh(k), fresh(v));
+  const it = (await tx.processRequestHeaders()) ?? (await tx.processRequestBody());
+  await tx.processLogging();
+  return { tx, status: it?.status ?? 200 };
+}
+
+const BROWSER = [
+  ['Host', 'blog.example.com'],
+  ['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0'],
+  ['Accept', 'text/html,application/xhtml+xml'],
+  ['Cookie', 'session=abc123; theme=dark'],
+] as const;
+
+test('a header that comes back unchanged on the connection is the same entry; a changed one is new', async () => {
+  const waf = Waf.fromText(RULES, { file: 'carry.conf' });
+  const carry = new HeaderCarry();
+  const first = await run(waf, BROWSER, carry);
+  const second = await run(waf, [BROWSER[0], BROWSER[1], ['Accept', '*/*'], BROWSER[3]], carry);
+  const same = second.tx.requestHeaders.map((e, i) => e === first.tx.requestHeaders[i]);
+  assert.deepEqual(same, [true, true, false, true]);
+  assert.equal(second.tx.requestHeaders[2]?.value, '*/*');
+  // Headers that moved are not matched by place: new entries, right values.
+  const third = await run(waf, [BROWSER[1], BROWSER[0]], carry);
+  assert.deepEqual(
+    third.tx.requestHeaders.map((e) => [e.key, e.value, e === second.tx.requestHeaders[0] || e === second.tx.requestHeaders[1]]),
+    [
+      ['User-Agent', BROWSER[1][1], false],
+      ['Host', BROWSER[0][1], false],
+    ],
+  );
+});
+
+test('with and without a carry, every request gets the same verdict and matches', async () => {
+  const waf = Waf.fromText(RULES, { file: 'carry.conf' });
+  const requests: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = [
+    BROWSER,
+    BROWSER,
+    [...BROWSER, ['X-Bad', '1']],
+    BROWSER,
+    [BROWSER[0], ['User-Agent', 'Scanner/1.0'], BROWSER[2], BROWSER[3]],
+    [BROWSER[0], ['User-Agent', 'Scanner/1.0'], BROWSER[2], BROWSER[3]],
+    [BROWSER[0], BROWSER[1], ['Accept', 'EVIL/html'], BROWSER[3]],
+    BROWSER,
+  ];
+  const carry = new HeaderCarry();
+  for (const [i, headers] of requests.entries()) {
+    const plain = await run(waf, headers);
+    const carried = await run(waf, headers, carry);
+    assert.equal(carried.status, plain.status, `request ${i}`);
+    assert.deepEqual(
+      carried.tx.matches.map((m) => [m.ruleId, m.data]),
+      plain.tx.matches.map((m) => [m.ruleId, m.data]),
+      `request ${i}`,
+    );
+  }
+  assert.deepEqual(
+    (await Promise.all(requests.map((h) => run(waf, h)))).map((r) => r.status),
+    [200, 200, 403, 200, 200, 200, 403, 200],
+  );
+});
+
+test('entries are carried between transactions of one Waf only, and not past 8 KiB of header values', async () => {
+  const a = Waf.fromText(RULES, { file: 'carry.conf' });
+  const b = Waf.fromText(RULES, { file: 'carry.conf' });
+  const carry = new HeaderCarry();
+  const first = await run(a, BROWSER, carry);
+  const reloaded = await run(b, BROWSER, carry);
+  assert.equal(reloaded.tx.requestHeaders.some((e, i) => e === first.tx.requestHeaders[i]), false);
+  const again = await run(b, BROWSER, carry);
+  assert.equal(again.tx.requestHeaders.every((e, i) => e === reloaded.tx.requestHeaders[i]), true);
+  const big = [...BROWSER, ['X-Long', 'x'.repeat(9000)]] as const;
+  const long = await run(b, big, carry);
+  const after = await run(b, big, carry);
+  assert.equal(after.tx.requestHeaders.some((e, i) => e === long.tx.requestHeaders[i]), false);
+});
