@@ -92,15 +92,25 @@ export interface TransactionOptions {
  */
 const CARRY_MAX_CHARS = 8192;
 
+/** The cookies one Cookie header gave: the first `count` of `entries` (more may follow from other headers). */
+interface CarriedCookies {
+  readonly entries: readonly Entry[];
+  readonly count: number;
+  /** REQUEST_COOKIES_NAMES entries by cookie position. */
+  readonly names: readonly Entry[];
+}
+
 /**
  * What a request's transaction leaves for the next request on the same connection (HTTP
- * keep-alive): its request headers' entries and the entries of their names. A header that
- * arrives again at the same place with the same name and value (browsers repeat nearly all
- * of theirs: User-Agent, Accept…, Cookie) is given the same Entry, and with it what the
- * engine worked out about its value in the earlier request: transformation results, screen
- * answers, its memo id. Those depend only on the value and the Waf, so entries are carried
- * only between transactions of one Waf (a reload starts afresh). A front end keeps one per
- * connection and passes it to every transaction it begins there (see TransactionOptions).
+ * keep-alive): its request headers' entries and the entries of their names, and the cookies
+ * of its first Cookie header. A header that arrives again at the same place with the same
+ * name and value (browsers repeat nearly all of theirs: User-Agent, Accept…, Cookie) is
+ * given the same Entry, and with it what the engine worked out about its value in the
+ * earlier request: transformation results, screen answers, its memo id; an unchanged
+ * Cookie header gives the same cookie entries without being parsed again. Those depend
+ * only on the value and the Waf, so entries are carried only between transactions of one
+ * Waf (a reload starts afresh). A front end keeps one per connection and passes it to every
+ * transaction it begins there (see TransactionOptions).
  */
 export class HeaderCarry {
   /** The Waf of the transaction that left the entries. */
@@ -108,6 +118,9 @@ export class HeaderCarry {
   headers: readonly Entry[] = [];
   /** REQUEST_HEADERS_NAMES entries by header position (made when first collected). */
   names: readonly Entry[] = [];
+  /** The first Cookie header's entry, and the cookies (and their names' entries) parsed from it. */
+  cookieHeader: Entry | null = null;
+  cookies: CarriedCookies | null = null;
 }
 
 /** The reusable, allocation-free sink an operator reports captures through. */
@@ -254,6 +267,8 @@ export class Transaction implements MatchContext {
   capturing: boolean;
   /** The previous request's header entries on this connection (see HeaderCarry), or null. */
   private carried: readonly Entry[] | null;
+  /** The cookies the previous request's first Cookie header gave (see HeaderCarry). */
+  private carriedCookies: CarriedCookies | null;
   /** The connection's carry, which this transaction's headers go to (see HeaderCarry). */
   private carry: HeaderCarry | null;
   /** Characters of the request's header values so far. */
@@ -380,6 +395,7 @@ export class Transaction implements MatchContext {
     this.capturing = false;
     this.namesCache = { argsGet: [], argsPost: [], requestHeaders: [], requestCookies: [], responseHeaders: [], files: [], matchedVars: [] };
     this.carried = null;
+    this.carriedCookies = null;
     this.carry = options.carry ?? null;
     this.headerChars = 0;
     const carry = this.carry;
@@ -388,6 +404,7 @@ export class Transaction implements MatchContext {
         this.carried = carry.headers;
         // A name entry is used only where this request's header has the same name (namesOf).
         this.namesCache.requestHeaders = carry.names.slice();
+        this.carriedCookies = carry.cookies;
       }
       carry.waf = waf;
       carry.headers = this.requestHeaders;
@@ -452,11 +469,24 @@ export class Transaction implements MatchContext {
   /** Adds a request header (arrival order is kept; repeated headers stay separate). */
   addRequestHeader(name: string, value: string): void {
     const before = this.carried?.[this.requestHeaders.length];
-    this.requestHeaders.push(before !== undefined && before.value === value && before.key === name ? before : new Entry(name, value));
+    const same = before !== undefined && before.value === value && before.key === name;
+    const entry = same ? before : new Entry(name, value);
+    this.requestHeaders.push(entry);
     this.headerChars += value.length;
     const lower = name.toLowerCase();
-    if (lower === 'cookie') parseCookieHeader(this, value);
-    else if (lower === 'host' && this.serverName === null) this.serverName = new Entry('', value.replace(/:\d+$/, ''));
+    if (lower === 'cookie') {
+      const carry = this.carry;
+      if (carry !== null && this.requestCookies.length === 0) {
+        // The cookies of the request's first Cookie header, carried with it (see HeaderCarry).
+        if (same && carry.cookieHeader === entry && this.carriedCookies !== null) {
+          const carried = this.carriedCookies;
+          for (let i = 0; i < carried.count; i++) this.requestCookies.push(carried.entries[i] as Entry);
+          this.namesCache.requestCookies = carried.names.slice();
+        } else parseCookieHeader(this, value);
+        carry.cookieHeader = entry;
+        carry.cookies = { entries: this.requestCookies, count: this.requestCookies.length, names: this.namesCache.requestCookies };
+      } else parseCookieHeader(this, value);
+    } else if (lower === 'host' && this.serverName === null) this.serverName = new Entry('', value.replace(/:\d+$/, ''));
   }
 
   /**
@@ -550,6 +580,8 @@ export class Transaction implements MatchContext {
     if (carry !== null && this.headerChars > CARRY_MAX_CHARS && carry.headers === this.requestHeaders) {
       carry.headers = [];
       carry.names = [];
+      carry.cookieHeader = null;
+      carry.cookies = null;
     }
   }
 

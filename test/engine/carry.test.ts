@@ -10,7 +10,10 @@ import { HeaderCarry, Waf, type Transaction } from '../../src/engine/index.js';
 const RULES = `SecRuleEngine On
 SecRule REQUEST_HEADERS "@rx evil" "id:1,phase:1,deny,status:403,t:lowercase,log"
 SecRule REQUEST_HEADERS_NAMES "@rx ^x-bad$" "id:2,phase:1,deny,status:403,t:lowercase,log"
-SecRule REQUEST_HEADERS:User-Agent "@pm scanner" "id:3,phase:1,pass,log,t:lowercase"`;
+SecRule REQUEST_HEADERS:User-Agent "@pm scanner" "id:3,phase:1,pass,log,t:lowercase"
+SecRule REQUEST_COOKIES "@rx evil" "id:4,phase:1,deny,status:403,log"
+SecRule REQUEST_COOKIES_NAMES "@rx ^bad$" "id:5,phase:1,deny,status:403,log"
+SecRule &REQUEST_COOKIES "@gt 3" "id:6,phase:1,pass,log"`;
 
 /** A fresh copy of a string, as the network would deliver it. */
 const fresh = (s: string): string => Buffer.from(s, 'latin1').toString('latin1');
@@ -62,6 +65,12 @@ test('with and without a carry, every request gets the same verdict and matches'
     [BROWSER[0], ['User-Agent', 'Scanner/1.0'], BROWSER[2], BROWSER[3]],
     [BROWSER[0], BROWSER[1], ['Accept', 'EVIL/html'], BROWSER[3]],
     BROWSER,
+    [...BROWSER, ['Cookie', 'bad=1']],
+    [...BROWSER, ['Cookie', 'extra=1; more=2']],
+    BROWSER,
+    [BROWSER[0], BROWSER[1], BROWSER[2], ['Cookie', 'session=evil']],
+    [BROWSER[0], BROWSER[1], BROWSER[2], ['Cookie', 'session=evil']],
+    BROWSER,
   ];
   const carry = new HeaderCarry();
   for (const [i, headers] of requests.entries()) {
@@ -76,8 +85,26 @@ test('with and without a carry, every request gets the same verdict and matches'
   }
   assert.deepEqual(
     (await Promise.all(requests.map((h) => run(waf, h)))).map((r) => r.status),
-    [200, 200, 403, 200, 200, 200, 403, 200],
+    [200, 200, 403, 200, 200, 200, 403, 200, 403, 200, 200, 403, 403, 200],
   );
+});
+
+test('an unchanged Cookie header gives the same cookie entries; a second Cookie header is parsed on its own', async () => {
+  const waf = Waf.fromText(RULES, { file: 'carry.conf' });
+  const carry = new HeaderCarry();
+  const first = await run(waf, BROWSER, carry);
+  const second = await run(waf, BROWSER, carry);
+  assert.deepEqual(second.tx.requestCookies.map((c) => [c.key, c.value]), [['session', 'abc123'], ['theme', 'dark']]);
+  assert.equal(second.tx.requestCookies.every((c, i) => c === first.tx.requestCookies[i]), true);
+  const more = await run(waf, [...BROWSER, ['Cookie', 'extra=1']], carry);
+  assert.deepEqual(more.tx.requestCookies.map((c) => c.key), ['session', 'theme', 'extra']);
+  const back = await run(waf, BROWSER, carry);
+  assert.deepEqual(back.tx.requestCookies.map((c) => c.key), ['session', 'theme']);
+  const changed = await run(waf, [BROWSER[0], BROWSER[1], BROWSER[2], ['Cookie', 'session=xyz; theme=dark']], carry);
+  assert.deepEqual(changed.tx.requestCookies.map((c) => [c.key, c.value, back.tx.requestCookies.includes(c)]), [
+    ['session', 'xyz', false],
+    ['theme', 'dark', false],
+  ]);
 });
 
 test('entries are carried between transactions of one Waf only, and not past 8 KiB of header values', async () => {
