@@ -88,6 +88,43 @@ test('a request reaches the upstream with forwarding headers set and hop-by-hop 
   });
 });
 
+test('requests on one keep-alive connection: unchanged headers are carried to the next transaction, a changed one is inspected anew', async () => {
+  const rules = `SecRuleEngine On
+SecRule REQUEST_HEADERS:X-Probe "@contains attack" "id:110,phase:1,deny,status:403,log"
+SecRule REQUEST_COOKIES:s "@contains attack" "id:111,phase:1,deny,status:403,log"`;
+  await withProxy(rules, async (p) => {
+    const head = (probe: string, cookie: string): string =>
+      `GET /k HTTP/1.1\r\nHost: blog.example\r\nUser-Agent: Mozilla/5.0\r\nX-Probe: ${probe}\r\nCookie: s=${cookie}; t=1\r\n\r\n`;
+    // Each connection sends its requests one after the other (a refusal closes it).
+    const connection = async (requests: string[]): Promise<string[]> => {
+      const socket = connect(p.port, '127.0.0.1');
+      await once(socket, 'connect');
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      // A response follows the previous body directly: status lines are found anywhere.
+      const statuses = (): string[] => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1] as string);
+      for (const [i, r] of requests.entries()) {
+        socket.write(r);
+        while (statuses().length <= i) await once(socket, 'data');
+      }
+      socket.destroy();
+      return statuses();
+    };
+    assert.deepEqual(await connection([head('fine', 'ok'), head('fine', 'ok'), head('attack', 'ok')]), ['200', '200', '403']);
+    assert.deepEqual(await connection([head('fine', 'ok'), head('fine', 'attack')]), ['200', '403']);
+    await p.logs.until(() => p.logs.done.length === 5);
+    const [a, b, c, , d] = p.logs.done.map((r) => r.tx);
+    // The second request's Host, User-Agent, X-Probe and Cookie are the first one's entries (and its cookies).
+    assert.deepEqual(
+      b?.requestHeaders.map((e, i) => e === a?.requestHeaders[i]),
+      b?.requestHeaders.map(() => true),
+    );
+    assert.equal(b?.requestCookies[0], a?.requestCookies[0]);
+    assert.deepEqual([c?.interruption?.ruleId, d?.interruption?.ruleId], [110, 111]);
+    assert.notEqual(d?.requestCookies[0], a?.requestCookies[0]);
+  });
+});
+
 test('response hop-by-hop headers are removed; repeated headers and their bytes are kept', async () => {
   await withProxy(
     RULES,
