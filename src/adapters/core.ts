@@ -17,7 +17,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { WafLogs, ResponseSummary } from '../audit/types.js';
-import type { Interruption, Transaction } from '../engine/transaction.js';
+import { HeaderCarry, type Interruption, type Transaction } from '../engine/transaction.js';
 import type { Waf } from '../engine/waf.js';
 import { canonicalAddress, clientAddress, TrustedProxies, type ForwardingHeader } from '../http/client-address.js';
 import { sendInterruption, type ErrorPageOptions } from '../http/error-page.js';
@@ -445,11 +445,22 @@ export function createWafGuard(options: WardenMiddlewareOptions): WafGuard {
     return { address, port: socket.remotePort ?? 0, localAddress: canonicalAddress(socket.localAddress ?? '0.0.0.0'), localPort: socket.localPort ?? 0 };
   }
 
+  // Per keep-alive connection: what a request's transaction leaves for the next (engine HeaderCarry).
+  const carries = new WeakMap<object, HeaderCarry>();
+  function carryOf(req: IncomingMessage): HeaderCarry {
+    // A request made up without a socket (some test injectors) carries nothing.
+    const socket = req.socket as IncomingMessage['socket'] | null | undefined;
+    if (socket === null || socket === undefined) return new HeaderCarry();
+    let carry = carries.get(socket);
+    if (carry === undefined) carries.set(socket, (carry = new HeaderCarry()));
+    return carry;
+  }
+
   const guard: WafGuard = {
     options,
 
     async requestHeaders(req) {
-      const tx = beginTransaction(options.waf, req, clientOf(req));
+      const tx = beginTransaction(options.waf, req, clientOf(req), { carry: carryOf(req) });
       return { tx, interruption: await tx.processRequestHeaders() };
     },
 
