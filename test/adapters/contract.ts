@@ -382,6 +382,32 @@ export function runContract(h: AdapterHarness): void {
     });
   });
 
+  item('keep-alive: a header that comes back unchanged on the connection is the previous transaction\'s entry', async () => {
+    await withServer({}, async (port, rec) => {
+      const { Agent } = await import('node:http');
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const one = (probe: string): Promise<number> =>
+        new Promise((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path: '/hello', agent, headers: { 'x-probe': probe } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      try {
+        assert.deepEqual([await one('a'), await one('a'), await one('b')], [200, 200, 200]);
+        const txs = [(await rec.next()).tx, (await rec.next()).tx, (await rec.next()).tx];
+        const probe = (tx: Transaction) => tx.requestHeaders.find((e) => e.key.toLowerCase() === 'x-probe');
+        assert.equal(probe(txs[1] as Transaction), probe(txs[0] as Transaction));
+        assert.notEqual(probe(txs[2] as Transaction), probe(txs[1] as Transaction));
+        assert.equal(probe(txs[2] as Transaction)?.value, 'b');
+      } finally {
+        agent.destroy();
+      }
+    });
+  });
+
   item('keep-alive: blocked and passed requests share a connection correctly', async () => {
     await withServer({}, async (port) => {
       const { Agent } = await import('node:http');
