@@ -182,6 +182,20 @@ export function idOf(entry: Entry): number {
   return id;
 }
 
+/**
+ * Readies an entry that a new transaction takes over from the one before it on the same
+ * connection (engine HeaderCarry). A first sighting's id (negative: memos do not take it)
+ * is forgotten, so that this transaction's sighting is the value's second and gives it a
+ * lasting id, as a new entry of the same value would get; and a fact table that knew
+ * nothing about the value is asked again (it may know it by now; facts it gave stay true).
+ * Without this, a value first seen on a keep-alive connection kept its first-sighting id
+ * there for good, and no memo ever knew it.
+ */
+export function carriedOver(entry: Entry): void {
+  if (entry.memoId < 0) entry.memoId = 0;
+  if (entry.facts === null) entry.factTable = null;
+}
+
 /** Values a Waf's fact table holds before it starts over. */
 export const FACT_VALUES = 16_384;
 

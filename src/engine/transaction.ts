@@ -13,7 +13,7 @@ import { expandMacro } from './macro.js';
 import { matchMessage } from './match-message.js';
 import { applyChain, applySteps } from './transform-chain.js';
 import { LONG_VALUE, screenOf, type ScreenGroup } from './prescreen.js';
-import { idOf } from './no-match-memo.js';
+import { carriedOver, idOf } from './no-match-memo.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { MatchContext, Operator } from './operators/types.js';
 import { Marker, Rule, SEVERITY_NAMES, type PhaseItem } from './rule.js';
@@ -404,6 +404,7 @@ export class Transaction implements MatchContext {
         this.carried = carry.headers;
         // A name entry is used only where this request's header has the same name (namesOf).
         this.namesCache.requestHeaders = carry.names.slice();
+        for (const e of this.namesCache.requestHeaders) if (e !== undefined) carriedOver(e);
         this.carriedCookies = carry.cookies;
       }
       carry.waf = waf;
@@ -470,6 +471,7 @@ export class Transaction implements MatchContext {
   addRequestHeader(name: string, value: string): void {
     const before = this.carried?.[this.requestHeaders.length];
     const same = before !== undefined && before.value === value && before.key === name;
+    if (same) carriedOver(before);
     const entry = same ? before : new Entry(name, value);
     this.requestHeaders.push(entry);
     this.headerChars += value.length;
@@ -480,8 +482,13 @@ export class Transaction implements MatchContext {
         // The cookies of the request's first Cookie header, carried with it (see HeaderCarry).
         if (same && carry.cookieHeader === entry && this.carriedCookies !== null) {
           const carried = this.carriedCookies;
-          for (let i = 0; i < carried.count; i++) this.requestCookies.push(carried.entries[i] as Entry);
+          for (let i = 0; i < carried.count; i++) {
+            const cookie = carried.entries[i] as Entry;
+            carriedOver(cookie);
+            this.requestCookies.push(cookie);
+          }
           this.namesCache.requestCookies = carried.names.slice();
+          for (const e of this.namesCache.requestCookies) if (e !== undefined) carriedOver(e);
         } else parseCookieHeader(this, value);
         carry.cookieHeader = entry;
         carry.cookies = { entries: this.requestCookies, count: this.requestCookies.length, names: this.namesCache.requestCookies };

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { HeaderCarry, Waf, type Transaction } from '../../src/engine/index.js';
 
 const RULES = `SecRuleEngine On
@@ -105,6 +106,22 @@ test('an unchanged Cookie header gives the same cookie entries; a second Cookie 
     ['session', 'xyz', false],
     ['theme', 'dark', false],
   ]);
+});
+
+test('a value first seen on the connection gets its lasting id on the next request, as a new entry of it would', async () => {
+  const waf = Waf.fromText(RULES, { file: 'carry.conf' });
+  const carry = new HeaderCarry();
+  // Never seen before in this process: its first sighting gets a first-sighting id (negative).
+  const headers = [['Host', 'blog.example.com'], ['User-Agent', `Mozilla/5.0 (${randomUUID()})`]] as const;
+  const first = await run(waf, headers, carry);
+  const ua = first.tx.requestHeaders[1];
+  assert.ok(ua !== undefined && ua.memoId < 0, `first sighting: ${ua?.memoId}`);
+  const second = await run(waf, headers, carry);
+  assert.equal(second.tx.requestHeaders[1], ua);
+  assert.ok(ua.memoId > 0, `second sighting: ${ua.memoId}`);
+  const third = await run(waf, headers, carry);
+  assert.equal(third.tx.requestHeaders[1], ua);
+  assert.equal(third.tx.requestHeaders[1]?.memoId, ua.memoId);
 });
 
 test('entries are carried between transactions of one Waf only, and not past 8 KiB of header values', async () => {
