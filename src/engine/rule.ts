@@ -72,14 +72,15 @@ export class Rule {
   skip: number;
   skipAfter: string | null;
   /**
-   * Where skipAfter lands in the rule's phase (Waf works it out at load): the index of
-   * the first marker, or rule with that id, after the rule; the phase's length when none.
+   * Where skipAfter lands in the rule's phase, as an index in Waf.runPhases (worked out at
+   * load): the rule evaluation goes on after — the first marker with the name, or the rule
+   * with that id, after this rule; the phase's end when none.
    */
   skipAfterIndex: number;
   /**
    * For each of two or more consecutive rules in a phase that all may be skipped whole on
    * the answer of one screen group (markers between them allowed): the index past the last
-   * of them, so that a group answer of "none may match" passes the rest of them at once
+   * of them in Waf.runPhases, so that a group answer of "none may match" passes the rest of them at once
    * (from the first, or from one a skipAfter lands on); -1 otherwise.
    */
   groupRunEnd: number;

@@ -16,7 +16,7 @@ import { LONG_VALUE, screenOf, type ScreenGroup } from './prescreen.js';
 import { carriedOver, idOf } from './no-match-memo.js';
 import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { MatchContext, Operator } from './operators/types.js';
-import { Marker, Rule, SEVERITY_NAMES, type PhaseItem } from './rule.js';
+import { Rule, SEVERITY_NAMES } from './rule.js';
 import type { AuditEngineMode, EngineMode } from './config.js';
 import type { Waf } from './waf.js';
 import type { RuleFilter } from './rule-filter.js';
@@ -602,11 +602,10 @@ export class Transaction implements MatchContext {
     this.phase = phase;
     if (this.groupAnswers.length > 0) this.groupAnswers = [];
     this.sharedTargets = null;
-    const items = this.waf.phases[phase] as readonly PhaseItem[];
+    const items = this.waf.runPhases[phase] as readonly Rule[];
     let skip = 0;
     for (let i = 0; i < items.length; i++) {
-      const item = items[i] as PhaseItem;
-      if (item instanceof Marker) continue;
+      const item = items[i] as Rule;
       if (skip > 0) {
         skip--;
         continue;

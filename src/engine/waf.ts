@@ -45,11 +45,26 @@ export interface RulesetSummary {
 }
 
 /**
- * Each skipAfter's landing place in its phase: the first marker with the name, or rule
- * with the id, after the rule (ModSecurity searches forward), else the end of the phase.
- * Worked out once here rather than by comparing names while skipping at run time.
+ * A phase as the transaction runs it: its rules in order, markers left out (a marker only
+ * names a place), with each rule's skipAfterIndex and groupRunEnd worked out as indexes in
+ * that list. skipAfter lands after the first marker with the name, or rule with the id,
+ * after the rule (ModSecurity searches forward), else at the end of the phase; worked out
+ * once here rather than by comparing names while skipping at run time. A run of two or
+ * more consecutive rules (markers between them allowed) that may all be skipped whole on
+ * one screen group's answer gets groupRunEnd (see Rule.groupRunEnd): CRS lists its
+ * response-body rules (951xxx, 955xxx) and many request rules one after another with the
+ * same transformations and targets.
  */
-function resolveSkipAfter(items: readonly PhaseItem[]): void {
+function runOrder(items: readonly PhaseItem[]): Rule[] {
+  const rules: Rule[] = [];
+  // before[j]: how many rules come before items[j] (before[items.length]: all of them).
+  const before = new Int32Array(items.length + 1);
+  for (let j = 0; j < items.length; j++) {
+    before[j] = rules.length;
+    const item = items[j] as PhaseItem;
+    if (!(item instanceof Marker)) rules.push(item);
+  }
+  before[items.length] = rules.length;
   for (let i = 0; i < items.length; i++) {
     const rule = items[i] as PhaseItem;
     if (rule instanceof Marker || rule.skipAfter === null) continue;
@@ -59,43 +74,32 @@ function resolveSkipAfter(items: readonly PhaseItem[]): void {
       const item = items[j] as PhaseItem;
       if (item instanceof Marker ? item.name === target : String(item.id) === target) break;
     }
-    rule.skipAfterIndex = j;
+    // The loop goes on at skipAfterIndex + 1: past a rule it lands on, at the first rule after a marker.
+    rule.skipAfterIndex = j < items.length && !(items[j] instanceof Marker) ? (before[j] as number) : (before[j] as number) - 1;
   }
-}
-
-/**
- * Marks runs of consecutive rules skippable on one screen group's answer (Rule.groupRunEnd):
- * CRS lists its response-body rules (951xxx, 955xxx) and many request rules one after
- * another with the same transformations and targets.
- */
-function resolveGroupRuns(items: readonly PhaseItem[]): void {
-  for (let i = 0; i < items.length; i++) {
-    const first = items[i] as PhaseItem;
-    if (first instanceof Marker || first.screen === null || !first.screen.skippable) continue;
+  for (let i = 0; i < rules.length; i++) {
+    const first = rules[i] as Rule;
+    if (first.screen === null || !first.screen.skippable) continue;
     const group = first.screen.group;
     let end = i + 1;
-    let rules = 1;
-    for (let j = i + 1; j < items.length; j++) {
-      const item = items[j] as PhaseItem;
-      if (item instanceof Marker) continue;
-      if (item.screen === null || !item.screen.skippable || item.screen.group !== group) break;
-      rules++;
-      end = j + 1;
+    while (end < rules.length) {
+      const next = (rules[end] as Rule).screen;
+      if (next === null || !next.skippable || next.group !== group) break;
+      end++;
     }
-    if (rules < 2) continue;
-    first.groupRunEnd = end;
+    if (end - i < 2) continue;
     // A later rule of the run (where a skipAfter may land) passes the rest of it.
-    for (let j = i + 1; j < end; j++) {
-      const item = items[j] as PhaseItem;
-      if (!(item instanceof Marker)) item.groupRunEnd = end;
-    }
+    for (let j = i; j < end; j++) (rules[j] as Rule).groupRunEnd = end;
     i = end - 1;
   }
+  return rules;
 }
 
 export class Waf {
   readonly config: WafConfig;
   readonly phases: readonly (readonly PhaseItem[])[];
+  /** Each phase's rules as transactions run them (markers left out; see runOrder). */
+  readonly runPhases: readonly (readonly Rule[])[];
   readonly rules: readonly Rule[];
   readonly warnings: readonly RuleWarning[];
   readonly files: readonly string[];
@@ -176,10 +180,7 @@ export class Waf {
     }
     for (const list of memoRules.values()) if (list.length >= SHARED_MEMO_RULES) for (const r of list) r.shareTargets = true;
     for (let d = 0; d < 10; d++) this.captureSlots[d] = this.txSlots.get(String(d)) ?? -1;
-    for (const items of this.phases) {
-      resolveSkipAfter(items);
-      resolveGroupRuns(items);
-    }
+    this.runPhases = this.phases.map(runOrder);
   }
 
   /**

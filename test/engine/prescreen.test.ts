@@ -300,10 +300,13 @@ test('consecutive rules of one screen group are passed at once when none may mat
   ].join('\n');
   const screened = wafOf(rules, true);
   const plain = wafOf(rules, false);
-  const items = screened.phases[2] ?? [];
-  const ends = items.map((it) => ('groupRunEnd' in it ? it.groupRunEnd : null));
+  // The phase as transactions run it: the marker left out, indexes in that list.
+  const items = screened.runPhases[2] ?? [];
+  assert.deepEqual(items.map((r) => r.id), [1, 2, 3, 4, 5, 6]);
   // Rules 1-4 (the marker between them) are one run; 5 is another group, 6 alone.
-  assert.deepEqual(ends, [5, 5, null, 5, 5, -1, -1]);
+  assert.deepEqual(items.map((r) => r.groupRunEnd), [4, 4, 4, 4, -1, -1]);
+  // skipAfter:MID goes on at rule 3, the first rule after the marker.
+  assert.equal((items[0]?.skipAfterIndex ?? 0) + 1, 2);
   for (const uri of ['/?a=nothing', '/?a=ONE', '/?a=two&b=Three', '/?a=four', '/?a=xfive', '/?a=one&b=four']) {
     const a = await runRequest(screened, { uri });
     const b = await runRequest(plain, { uri });
