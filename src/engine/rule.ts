@@ -140,6 +140,11 @@ export class Rule {
    * loop tests its value itself, without the calls and bookkeeping of a rule's evaluation.
    */
   quiet: boolean;
+  /**
+   * The rule's place in its Waf's list of rules (Waf.rules), set when the Waf is made; -1
+   * before. Run-time exclusions keep their answers for a rule by it (engine/rule-filter).
+   */
+  index: number;
   private metadata: KeyedCollection | null;
   location: SourceLocation;
   /** The directive as written. */
@@ -195,6 +200,7 @@ export class Rule {
     this.targetsKey = null;
     this.shareTargets = false;
     this.quiet = false;
+    this.index = -1;
     this.metadata = null;
     this.location = location;
     this.text = text;

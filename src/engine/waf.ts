@@ -133,6 +133,7 @@ export class Waf {
     this.config = ruleset.config;
     this.phases = ruleset.phases;
     this.rules = ruleset.rules;
+    this.rules.forEach((rule, i) => void (rule.index = i));
     this.warnings = [...parsed.warnings, ...ruleset.warnings];
     this.files = parsed.files;
     this.store = options.store ?? createMemoryStore();
