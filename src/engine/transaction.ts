@@ -14,7 +14,7 @@ import { matchMessage } from './match-message.js';
 import { applyChain, applySteps } from './transform-chain.js';
 import { LONG_VALUE, screenOf, type ScreenGroup } from './prescreen.js';
 import { carriedOver, idOf } from './no-match-memo.js';
-import { fullName, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
+import { fullName, isNamed, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { MatchContext, Operator } from './operators/types.js';
 import { Rule, SEVERITY_NAMES } from './rule.js';
 import type { AuditEngineMode, EngineMode } from './config.js';
@@ -475,8 +475,7 @@ export class Transaction implements MatchContext {
     const entry = same ? before : new Entry(name, value);
     this.requestHeaders.push(entry);
     this.headerChars += value.length;
-    const lower = name.toLowerCase();
-    if (lower === 'cookie') {
+    if (isNamed(name, 'cookie')) {
       const carry = this.carry;
       if (carry !== null && this.requestCookies.length === 0) {
         // The cookies of the request's first Cookie header, carried with it (see HeaderCarry).
@@ -493,7 +492,7 @@ export class Transaction implements MatchContext {
         carry.cookieHeader = entry;
         carry.cookies = { entries: this.requestCookies, count: this.requestCookies.length, names: this.namesCache.requestCookies };
       } else parseCookieHeader(this, value);
-    } else if (lower === 'host' && this.serverName === null) this.serverName = new Entry('', value.replace(/:\d+$/, ''));
+    } else if (this.serverName === null && isNamed(name, 'host')) this.serverName = new Entry('', value.replace(/:\d+$/, ''));
   }
 
   /**
@@ -547,7 +546,7 @@ export class Transaction implements MatchContext {
   /** Phase 1: request headers. The body processor is chosen from Content-Type first. */
   processRequestHeaders(): Promise<Interruption | null> {
     if (this.reqbodyProcessor === null) {
-      this.reqbodyProcessor = processorFor(this.requestHeaders.find((h) => h.key.toLowerCase() === 'content-type')?.value);
+      this.reqbodyProcessor = processorFor(this.requestHeaders.find((h) => isNamed(h.key, 'content-type'))?.value);
     }
     return this.runPhase(1);
   }

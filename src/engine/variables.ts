@@ -70,9 +70,26 @@ export function fullName(def: VariableDef, entry: Entry): string {
 /** True when `key` (as the request sent it) is selected by `sel`. */
 export function selects(sel: Selector | null, key: string): boolean {
   if (sel === null) return true;
-  if (sel.kind === 'key') return key.length === sel.lower.length && key.toLowerCase() === sel.lower;
+  if (sel.kind === 'key') return isNamed(key, sel.lower);
   if (sel.kind === 'regex') return sel.literal === null ? sel.re.test(key) : literalSelects(sel.literal, sel.re, key);
   return false;
+}
+
+/**
+ * `key.toLowerCase() === lower` for a name as long as `lower` (names are byte strings, whose
+ * lower case is as long), without making the lower-cased string (CRS names headers by
+ * selector a hundred times per request, `User-Agent` among them): ASCII letters are folded
+ * here; a key with a byte past ASCII is lower-cased whole.
+ */
+export function isNamed(key: string, lower: string): boolean {
+  if (key.length !== lower.length) return false;
+  for (let i = 0; i < key.length; i++) {
+    let c = key.charCodeAt(i);
+    if (c >= 0x80) return key.toLowerCase() === lower;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileSelector, resolveTarget, selects } from '../../src/engine/variables.js';
+import { compileSelector, isNamed, resolveTarget, selects } from '../../src/engine/variables.js';
 import { compileRegex } from '../../src/engine/regex/index.js';
 import { Waf } from '../../src/engine/index.js';
 import { runRequest } from '../support/request.js';
@@ -30,6 +30,22 @@ test('a plain-word selector selects what its regex selects', () => {
   for (const source of ['^a.b', 'a|b', '^ab$', 'a+', '\\w', 'a*', '.*', 'ab.*$', 'ab*c', 'a.+', 'ab\\*']) {
     const sel = compileSelector(tx, `/${source}/`);
     assert.ok(sel.kind === 'regex' && sel.literal === null, `${source} is a regex`);
+  }
+});
+
+test('a name selector compares names as toLowerCase compares them (names as long as the selector), bytes past ASCII included', () => {
+  // Names are byte strings, which lower-case to as many chars; a longer lower case (U+0130) is no match.
+  const same = (key: string, lower: string): boolean => key.length === lower.length && key.toLowerCase() === lower;
+  const names = ['user-agent', 'content-type', 'cookie', 'host', '\u00e9t\u00e9', 'i\u0307x', 'stra\u00dfe', '', 'a'];
+  const keys = [
+    'User-Agent', 'USER-AGENT', 'user-agent', 'User_Agent', 'User-Agen', 'User-Agentx', 'Connection', 'Content-Type', 'Cookie', 'COOKIE',
+    'Cookie2', 'Host', 'HOST', 'hosT', '\u00c9T\u00c9', '\u00e9t\u00e9', '\u00c9t\u00e9', 'ETE', '\u0130x', 'I\u0307x', 'STRA\u00dfE', 'STRASSE',
+    '', 'A', '\u212a', 'Co\u00d0kie', '@', '[', '`', '{',
+  ];
+  for (const lower of names) {
+    for (const key of keys) assert.equal(isNamed(key, lower), same(key, lower), `${JSON.stringify(key)} / ${JSON.stringify(lower)}`);
+    const sel = compileSelector(resolveTarget('REQUEST_HEADERS', null, false).def, lower);
+    for (const key of keys) assert.equal(selects(sel, key), same(key, lower), `selector ${JSON.stringify(lower)}: ${JSON.stringify(key)}`);
   }
 });
 
