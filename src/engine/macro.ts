@@ -23,7 +23,14 @@ export interface MacroTemplate {
   /** Literal parts; `parts.length === refs.length + 1`. */
   readonly parts: readonly string[];
   readonly refs: readonly MacroRef[];
+  /** For a template with one reference: its recent expansions by the reference's value (see expandMacro). */
+  expansions?: Map<string, string>;
 }
+
+/** Values longer than this are expanded afresh each time, not remembered. */
+const EXPANSION_VALUE_MAX = 64;
+/** Expansions a template remembers before it starts over. */
+const EXPANSIONS_KEPT = 64;
 
 export class MacroError extends Error {
   constructor(
@@ -78,9 +85,36 @@ export function compileMacro(text: string): MacroTemplate {
   return { source: text, parts, refs };
 }
 
-/** Expands a template in the context of a transaction. */
+/**
+ * Expands a template in the context of a transaction.
+ *
+ * A template with one reference between literals (CRS's `tx.header_name_920450_%{tx.0}`
+ * and `/%{tx.0}/`, once per request header) gives the same string object for the same
+ * value: the value is usually the same string as before too (a header name's lower case,
+ * kept with the header from request to request on a keep-alive connection: engine
+ * HeaderCarry), and the string made from it then comes with its hash, flat, so the TX
+ * variable it names, the selectors that scan TX names and @within's answers find it
+ * without hashing or flattening a new string each time.
+ */
 export function expandMacro(tpl: MacroTemplate, tx: Transaction): string {
   if (tpl.refs.length === 0) return tpl.parts[0] as string;
+  if (tpl.refs.length === 1) {
+    const ref = tpl.refs[0] as MacroRef;
+    const value = tx.firstValue(ref.def, ref.selector) ?? '';
+    const before = tpl.parts[0] as string;
+    const after = tpl.parts[1] as string;
+    if (before === '' && after === '') return value;
+    if (value.length > EXPANSION_VALUE_MAX) return before + value + after;
+    let kept = tpl.expansions;
+    if (kept === undefined) tpl.expansions = kept = new Map();
+    let out = kept.get(value);
+    if (out === undefined) {
+      out = before + value + after;
+      if (kept.size >= EXPANSIONS_KEPT) kept.clear();
+      kept.set(value, out);
+    }
+    return out;
+  }
   let out = tpl.parts[0] as string;
   for (let i = 0; i < tpl.refs.length; i++) {
     const ref = tpl.refs[i] as MacroRef;

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { compileSelector, isNamed, resolveTarget, selects } from '../../src/engine/variables.js';
 import { compileRegex } from '../../src/engine/regex/index.js';
 import { Waf } from '../../src/engine/index.js';
+import { compileMacro, expandMacro } from '../../src/engine/macro.js';
+import type { Transaction } from '../../src/engine/transaction.js';
 import { runRequest } from '../support/request.js';
 
 const tx = resolveTarget('TX', null, false).def;
@@ -143,6 +145,37 @@ test('setvar with a name made by a macro writes the slot of the name it makes, i
   assert.deepEqual(r.logged, [3, 4, 5]);
   assert.equal(r.tx.tx.get('VC')?.value, '6');
   assert.equal(r.tx.tx.get('zz_c')?.key, 'zz_C');
+});
+
+test('a template with one reference expands as written whether its expansion is remembered or not, and remembers a bounded number', async () => {
+  // CRS's 920450 pattern: a TX name and value made from each header name, read back by a TX:/^…/ selector and @within.
+  const rules = [
+    'SecAction "id:1,phase:1,pass,nolog,setvar:\'tx.restricted=/proxy/ /x-evil/\'"',
+    "SecRule REQUEST_HEADERS_NAMES \"@rx ^.*$\" \"id:2,phase:1,pass,nolog,capture,t:none,t:lowercase,setvar:'tx.hn_%{tx.0}=/%{tx.0}/',chain\"",
+    '  SecRule TX:/^hn_/ "@within %{tx.restricted}" "setvar:tx.hits=+1"',
+    'SecRule TX:hits "@ge 1" "id:3,phase:1,pass,log,msg:\'%{tx.hits} restricted\'"',
+  ].join('\n');
+  const waf = Waf.fromText(`SecRuleEngine On\n${rules}\n`);
+  const long = `x-${'l'.repeat(80)}`;
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 100; i++) {
+      const r = await runRequest(waf, { uri: '/', headers: [['Host', 'a'], [`X-H${i}`, '1'], ...(i % 10 === 0 ? ([['X-Evil', '1']] as [string, string][]) : []), [long, '2']] });
+      assert.deepEqual(r.logged, i % 10 === 0 ? [3] : [], `round ${round}, request ${i}`);
+      assert.equal(r.tx.tx.get(`hn_x-h${i}`)?.value, `/x-h${i}/`);
+      assert.equal(r.tx.tx.get(`hn_${long}`)?.value, `/${long}/`);
+      assert.equal(r.tx.tx.get('hn_host')?.value, '/host/');
+    }
+  }
+  // Directly: the expansions equal the text made afresh; at most 64 are kept; a value over 64 chars is not.
+  const tpl = compileMacro('hn_%{tx.0}_/');
+  let current = '';
+  const tx = { firstValue: () => current } as unknown as Transaction;
+  for (let i = 0; i < 300; i++) {
+    current = i % 7 === 0 ? `v${'w'.repeat(70)}${i}` : `v${i % 90}`;
+    assert.equal(expandMacro(tpl, tx), `hn_${current}_/`);
+    assert.ok((tpl.expansions?.size ?? 0) <= 64);
+    if (current.length > 64) assert.notEqual(tpl.expansions?.has(current), true);
+  }
 });
 
 test('TX variables whose names have bytes beyond ASCII are selected like any other', async () => {
