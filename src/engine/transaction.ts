@@ -121,7 +121,18 @@ export class HeaderCarry {
   /** The first Cookie header's entry, and the cookies (and their names' entries) parsed from it. */
   cookieHeader: Entry | null = null;
   cookies: CarriedCookies | null = null;
+  /** The headers by lower-cased name (see Transaction.requestHeadersNamed), and the list it was made from. */
+  index: HeaderIndex | null = null;
+  indexOf: readonly Entry[] | null = null;
 }
+
+/** A request's headers by lower-cased name, each name's in arrival order. */
+export type HeaderIndex = ReadonlyMap<string, readonly Entry[]>;
+
+/** Header names and their lower case, for HeaderIndex: the same names come back request after request. */
+let lowerNames = new Map<string, string>();
+const LOWER_NAMES_KEPT = 1024;
+const NO_ENTRIES: readonly Entry[] = [];
 
 /** The reusable, allocation-free sink an operator reports captures through. */
 const CAPTURE_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -271,6 +282,12 @@ export class Transaction implements MatchContext {
   private carriedCookies: CarriedCookies | null;
   /** The connection's carry, which this transaction's headers go to (see HeaderCarry). */
   private carry: HeaderCarry | null;
+  /** How many of the request's headers are the previous request's entries (see HeaderCarry). */
+  private headersCarried: number;
+  /** The previous request's header index, if it was made (see requestHeadersNamed). */
+  private carriedIndex: HeaderIndex | null;
+  /** The headers by lower-cased name: undefined until asked, null when a name does not lower-case to as many chars. */
+  private headerIndex: HeaderIndex | null | undefined;
   /** Characters of the request's header values so far. */
   private headerChars: number;
   readonly namesCache: {
@@ -398,10 +415,14 @@ export class Transaction implements MatchContext {
     this.carriedCookies = null;
     this.carry = options.carry ?? null;
     this.headerChars = 0;
+    this.headersCarried = 0;
+    this.carriedIndex = null;
+    this.headerIndex = undefined;
     const carry = this.carry;
     if (carry !== null) {
       if (carry.waf === waf) {
         this.carried = carry.headers;
+        if (carry.indexOf === carry.headers) this.carriedIndex = carry.index;
         // A name entry is used only where this request's header has the same name (namesOf).
         this.namesCache.requestHeaders = carry.names.slice();
         for (const e of this.namesCache.requestHeaders) if (e !== undefined) carriedOver(e);
@@ -467,13 +488,59 @@ export class Transaction implements MatchContext {
     }
   }
 
+  /**
+   * The request's headers named `lower` (a lower-cased name), in arrival order: what a
+   * `REQUEST_HEADERS:Name` selector selects (CRS names headers this way some fifty times per
+   * request). Null when some header's name does not lower-case to as many chars (the
+   * caller then compares names one by one, as selectors do). The index is made once per
+   * request; when every header is the previous request's on the connection, its index is
+   * the same and is taken over (see HeaderCarry).
+   */
+  requestHeadersNamed(lower: string): readonly Entry[] | null {
+    let index = this.headerIndex;
+    if (index === undefined) index = this.headerIndex = this.makeHeaderIndex();
+    return index === null ? null : (index.get(lower) ?? NO_ENTRIES);
+  }
+
+  private makeHeaderIndex(): HeaderIndex | null {
+    const headers = this.requestHeaders;
+    let index = this.carriedIndex;
+    // Every header the previous request's entry at the same place, and no more of them: the same index.
+    if (index === null || this.headersCarried !== headers.length || headers.length !== (this.carried as readonly Entry[]).length) {
+      const made = new Map<string, Entry[]>();
+      for (const e of headers) {
+        let lower = lowerNames.get(e.key);
+        if (lower === undefined) {
+          lower = e.key.toLowerCase();
+          if (lowerNames.size >= LOWER_NAMES_KEPT) lowerNames = new Map();
+          lowerNames.set(e.key, lower);
+        }
+        if (lower.length !== e.key.length) return null;
+        const same = made.get(lower);
+        if (same === undefined) made.set(lower, [e]);
+        else same.push(e);
+      }
+      index = made;
+    }
+    const carry = this.carry;
+    if (carry !== null && carry.headers === headers) {
+      carry.index = index;
+      carry.indexOf = headers;
+    }
+    return index;
+  }
+
   /** Adds a request header (arrival order is kept; repeated headers stay separate). */
   addRequestHeader(name: string, value: string): void {
     const before = this.carried?.[this.requestHeaders.length];
     const same = before !== undefined && before.value === value && before.key === name;
-    if (same) carriedOver(before);
+    if (same) {
+      carriedOver(before);
+      this.headersCarried++;
+    }
     const entry = same ? before : new Entry(name, value);
     this.requestHeaders.push(entry);
+    this.headerIndex = undefined;
     this.headerChars += value.length;
     if (isNamed(name, 'cookie')) {
       const carry = this.carry;

@@ -274,7 +274,16 @@ define('ARGS_COMBINED_SIZE', false, computed((tx) => {
 }));
 define('URLENCODED_ERROR', false, computed((tx) => (tx.urlencodedError ? '1' : '0')));
 // Headers and cookies
-define('REQUEST_HEADERS', true, fromList((tx) => tx.requestHeaders));
+const requestHeaders = fromList((tx) => tx.requestHeaders);
+define('REQUEST_HEADERS', true, function collect(this: VariableDef, tx, sel, out) {
+  // A header by name: from the request's index of names, not by comparing every name.
+  const named = sel !== null && sel.kind === 'key' ? tx.requestHeadersNamed(sel.lower) : null;
+  if (named === null) {
+    requestHeaders.call(this, tx, sel, out);
+    return;
+  }
+  for (let i = 0; i < named.length; i++) out.push(this, named[i] as Entry);
+});
 define('REQUEST_HEADERS_NAMES', true, namesOf((tx) => tx.requestHeaders, (tx) => tx.namesCache.requestHeaders));
 define('REQUEST_COOKIES', true, fromList((tx) => tx.requestCookies));
 define('REQUEST_COOKIES_NAMES', true, namesOf((tx) => tx.requestCookies, (tx) => tx.namesCache.requestCookies));

@@ -138,3 +138,48 @@ test('entries are carried between transactions of one Waf only, and not past 8 K
   const after = await run(b, big, carry);
   assert.equal(after.tx.requestHeaders.some((e, i) => e === long.tx.requestHeaders[i]), false);
 });
+
+test('a header by name (REQUEST_HEADERS:Name) is found through the request\'s index of names, and the index is taken over only for the same headers', async () => {
+  // Each rule logs the values its selector selects: the index must give what comparing every name gives.
+  const rules = `SecRuleEngine On
+SecRule REQUEST_HEADERS:X-Dup "@rx ." "id:10,phase:1,pass,log,msg:'dup'"
+SecRule REQUEST_HEADERS:user-agent "@rx ." "id:11,phase:1,pass,log,msg:'ua'"
+SecRule REQUEST_HEADERS:\u00c9t\u00e9 "@rx ." "id:12,phase:1,pass,log,msg:'latin1'"
+SecRule REQUEST_HEADERS:Absent "@rx ." "id:13,phase:1,pass,log,msg:'absent'"
+SecRule &REQUEST_HEADERS:X-Dup "@eq 2" "id:14,phase:1,pass,log,msg:'count'"`;
+  const waf = Waf.fromText(rules, { file: 'index.conf' });
+  const seen = (tx: Transaction): string[] => tx.matches.map((m) => `${m.ruleId} ${m.variable}=${m.value}`);
+  const headers: Array<[string, string]> = [['Host', 'a'], ['x-dup', 'one'], ['USER-AGENT', 'ua'], ['X-DUP', 'two'], ['\u00e9T\u00c9', 'e']];
+  const expected = ['10 REQUEST_HEADERS:x-dup=one', '10 REQUEST_HEADERS:X-DUP=two', '11 REQUEST_HEADERS:USER-AGENT=ua', '12 REQUEST_HEADERS:\u00e9T\u00c9=e', '14 &REQUEST_HEADERS:X-Dup=2'];
+  const carry = new HeaderCarry();
+  const plain = await run(waf, headers);
+  assert.deepEqual(seen(plain.tx), expected);
+  const first = await run(waf, headers, carry);
+  const second = await run(waf, headers, carry);
+  assert.deepEqual(seen(first.tx), seen(plain.tx));
+  assert.deepEqual(seen(second.tx), seen(plain.tx));
+  assert.equal(second.tx.requestHeadersNamed('x-dup'), first.tx.requestHeadersNamed('x-dup'), 'the same headers: the index is taken over');
+  // A changed header, one more, one fewer: a new index, with the new entries.
+  const changed = await run(waf, [headers[0], headers[1], headers[2], ['X-DUP', 'three'], headers[4]], carry);
+  assert.deepEqual(changed.tx.requestHeadersNamed('x-dup')?.map((e) => e.value), ['one', 'three']);
+  const more = await run(waf, [...headers, ['X-Dup', 'four']], carry);
+  assert.deepEqual(more.tx.requestHeadersNamed('x-dup')?.map((e) => e.value), ['one', 'two', 'four']);
+  const fewer = await run(waf, headers.slice(0, 2), carry);
+  assert.deepEqual(fewer.tx.requestHeadersNamed('x-dup')?.map((e) => e.value), ['one']);
+  assert.deepEqual(fewer.tx.requestHeadersNamed('user-agent'), []);
+  // A header added after the index was made is in it.
+  const late = waf.newTransaction({ carry });
+  late.addRequestHeader('X-Dup', 'a');
+  assert.deepEqual(late.requestHeadersNamed('x-dup')?.map((e) => e.value), ['a']);
+  late.addRequestHeader('x-dup', 'b');
+  assert.deepEqual(late.requestHeadersNamed('x-dup')?.map((e) => e.value), ['a', 'b']);
+  // A name whose lower case is longer (U+0130): no index; selectors compare names one by one, as before.
+  const odd = waf.newTransaction();
+  odd.processConnection('192.0.2.10', 40000, '127.0.0.1', 80);
+  odd.processRequestLine('GET', '/', 'HTTP/1.1');
+  odd.addRequestHeader('\u0130x', '1');
+  odd.addRequestHeader('User-Agent', 'z');
+  await odd.processRequestHeaders();
+  assert.equal(odd.requestHeadersNamed('user-agent'), null);
+  assert.deepEqual(seen(odd), ['11 REQUEST_HEADERS:User-Agent=z']);
+});
