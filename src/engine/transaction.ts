@@ -197,6 +197,12 @@ export class Transaction implements MatchContext {
   parseXmlIntoArgs: 'On' | 'Off' | 'OnlyArgs';
   removedRules: RuleFilter[];
   removedTargets: Array<{ readonly filter: RuleFilter; readonly refs: readonly TargetRef[] }>;
+  /**
+   * How many of them remove a TX target: only those can change what a rule on one TX
+   * variable (a paranoia-level gate, Rule.txTarget) sees, so with none such a rule is not
+   * asked which removals name it (CRS's 941010 removes REQUEST_FILENAME on every request).
+   */
+  private txRemovals: number;
 
   // Connection
   remoteAddr: Entry | null;
@@ -344,6 +350,7 @@ export class Transaction implements MatchContext {
     this.parseXmlIntoArgs = c.parseXmlIntoArgs;
     this.removedRules = [];
     this.removedTargets = [];
+    this.txRemovals = 0;
 
     this.remoteAddr = null;
     this.remotePort = 0;
@@ -677,7 +684,7 @@ export class Transaction implements MatchContext {
         continue;
       }
       if (this.removedRules.length > 0 && this.isRemoved(item)) continue;
-      if (item.quiet && this.trace === null && (this.removedTargets.length === 0 || this.removalMask(item) === 0)) {
+      if (item.quiet && this.trace === null && (this.txRemovals === 0 || this.removalMask(item) === 0)) {
         // A paranoia-level gate (see Rule.quiet): what evaluateChain would do, without the calls.
         this.currentRule = item;
         this.capturing = false;
@@ -786,7 +793,7 @@ export class Transaction implements MatchContext {
     const op = this.operatorOf(rule);
     if (op === null) return false;
     const one = rule.txTarget;
-    if (one !== null && (this.removedTargets.length === 0 || this.removalMask(rule) === 0)) {
+    if (one !== null && (this.txRemovals === 0 || this.removalMask(rule) === 0)) {
       // What collecting the one TX target would give: its entry, or (&TX:x) a count of 0 or 1.
       const entry = this.tx.slots[rule.txSlot];
       if (one.counting) {
@@ -1185,6 +1192,7 @@ export class Transaction implements MatchContext {
       if (r.filter === filter && r.refs === refs) return;
     }
     removed.push({ filter, refs });
+    if (refs.some((ref) => ref.def.name === 'TX')) this.txRemovals++;
   }
 
   changeAuditLogParts(spec: string): void {
