@@ -179,7 +179,7 @@ export function processRequestBody(tx: Transaction): void {
 /** The values an XPath selects in the request's XML body (cached per transaction). */
 export function xmlValues(tx: Transaction, xpath: CompiledXPath | null): readonly Entry[] {
   const doc = tx.xmlDocument as Parameters<typeof evaluateXPath>[0] | null;
-  if (doc === null) return [];
+  if (doc === null) return NO_VALUES;
   const key = xpath ?? ALL;
   const cache = (tx.xmlCache ??= new Map());
   let cached = cache.get(key);
@@ -192,6 +192,8 @@ export function xmlValues(tx: Transaction, xpath: CompiledXPath | null): readonl
 }
 
 const ALL = {};
+/** What XML gives while there is no document (most requests): shared, never written. */
+const NO_VALUES: readonly Entry[] = [];
 let all: CompiledXPath | null = null;
 function allNodes(): CompiledXPath {
   all ??= compileXPath('/*');
