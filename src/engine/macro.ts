@@ -8,6 +8,7 @@
  */
 import { compileSelector, getVariable, type Selector, type VariableDef } from './variables.js';
 import type { Transaction } from './transaction.js';
+import { detached } from './no-match-memo.js';
 
 interface MacroRef {
   readonly def: VariableDef;
@@ -109,9 +110,11 @@ export function expandMacro(tpl: MacroTemplate, tx: Transaction): string {
     if (kept === undefined) tpl.expansions = kept = new Map();
     let out = kept.get(value);
     if (out === undefined) {
-      out = before + value + after;
+      // A copy of its own: a value that is a slice of a request body would keep the body alive.
+      const own = detached(value);
+      out = before + own + after;
       if (kept.size >= EXPANSIONS_KEPT) kept.clear();
-      kept.set(value, out);
+      kept.set(own, out);
     }
     return out;
   }

@@ -13,7 +13,7 @@ import { expandMacro } from './macro.js';
 import { matchMessage } from './match-message.js';
 import { applyChain, applySteps } from './transform-chain.js';
 import { LONG_VALUE, screenOf, type ScreenGroup } from './prescreen.js';
-import { carriedOver, idOf } from './no-match-memo.js';
+import { carriedOver, detached, idOf } from './no-match-memo.js';
 import { fullName, isNamed, refSelects, TargetBuffer, type Selector, type TargetRef, type VariableDef } from './variables.js';
 import type { MatchContext, Operator } from './operators/types.js';
 import { Rule, SEVERITY_NAMES } from './rule.js';
@@ -518,9 +518,10 @@ export class Transaction implements MatchContext {
       for (const e of headers) {
         let lower = lowerNames.get(e.key);
         if (lower === undefined) {
-          lower = e.key.toLowerCase();
+          // Copies of their own: a name that is a slice of a larger string would keep it alive.
+          lower = detached(e.key.toLowerCase());
           if (lowerNames.size >= LOWER_NAMES_KEPT) lowerNames = new Map();
-          lowerNames.set(e.key, lower);
+          lowerNames.set(detached(e.key), lower);
         }
         if (lower.length !== e.key.length) return null;
         const same = made.get(lower);
