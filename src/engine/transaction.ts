@@ -548,7 +548,11 @@ export class Transaction implements MatchContext {
     }
     const entry = same ? before : new Entry(name, value);
     this.requestHeaders.push(entry);
-    this.headerIndex = undefined;
+    if (this.headerIndex !== undefined) {
+      // A header after the index was made: neither this request nor the next may use it.
+      this.headerIndex = undefined;
+      if (this.carry !== null && this.carry.indexOf === this.requestHeaders) this.carry.indexOf = null;
+    }
     this.headerChars += value.length;
     if (isNamed(name, 'cookie')) {
       const carry = this.carry;

@@ -173,6 +173,16 @@ SecRule &REQUEST_HEADERS:X-Dup "@eq 2" "id:14,phase:1,pass,log,msg:'count'"`;
   assert.deepEqual(late.requestHeadersNamed('x-dup')?.map((e) => e.value), ['a']);
   late.addRequestHeader('x-dup', 'b');
   assert.deepEqual(late.requestHeadersNamed('x-dup')?.map((e) => e.value), ['a', 'b']);
+  // … and the next request with the same headers does not take over the index made before it came.
+  const carry2 = new HeaderCarry();
+  const early = waf.newTransaction({ carry: carry2 });
+  early.addRequestHeader('X-Dup', 'a');
+  assert.deepEqual(early.requestHeadersNamed('x-dup')?.map((e) => e.value), ['a']);
+  early.addRequestHeader('x-dup', 'b');
+  const next = waf.newTransaction({ carry: carry2 });
+  next.addRequestHeader('X-Dup', 'a');
+  next.addRequestHeader('x-dup', 'b');
+  assert.deepEqual(next.requestHeadersNamed('x-dup')?.map((e) => e.value), ['a', 'b']);
   // A name whose lower case is longer (U+0130): no index; selectors compare names one by one, as before.
   const odd = waf.newTransaction();
   odd.processConnection('192.0.2.10', 40000, '127.0.0.1', 80);
