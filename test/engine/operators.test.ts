@@ -754,6 +754,20 @@ describe('numbers and checksums', () => {
     for (const [text, value] of rows) assert.equal(atoi(text), value, JSON.stringify(text));
   });
 
+  test('a comparison that keeps its last answer gives what a fresh one gives, input after input', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('eq', 'ge', 'gt', 'le', 'lt'),
+        fc.constantFrom('2', '-1', '0', '100'),
+        fc.array(fc.oneof(fc.constantFrom('1', '2', '3', '-1', ' 2', '2x', '', '0'), fc.string({ maxLength: 40 }), fc.integer().map(String)), { maxLength: 30 }),
+        (name, param, inputs) => {
+          const kept = compile(name, param);
+          for (const input of inputs) assert.equal(kept.evaluate(input, recorder()), compile(name, param).evaluate(input, recorder()), `@${name} ${param} on ${JSON.stringify(input)}`);
+        },
+      ),
+    );
+  });
+
   test('checksums', () => {
     assert.equal(luhnValid('4111 1111 1111 1111'), true);
     assert.equal(luhnValid('4111-1111-1111-1112'), false);

@@ -61,12 +61,29 @@ function exceedsLong(s: string, first: number, significant: number, negative: bo
   return false;
 }
 
+/** Inputs up to this long have their answer kept for the next evaluation (see comparison). */
+const KEPT_INPUT_LENGTH = 32;
+
+/**
+ * A comparison with a fixed parameter. It keeps its last short input's answer: CRS's 91
+ * paranoia-level gates of a request (`TX:DETECTION_PARANOIA_LEVEL "@lt 2"`) each read the
+ * same TX value, request after request the same string, and the answer is then a
+ * comparison of references instead of parsing the number again.
+ */
 function comparison(test: (value: number, param: number) => boolean): OperatorFactory {
   return (param) => {
     const right = atoi(param);
+    let lastInput: string | null = null;
+    let lastAnswer = false;
     return {
       evaluate(input) {
-        return test(atoi(input), right);
+        if (input === lastInput) return lastAnswer;
+        const answer = test(atoi(input), right);
+        if (input.length <= KEPT_INPUT_LENGTH) {
+          lastInput = input;
+          lastAnswer = answer;
+        }
+        return answer;
       },
     };
   };
