@@ -667,6 +667,9 @@ export class Transaction implements MatchContext {
       carry.names = [];
       carry.cookieHeader = null;
       carry.cookies = null;
+      // The header index holds the same entries.
+      carry.index = null;
+      carry.indexOf = null;
     }
   }
 

@@ -135,6 +135,8 @@ test('entries are carried between transactions of one Waf only, and not past 8 K
   assert.equal(again.tx.requestHeaders.every((e, i) => e === reloaded.tx.requestHeaders[i]), true);
   const big = [...BROWSER, ['X-Long', 'x'.repeat(9000)]] as const;
   const long = await run(b, big, carry);
+  // Nothing of it is kept for the idle connection: neither its entries nor its index of names.
+  assert.deepEqual([carry.headers.length, carry.index, carry.indexOf], [0, null, null]);
   const after = await run(b, big, carry);
   assert.equal(after.tx.requestHeaders.some((e, i) => e === long.tx.requestHeaders[i]), false);
 });
