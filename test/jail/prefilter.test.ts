@@ -88,6 +88,17 @@ test('a tail that lets most texts through is dropped after 2,000 texts, and the 
   assert.equal(re.search('a 1 bc')?.group(0), 'a 1 bc');
 });
 
+test('a text longer than a log line is left to the pattern: the tail, searched from every position, could cost its square', () => {
+  // openvpn's failregex: `^` then optional parts, the last open-ended repeat `\s*`, and a
+  // host part that scans a word to its end; its tail, from each of 16,000 digits, did so.
+  const re = compilePyRegex(String.raw`^\s*(?:\S+\s+)?(?P<host>[\w\-.^_]*\w):\d{4,5} (?:TLS Auth Error:|VERIFY ERROR:)`, { prefilter: true });
+  assert.ok(re.prefilterInfo()?.tail !== undefined);
+  const long = `Apr ${'25'.repeat(30_000)}`;
+  assert.equal(re.test(long), false);
+  assert.equal(re.search(`${long}:1194 VERIFY ERROR: x`)?.group('host'), '25'.repeat(30_000));
+  assert.equal(re.search('Apr host:1194 VERIFY ERROR: x')?.group('host'), 'host');
+});
+
 /** Random pattern pieces: an atom with one of `quantifiers` (assertions bare: Python refuses quantified ones). */
 function quantified(atom: fc.Arbitrary<string>, quantifiers: string[]): fc.Arbitrary<string> {
   return fc.tuple(atom, fc.constantFrom(...quantifiers)).map(([a, q]) => {

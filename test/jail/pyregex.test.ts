@@ -243,6 +243,25 @@ test('known difference: captures of a repeated group that can match empty', () =
   assert.deepEqual(groupsOf('(a*)*b', 'aab'), ['aab', 'aa']); // CPython: ['aab', '']
 });
 
+test('a class with a negated escape and more (`[\\S.]`) is one choice per character, as in Python', () => {
+  // Translated as two alternatives that both take a dot, a run of dots before a failing
+  // end split 2^n ways (named-refused's `\([\S.]+\)` on a line of 40 `:.com.ua)`s never
+  // returned); each character now has one alternative that takes it.
+  const re = compilePyRegex(String.raw`^client \S+#\S+(?: \([\S.]+\))?: (?P<content>.+)\s(?:denied|\(NOTAUTH\))\s*$`);
+  assert.equal(re.search(`client 1.2.3.4#5 (a.b)${':.com.ua)'.repeat(40)}`), null);
+  assert.equal(re.search('client 1.2.3.4#5 (a.b): query denied')?.group('content'), 'query');
+  for (const [pattern, yes, no] of [
+    [String.raw`^[\S.]+$`, ['a.b', '...', 'é'], ['a b', '']],
+    [String.raw`^[\s\w]+$`, ['a b', '_\u001c'], ['a.b']],
+    [String.raw`^[\D\S]+$`, ['a 1', '1', ' '], ['']],
+    [String.raw`^[\W\d_]+$`, ['1_.', ' '], ['a1']],
+  ] as const) {
+    const r = compilePyRegex(pattern);
+    for (const t of yes) assert.equal(r.test(t), true, `${pattern} ${JSON.stringify(t)}`);
+    for (const t of no) assert.equal(r.test(t), false, `${pattern} ${JSON.stringify(t)}`);
+  }
+});
+
 test('translations: Python semantics kept in the JavaScript source', () => {
   const js = (p: string): string => compilePyRegex(p).jsSource;
   // `.` stops only at \n; `$` also before a final \n; \Z is the end.

@@ -27,15 +27,17 @@ const BUDGET_MS = 500;
 /**
  * Runs one input; over the slow bound it runs twice more and keeps its fastest time (a
  * shared machine). The time that counts leaves out the part production runs behind a time
- * guard (FuzzTarget.guard: matching a fail2ban regex), which the guard bounds instead.
+ * guard (FuzzTarget.guard: matching a fail2ban regex), which the guard bounds instead;
+ * unless `whole`: a fixture not named guarded- once ran slow through a fault of Warden's
+ * own (a regex translated with more backtracking than Python's) and must stay fixed.
  */
-function timed(run: (input: string) => void, input: string): number {
+function timed(run: (input: string) => void, input: string, whole = false): number {
   let best = Infinity;
   for (let i = 0; i < 3 && best > SLOW_MS; i++) {
     guardedTime.ms = 0;
     const t0 = performance.now();
     run(input);
-    best = Math.min(best, performance.now() - t0 - guardedTime.ms);
+    best = Math.min(best, performance.now() - t0 - (whole ? 0 : guardedTime.ms));
   }
   return best;
 }
@@ -44,7 +46,7 @@ for (const target of targets) {
   test(`fuzz ${target.name}: fixtures replayed, then ${BUDGET_MS} ms of generated inputs without an escape (seed ${seed})`, () => {
     for (const [name, input] of loadFixtures(fixturesDir, target.name, target.encoding)) {
       if (name.startsWith('guarded-')) continue; // replayed through the guard below
-      const ms = timed((i) => target.run(i), input);
+      const ms = timed((i) => target.run(i), input, true);
       assert.ok(ms <= SLOW_MS, `fixture ${target.name}/${name} ran ${ms.toFixed(0)} ms`);
     }
     const arb = target.arbitrary(target.seeds());

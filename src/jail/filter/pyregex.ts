@@ -73,6 +73,9 @@ export interface PyRegexOptions {
   readonly locate?: boolean;
 }
 
+/** The longest text a prefilter's tail is searched in (see PyRegex.mayMatch). */
+const TAIL_MAX_TEXT = 1024;
+
 /** A cheap necessary condition for a match (see PyRegexOptions.prefilter). */
 interface Prefilter {
   /** A string every match contains. */
@@ -181,7 +184,11 @@ export class PyRegex {
     const p = this.prefilter as Prefilter;
     if (p.literal !== undefined && !s.includes(p.literal)) return false;
     const tail = p.tail;
-    if (tail === undefined) return true;
+    // The tail is searched at every position, which can cost the square of a text's
+    // length where the pattern, anchored, costs its length (openvpn's prefix line, whose
+    // optional host part scans a long word to its end from each start): so only texts of
+    // a log line's usual length are tested.
+    if (tail === undefined || s.length > TAIL_MAX_TEXT) return true;
     const pass = tail.test(s);
     if (++p.tests === 2000) {
       // Measured on this log: a tail most lines pass costs more than it saves.
@@ -747,8 +754,20 @@ class Emitter {
     if (negClasses.length === 0) return `[${negate ? '^' : ''}${pos}]`;
     const negs = negClasses.map((c) => classContents(c));
     if (!negate) {
-      const parts = negs.map((c) => `[^${c}]`);
-      if (pos !== '') parts.unshift(`[${pos}]`);
+      // A union, as alternatives that no character matches two of: `[\S.]` as `[.]|[^\s]`
+      // would let a run of dots split between them in 2^n ways when the rest fails, where
+      // Python's one class tries each character once. So each alternative leaves out what
+      // an earlier one takes.
+      const parts: string[] = [];
+      let before = '';
+      if (pos !== '') {
+        parts.push(`[${pos}]`);
+        before = `(?![${pos}])`;
+      }
+      for (const c of negs) {
+        parts.push(`${before}[^${c}]`);
+        before += `(?=[${c}])`;
+      }
       return parts.length === 1 ? (parts[0] as string) : `(?:${parts.join('|')})`;
     }
     // Not in the positives and in every class whose complement was listed.
