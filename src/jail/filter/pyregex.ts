@@ -82,6 +82,8 @@ interface Prefilter {
   readonly literal: string | undefined;
   /** The pattern's tail, searched anywhere: every match contains a match of it. */
   tail: RegExp | undefined;
+  /** Whether the tail holds a repeat with no upper bound. */
+  readonly tailOpen: boolean;
   /** The pattern's head (see prefilterInfo), translated; undefined when it has none. */
   readonly head: string | undefined;
   /** Whether the head starts with `^` (`\\A`): it matches at the start of a text or not at all. */
@@ -184,11 +186,11 @@ export class PyRegex {
     const p = this.prefilter as Prefilter;
     if (p.literal !== undefined && !s.includes(p.literal)) return false;
     const tail = p.tail;
-    // The tail is searched at every position, which can cost the square of a text's
-    // length where the pattern, anchored, costs its length (openvpn's prefix line, whose
-    // optional host part scans a long word to its end from each start): so only texts of
-    // a log line's usual length are tested.
-    if (tail === undefined || s.length > TAIL_MAX_TEXT) return true;
+    // The tail is searched at every position: one with an open-ended repeat of its own can
+    // cost the square of a text's length where the pattern, anchored, costs its length
+    // (openvpn's prefix line, whose optional host part scans a long word to its end from
+    // each start). Such a tail tests only texts of a log line's usual length.
+    if (tail === undefined || (p.tailOpen && s.length > TAIL_MAX_TEXT)) return true;
     const pass = tail.test(s);
     if (++p.tests === 2000) {
       // Measured on this log: a tail most lines pass costs more than it saves.
@@ -1153,6 +1155,27 @@ function requiredLiteral(items: readonly PyNode[]): string {
   return best;
 }
 
+/** Whether a node holds a repeat with no upper bound. */
+function repeatsWithoutBound(n: PyNode): boolean {
+  switch (n.kind) {
+    case 'repeat':
+      return n.max === Infinity || repeatsWithoutBound(n.body);
+    case 'seq':
+      return n.items.some(repeatsWithoutBound);
+    case 'alt':
+      return n.alts.some(repeatsWithoutBound);
+    case 'group':
+    case 'nc':
+    case 'look':
+    case 'atomic':
+      return repeatsWithoutBound(n.body);
+    case 'cond':
+      return repeatsWithoutBound(n.yes) || repeatsWithoutBound(n.no);
+    default:
+      return false;
+  }
+}
+
 /** Whether a node refers to groups by number (a back reference or a conditional). */
 function refersToGroups(n: PyNode): boolean {
   switch (n.kind) {
@@ -1205,7 +1228,8 @@ function prefilterOf(ast: PyNode, groupCount: number, pattern: string, ciFlag: b
   const first = items[0];
   const anchored = first !== undefined && first.kind === 'assert' && first.what === 'start';
   const head = headOf(items, groupCount, pattern, ciFlag);
-  return { literal: literal.length >= 3 ? literal : undefined, tail, head: head?.head, headRest: head?.rest, anchored, tests: 0, passes: 0 };
+  const tailOpen = rest.some(repeatsWithoutBound);
+  return { literal: literal.length >= 3 ? literal : undefined, tail, tailOpen, head: head?.head, headRest: head?.rest, anchored, tests: 0, passes: 0 };
 }
 
 /**
