@@ -531,6 +531,27 @@ describe('@pm and @pmFromFile', () => {
     );
   });
 
+  test('a dense table past 65,536 cells (state numbers in 16 bits) answers as the sparse automaton does', () => {
+    // CRS's long files make such tables; the random phrases here make one of some 200,000 cells.
+    const byte = fc.constantFrom('a', 'b', 'A', 'B', 'c', 'd', '\0', '\xff');
+    const word = (min: number, max: number) => fc.array(byte, { minLength: min, maxLength: max }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(fc.uniqueArray(word(8, 10), { minLength: 3000, maxLength: 3000 }), fc.array(word(2, 4), { maxLength: 4 }), word(0, 200), (filler, short, input) => {
+        const phrases = [...filler, ...short];
+        const dense = compilePhrases(phrases);
+        const sparse = compilePhrases(phrases, 0);
+        assert.ok(dense.dense && dense.states <= 0x10000 && dense.states * 7 > 0x10000, `${dense.states} states`);
+        const end = sparse.findEnd(input);
+        assert.equal(dense.findEnd(input), end);
+        if (end >= 0) assert.equal(dense.lastLength, sparse.lastLength);
+        const hit = `${input}${phrases[0] as string}`;
+        assert.equal(dense.findEnd(hit), sparse.findEnd(hit));
+        assert.equal(dense.lastLength, sparse.lastLength);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   test('the dense form is used for rule-sized lists, the sparse one past the limit', () => {
     assert.equal(compilePhrases(['abc', 'def']).dense, true);
     assert.equal(compilePhrases(['abc', 'def'], 1).dense, false);

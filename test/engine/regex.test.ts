@@ -386,3 +386,29 @@ test('a long-value screen shortens counted repeats of unbounded bodies and still
   assert.ok(counted.longScreenSource?.endsWith('{2}'), counted.longScreenSource ?? '');
   assert.ok(new RE2(counted.longScreenSource as string).test(Buffer.from('a!b:c')), 'two special characters are enough for the screen');
 });
+
+test('patterns share their byte sets: one object for each distinct set, whatever the pattern', async () => {
+  const { parsePattern } = await import('../../src/engine/regex/parser.js');
+  const sets = (pattern: string, flags = {}): Uint32Array[] => {
+    const out: Uint32Array[] = [];
+    const walk = (n: unknown): void => {
+      if (n === null || typeof n !== 'object') return;
+      if ((n as { kind?: string }).kind === 'set') out.push((n as { set: Uint32Array }).set);
+      for (const v of Object.values(n)) if (typeof v === 'object') walk(v);
+    };
+    walk(parsePattern(pattern, flags).ast);
+    return out;
+  };
+  const [a1, b1, digits1, notSpace1] = sets('ab[0-9]\\S');
+  const [a2, digits2, b2, notSpace2] = sets('a\\db[^\\s]');
+  assert.equal(a1, a2);
+  assert.equal(b1, b2);
+  assert.equal(digits1, digits2);
+  assert.equal(notSpace1, notSpace2);
+  assert.notEqual(a1, b1);
+  // Case-folded literals are their own sets, shared with the class that says the same.
+  const [foldedA] = sets('a', { caseless: true });
+  const [classA] = sets('[aA]');
+  assert.equal(foldedA, classA);
+  assert.notEqual(foldedA, a1);
+});

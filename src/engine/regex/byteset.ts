@@ -9,6 +9,24 @@
 /** 256 bits, one per byte value. Treat as immutable once built. */
 export type ByteSet = Uint32Array;
 
+/** Sets already seen, by their bits: see interned. */
+const canonical = new Map<string, ByteSet>();
+const INTERNED_LIMIT = 4096;
+
+/**
+ * The one set kept for these bits. A pattern's tree keeps a set per literal and class for
+ * as long as the pattern lives, and CRS's patterns hold some 70,000 of them (a typed array
+ * and its buffer each: 13 MB a worker) with a few hundred distinct values; equal sets are
+ * shared instead (sets are never changed once built).
+ */
+export function interned(set: ByteSet): ByteSet {
+  const key = set.join(',');
+  const known = canonical.get(key);
+  if (known !== undefined) return known;
+  if (canonical.size < INTERNED_LIMIT) canonical.set(key, set);
+  return set;
+}
+
 export function emptySet(): ByteSet {
   return new Uint32Array(8);
 }

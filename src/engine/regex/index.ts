@@ -106,14 +106,33 @@ export interface CompiledRegex {
   match(input: string, from?: number, opts?: MatchOptions): MatchOutcome;
 }
 
-interface LinearProgram {
-  readonly engine: 'irregexp' | 're2';
-  readonly emitted: EmittedPattern;
-  /** Non-global: test and search from 0. */
-  readonly base: RegExp | RE2;
-  /** Global clone for searches from an offset (lastIndex). */
-  readonly global: RegExp | RE2;
-  readonly sticky: RegExp | RE2;
+class LinearProgram {
+  private globalRe: RegExp | RE2 | undefined;
+  private stickyRe: RegExp | RE2 | undefined;
+
+  constructor(
+    readonly engine: 'irregexp' | 're2',
+    readonly emitted: EmittedPattern,
+    /** Non-global: test and search from 0. */
+    readonly base: RegExp | RE2,
+  ) {}
+
+  /**
+   * Global clone for searches from an offset (lastIndex), made when first needed: an RE2
+   * object holds its own compiled program, and CRS's few hundred patterns rarely search
+   * from an offset or anchored (each clone made up front cost a worker megabytes).
+   */
+  get global(): RegExp | RE2 {
+    return (this.globalRe ??= this.clone('g'));
+  }
+
+  get sticky(): RegExp | RE2 {
+    return (this.stickyRe ??= this.clone('y'));
+  }
+
+  private clone(flag: 'g' | 'y'): RegExp | RE2 {
+    return this.engine === 're2' ? new RE2(this.emitted.source, flag) : new RegExp(this.emitted.source, flag);
+  }
 }
 
 /**
@@ -217,13 +236,7 @@ function compileLinear(ast: Node, prefer: RegexEngine | undefined): LinearProgra
     try {
       const emitted = emitPattern(ast, 'js');
       if (linearEngineAccepts(emitted.source)) {
-        return {
-          engine: 'irregexp',
-          emitted,
-          base: new RegExp(emitted.source),
-          global: new RegExp(emitted.source, 'g'),
-          sticky: new RegExp(emitted.source, 'y'),
-        };
+        return new LinearProgram('irregexp', emitted, new RegExp(emitted.source));
       }
     } catch (err) {
       if (!(err instanceof NotExpressible)) throw err;
@@ -232,13 +245,7 @@ function compileLinear(ast: Node, prefer: RegexEngine | undefined): LinearProgra
   if (re2MidCharHazard(ast)) return 'RE2 would let \\B match inside a UTF-8 sequence';
   try {
     const emitted = emitPattern(ast, 're2' satisfies Dialect);
-    return {
-      engine: 're2',
-      emitted,
-      base: new RE2(emitted.source),
-      global: new RE2(emitted.source, 'g'),
-      sticky: new RE2(emitted.source, 'y'),
-    };
+    return new LinearProgram('re2', emitted, new RE2(emitted.source));
   } catch (err) {
     if (err instanceof NotExpressible) return `cannot express ${err.message}`;
     return `RE2 rejected the translation: ${(err as Error).message}`;

@@ -15,6 +15,7 @@ import {
   DIGIT,
   emptySet,
   foldCase,
+  interned,
   HSPACE,
   NEWLINE,
   POSIX_CLASSES,
@@ -242,9 +243,9 @@ class Parser {
       case '(':
         return this.parseGroup(f, start);
       case '[':
-        return { kind: 'set', set: this.parseClass(f, start) };
+        return { kind: 'set', set: interned(this.parseClass(f, start)) };
       case '.':
-        return { kind: 'set', set: f.s ? ANY : ANY_BUT_NEWLINE };
+        return { kind: 'set', set: interned(f.s ? ANY : ANY_BUT_NEWLINE) };
       case '^':
         return { kind: 'assert', what: f.m ? 'lineStart' : 'start' };
       case '$':
@@ -267,7 +268,7 @@ class Parser {
 
   private literal(b: number, f: Flags): Node {
     const set = setOf(b);
-    return { kind: 'set', set: f.i ? foldCase(set) : set };
+    return { kind: 'set', set: interned(f.i ? foldCase(set) : set) };
   }
 
   private literalString(s: string, f: Flags): Node {
@@ -403,35 +404,35 @@ class Parser {
     this.pos++;
     switch (c) {
       case 'd':
-        return { kind: 'set', set: DIGIT };
+        return { kind: 'set', set: interned(DIGIT) };
       case 'D':
-        return { kind: 'set', set: complement(DIGIT) };
+        return { kind: 'set', set: interned(complement(DIGIT)) };
       case 'w':
-        return { kind: 'set', set: WORD };
+        return { kind: 'set', set: interned(WORD) };
       case 'W':
-        return { kind: 'set', set: complement(WORD) };
+        return { kind: 'set', set: interned(complement(WORD)) };
       case 's':
-        return { kind: 'set', set: SPACE };
+        return { kind: 'set', set: interned(SPACE) };
       case 'S':
-        return { kind: 'set', set: complement(SPACE) };
+        return { kind: 'set', set: interned(complement(SPACE)) };
       case 'h':
-        return { kind: 'set', set: HSPACE };
+        return { kind: 'set', set: interned(HSPACE) };
       case 'H':
-        return { kind: 'set', set: complement(HSPACE) };
+        return { kind: 'set', set: interned(complement(HSPACE)) };
       case 'v':
-        return { kind: 'set', set: VSPACE };
+        return { kind: 'set', set: interned(VSPACE) };
       case 'V':
-        return { kind: 'set', set: complement(VSPACE) };
+        return { kind: 'set', set: interned(complement(VSPACE)) };
       case 'N':
         if (this.peek() === '{' && !/^\{\d+(?:,\d*)?\}/.test(this.src.slice(this.pos, this.pos + 32))) {
           throw this.error('\\N{name} is not supported', start);
         }
-        return { kind: 'set', set: complement(NEWLINE) };
+        return { kind: 'set', set: interned(complement(NEWLINE)) };
       case 'R':
         // A newline sequence, atomically: CRLF is never split.
         return {
           kind: 'atomic',
-          body: alt([seq([{ kind: 'set', set: setOf(0x0d) }, { kind: 'set', set: setOf(0x0a) }]), { kind: 'set', set: setOf([0x0a, 0x0d], 0x85) }]),
+          body: alt([seq([{ kind: 'set', set: interned(setOf(0x0d)) }, { kind: 'set', set: interned(setOf(0x0a)) }]), { kind: 'set', set: interned(setOf([0x0a, 0x0d], 0x85)) }]),
         };
       case 'b':
         return this.anchor('wordBoundary');
