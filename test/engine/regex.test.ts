@@ -412,3 +412,15 @@ test('patterns share their byte sets: one object for each distinct set, whatever
   assert.equal(foldedA, classA);
   assert.notEqual(foldedA, a1);
 });
+
+test('a pattern whose tree the garbage collector took parses it again when it needs it', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const script = new URL('./fixtures/regex-tree-collected.ts', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { collected: boolean; same: boolean; match: { index: number; groups: string[] } };
+  assert.equal(out.collected, true, 'the tree was collected');
+  assert.equal(out.same, true, 'the screens are the same from the tree parsed again');
+  assert.deepEqual(out.match.groups, ['ABac12x', 'a']);
+  assert.equal(out.match.index, 2);
+});

@@ -315,6 +315,17 @@ function asStrings(m: RegexMatch): string[] {
   return m.groups.map((g) => g ?? '');
 }
 
+/** The pattern in RE2's dialect, or null when RE2 cannot say it as PCRE means it. */
+function re2Source(tree: Node): string | null {
+  if (re2MidCharHazard(tree)) return null;
+  try {
+    return emitPattern(tree, 're2').source;
+  } catch (err) {
+    if (!(err instanceof NotExpressible)) throw err;
+    return null;
+  }
+}
+
 class LinearRegex implements CompiledRegex {
   readonly warning = undefined;
   readonly engine: 'irregexp' | 're2';
@@ -325,14 +336,26 @@ class LinearRegex implements CompiledRegex {
 
   /** RE2 for inputs longer than IRREGEXP_MAX_INPUT when `prog` is Irregexp (null: none). */
   private readonly long: LinearProgram | null;
+  readonly groupCount: number;
+  readonly names: ReadonlyMap<string, number>;
+  /**
+   * The pattern's tree, needed again only for the screens (once, when a Waf is built) and
+   * the bounded matcher (rare): held weakly, and parsed again if it was collected. CRS's
+   * trees held some 11 MB in every worker for the life of the process.
+   */
+  private treeRef: WeakRef<Node>;
 
   constructor(
     readonly source: string,
-    private readonly parsed: ParsedPattern,
+    parsed: ParsedPattern,
     private readonly prog: LinearProgram,
     private readonly matchLimit: number,
     pinned: boolean,
+    private readonly flags: PatternFlags,
   ) {
+    this.groupCount = parsed.groupCount;
+    this.names = parsed.names;
+    this.treeRef = new WeakRef(parsed.ast);
     this.engine = prog.engine;
     this.translated = prog.emitted.source;
     this.groupHazard = groupsNeedPcreOrder(parsed.ast);
@@ -344,21 +367,21 @@ class LinearRegex implements CompiledRegex {
     this.long = long;
   }
 
+  private get tree(): Node {
+    const known = this.treeRef.deref();
+    if (known !== undefined) return known;
+    const again = parsePattern(this.source, this.flags).ast;
+    this.treeRef = new WeakRef(again);
+    return again;
+  }
+
   private screen: string | null | undefined;
 
   get screenSource(): string | null {
     if (this.screen === undefined) {
-      let src: string | null = null;
-      if (this.prog.engine === 're2') src = this.prog.emitted.source;
-      else if (this.long !== null) src = this.long.emitted.source;
-      else if (!re2MidCharHazard(this.parsed.ast)) {
-        try {
-          src = emitPattern(this.parsed.ast, 're2').source;
-        } catch (err) {
-          if (!(err instanceof NotExpressible)) throw err;
-        }
-      }
-      this.screen = src;
+      if (this.prog.engine === 're2') this.screen = this.prog.emitted.source;
+      else if (this.long !== null) this.screen = this.long.emitted.source;
+      else this.screen = re2Source(this.tree);
     }
     return this.screen;
   }
@@ -366,7 +389,7 @@ class LinearRegex implements CompiledRegex {
   get longScreenSource(): string | null {
     const screen = this.screenSource;
     if (screen === null) return null;
-    const shorter = shortenedCounts(this.parsed.ast);
+    const shorter = shortenedCounts(this.tree);
     if (shorter === null || re2MidCharHazard(shorter)) return screen;
     try {
       return emitPattern(shorter, 're2').source;
@@ -378,14 +401,6 @@ class LinearRegex implements CompiledRegex {
 
   private pick(input: string): LinearProgram {
     return this.long !== null && input.length > IRREGEXP_MAX_INPUT ? this.long : this.prog;
-  }
-
-  get groupCount(): number {
-    return this.parsed.groupCount;
-  }
-
-  get names(): ReadonlyMap<string, number> {
-    return this.parsed.names;
   }
 
   test(input: string): boolean {
@@ -403,7 +418,7 @@ class LinearRegex implements CompiledRegex {
   }
 
   private bounded(): BacktrackMatcher {
-    this.vm ??= new BacktrackMatcher(this.parsed.ast, this.parsed.groupCount);
+    this.vm ??= new BacktrackMatcher(this.tree, this.groupCount);
     return this.vm;
   }
 
@@ -412,7 +427,7 @@ class LinearRegex implements CompiledRegex {
       // No linear engine can ask for "a non-empty match here"; the bounded matcher can.
       const r = this.bounded().search(input, from, this.matchLimit, opts);
       if (r.status === LIMIT) return 'limit';
-      return r.status < 0 ? 'nomatch' : fromCaps(input, r.caps, this.parsed.groupCount);
+      return r.status < 0 ? 'nomatch' : fromCaps(input, r.caps, this.groupCount);
     }
     const prog = this.pick(input);
     let m: RegExpExecArray | null = null;
@@ -436,13 +451,13 @@ class LinearRegex implements CompiledRegex {
       m = re.exec(input);
       if (m === null) return 'nomatch';
     }
-    const found = toMatch(prog, this.parsed.groupCount, m);
+    const found = toMatch(prog, this.groupCount, m);
     if (!this.groupHazard) return found;
     // Where repeats are involved, V8 and RE2 may report another extent or other groups
     // than PCRE (see groupsNeedPcreOrder); the bounded matcher, run only at the start the
     // linear engine found, reports PCRE's. If it runs out of steps, keep the engine's.
     const r = this.bounded().search(input, found.index, this.matchLimit * 10, { anchored: true });
-    return r.status === found.index ? fromCaps(input, r.caps, this.parsed.groupCount) : found;
+    return r.status === found.index ? fromCaps(input, r.caps, this.groupCount) : found;
   }
 }
 
@@ -540,7 +555,7 @@ function build(pattern: string, options: RegexOptions): CompiledRegex {
   const reasons = vmReasons(parsed.ast);
   if (reasons.length === 0 && options.engine !== 'backtrack') {
     const prog = compileLinear(parsed.ast, options.engine);
-    if (typeof prog !== 'string') return new LinearRegex(pattern, parsed, prog, matchLimit, options.engine !== undefined);
+    if (typeof prog !== 'string') return new LinearRegex(pattern, parsed, prog, matchLimit, options.engine !== undefined, options);
     reasons.push(prog);
   }
   if (reasons.length === 0) reasons.push('the backtracking engine was asked for');
