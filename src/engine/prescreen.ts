@@ -414,10 +414,8 @@ function buildLongScreens(rules: readonly Rule[]): void {
   const ruleNumbers = new Map(rules.map((r, i) => [r, i]));
   const memberKey = (m: LongMember): string => `${ruleNumbers.get(m.rule)}/${m.step}`;
   const specs: LongSpec[] = [];
-  const alone: LongMember[] = [];
   for (const [chainId, byVariable] of byChain) {
-    // One rule alone: its own screen would cost what its operator costs (but see below).
-    for (const l of byVariable.values()) if (l.length === 1) alone.push(l[0] as LongMember);
+    // One rule alone: its own screen would cost what its operator costs.
     const lists = [...byVariable.values()].filter((l) => l.length >= 2).sort((a, b) => b.length - a.length);
     const screens: LongSpec[] = [];
     for (const members of lists) {
@@ -458,23 +456,6 @@ function buildLongScreens(rules: readonly Rule[]): void {
       if (!base.riders.includes(spec)) base.riders.push(spec);
       spec.bases.set(variable, base);
     }
-  }
-  // A rule alone on its chain and variable still gains from a screen whose chain differs
-  // from its own only by MOSTLY_UNCHANGING steps, either way: both usually scan the same
-  // string, and a pattern more costs that screen's pass next to nothing. It rides on it
-  // with a screen of its own pattern (which scans only when the strings differ). In CRS,
-  // 5 of 9 such rules over a form field, each a 900 KB pass of its own before.
-  for (const m of alone) {
-    if (m.step >= 0) continue;
-    const chain = m.rule.transforms;
-    const steps = chain?.names() ?? [];
-    const base = specs.find((b) => b.bases.size === 0 && b.variables.has(m.variable) && b.chain !== chain && sameBarUnchanging(steps, b.steps) && roomFor(b, 1));
-    if (base === undefined) continue;
-    const spec: LongSpec = { chain, steps, patterns: [], index: new Map([[memberKey(m), 0]]), members: [[m]], variables: new Set([m.variable]), riders: [], bases: new Map([[m.variable, base]]), screen: null };
-    const op = m.rule.operator;
-    spec.patterns.push((op?.longScreen ?? op?.screen) as string);
-    base.riders.push(spec);
-    specs.push(spec);
   }
   // Riders are built first: a base compiles their patterns into its own sets.
   const built = (spec: LongSpec): LongScreen =>
@@ -526,24 +507,13 @@ const MOSTLY_UNCHANGING = new Set([
  */
 function ridesOn(rider: LongSpec, base: LongSpec): boolean {
   if (rider.patterns.length > base.patterns.length || rider.steps.length <= base.steps.length) return false;
-  if (!roomFor(base, rider.patterns.length)) return false;
+  if (base.patterns.length + base.riders.reduce((n, r) => n + r.patterns.length, 0) + rider.patterns.length > LONG_SET_MAX) return false;
   let k = 0;
   for (const step of rider.steps) {
     if (k < base.steps.length && step === base.steps[k]) k++;
     else if (!MOSTLY_UNCHANGING.has(step.toLowerCase())) return false;
   }
   return k === base.steps.length;
-}
-
-/** Whether `base`'s sets can take `more` patterns besides its own and its riders'. */
-function roomFor(base: LongSpec, more: number): boolean {
-  return base.patterns.length + base.riders.reduce((n, r) => n + r.patterns.length, 0) + more <= LONG_SET_MAX;
-}
-
-/** Whether two chains are the same once their MOSTLY_UNCHANGING steps are left out. */
-function sameBarUnchanging(a: readonly string[], b: readonly string[]): boolean {
-  const kept = (steps: readonly string[]): string => steps.filter((s) => !MOSTLY_UNCHANGING.has(s.toLowerCase())).join(',');
-  return kept(a) === kept(b);
 }
 
 /**
