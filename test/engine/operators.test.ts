@@ -578,6 +578,16 @@ describe('@pm and @pmFromFile', () => {
     assert.equal(compile('pmf', 'a.data', ctx).evaluate('baz', recorder()), true);
   });
 
+  test('phrase lists are shared only when equal: a phrase holding a newline is not two phrases', () => {
+    const ctx = files({ 'one.data': 'ab|0a|cd\n', 'two.data': 'ab\ncd\n', 'again.data': 'ab\ncd\n' });
+    const one = compile('pmFromFile', 'one.data', ctx);
+    const two = compile('pmFromFile', 'two.data', ctx);
+    assert.equal(one.evaluate('xx ab yy', recorder()), false);
+    assert.equal(one.evaluate('xx ab\ncd yy', recorder()), true);
+    assert.equal(two.evaluate('xx ab yy', recorder()), true);
+    assert.equal(compile('pmFromFile', 'again.data', ctx).evaluate('cd', recorder()), true);
+  });
+
   test('an empty phrase file loads and matches nothing', () => {
     assert.equal(compile('pmFromFile', 'empty.data', files({ 'empty.data': '# nothing\n\n' })).evaluate('anything', recorder()), false);
   });

@@ -382,8 +382,8 @@ const compiled = new Map<string, { matcher: PhraseMatcher; screen: string | null
 const COMPILED_LIMIT = 256;
 
 function phraseOperator(phrases: string[]): ReturnType<OperatorFactory> {
-  // No phrase holds a newline (both the parameter's words and a file's lines are cut there).
-  const key = phrases.join('\n');
+  // A phrase may hold any byte (`|0a|` in a file is a newline): the list as JSON is unambiguous.
+  const key = JSON.stringify(phrases);
   let entry = compiled.get(key);
   if (entry === undefined) {
     if (compiled.size >= COMPILED_LIMIT) compiled.clear();
