@@ -1157,23 +1157,11 @@ function requiredLiteral(items: readonly PyNode[]): string {
 
 /** Whether a node holds a repeat with no upper bound. */
 function repeatsWithoutBound(n: PyNode): boolean {
-  switch (n.kind) {
-    case 'repeat':
-      return n.max === Infinity || repeatsWithoutBound(n.body);
-    case 'seq':
-      return n.items.some(repeatsWithoutBound);
-    case 'alt':
-      return n.alts.some(repeatsWithoutBound);
-    case 'group':
-    case 'nc':
-    case 'look':
-    case 'atomic':
-      return repeatsWithoutBound(n.body);
-    case 'cond':
-      return repeatsWithoutBound(n.yes) || repeatsWithoutBound(n.no);
-    default:
-      return false;
-  }
+  let found = false;
+  eachNode(n, (x) => {
+    if (x.kind === 'repeat' && x.max === Infinity) found = true;
+  });
+  return found;
 }
 
 /** Whether a node refers to groups by number (a back reference or a conditional). */
