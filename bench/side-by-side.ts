@@ -36,15 +36,15 @@
  * Benchmarks print numbers; none asserts a time.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { controlRequest, controlSocketPath } from '../src/jail/control.js';
 import { projectRoot, sharedSuite } from '../test/support/shared.js';
+import { freePort, listening, missingNginx, NGINX, NginxFarm, stopper, tail, wait } from './lib/nginx.js';
 import { scenarios, varyText, words, wrkLua, type Scenario } from './lib/scenarios.js';
 
 const { values } = parseArgs({
@@ -66,9 +66,6 @@ const THREADS = Number(values.threads);
 const CONNECTIONS = Number(values.connections);
 const OUT = values.out ?? (SMOKE ? null : join(projectRoot, 'bench/results/side-by-side.md'));
 
-const NGINX = '/usr/sbin/nginx';
-const MODSECURITY_MODULE = '/usr/lib/nginx/modules/ngx_http_modsecurity_module.so';
-const UNICODE_MAPPING = '/etc/nginx/unicode.mapping';
 const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
 
 // ---------------------------------------------------------------------------------------
@@ -79,9 +76,7 @@ function which(cmd: string): string | null {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
-const missing: string[] = [];
-if (!existsSync(NGINX)) missing.push(`nginx (${NGINX})`);
-if (!existsSync(MODSECURITY_MODULE)) missing.push(`libnginx-mod-http-modsecurity (${MODSECURITY_MODULE})`);
+const missing = missingNginx();
 const WRK = which('wrk');
 if (WRK === null) missing.push('wrk');
 const crs = sharedSuite('crs'); // throws in CI when absent
@@ -103,22 +98,9 @@ const CRS = crs as string;
 const work = mkdtempSync(join(tmpdir(), 'warden-side-by-side-'));
 // nginx's workers run as nobody when started by root: they must reach their temp folders.
 chmodSync(work, 0o755);
+const farm = new NginxFarm(work, CRS);
+/** The Wardens started (nginx's processes are the farm's). */
 const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function wait(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** A process and all its descendants (nginx master and workers, Warden primary and workers). */
 function processTree(pid: number): number[] {
@@ -176,192 +158,11 @@ interface Server {
   stop(): Promise<void>;
 }
 
-function stopper(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): () => Promise<void> {
-  return async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    proc.kill(signal);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
-}
-
-/** Resolves when something accepts connections on the port (or rejects when the process exits). */
-async function listening(proc: ChildProcess, port: number, what: string, log: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`${what} exited (${proc.exitCode ?? proc.signalCode}):\n${tail(log)}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path: '/', method: 'HEAD', agent: false }, (res) => {
-        res.resume();
-        resolve(true);
-      });
-      req.on('error', () => resolve(false));
-      req.end();
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} does not answer on port ${port}:\n${tail(log)}`);
-    await wait(100);
-  }
-}
-
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return `(no ${file})`;
-  }
-}
-
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hello world</title></head><body><main><h1>Hello world</h1><p>${words(480)}</p></main></body></html>`;
 
-function nginxCommon(dir: string): string {
-  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) {
-    mkdirSync(join(dir, 'tmp', d), { recursive: true });
-    chmodSync(join(dir, 'tmp', d), 0o777);
-  }
-  return [
-    'daemon off;',
-    'master_process on;',
-    `pid ${join(dir, 'nginx.pid')};`,
-    `error_log ${join(dir, 'error.log')} notice;`,
-  ].join('\n');
-}
-
-function nginxTemps(dir: string): string {
-  return ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((d) => `  ${d === 'body' ? 'client_body' : d}_temp_path ${join(dir, 'tmp', d)};`).join('\n');
-}
-
-async function startNginx(name: string, conf: string, dir: string, port: number): Promise<{ proc: ChildProcess; errorLog: string }> {
-  const file = join(dir, 'nginx.conf');
-  writeFileSync(file, conf);
-  const errorLog = join(dir, 'error.log');
-  const test = spawnSync(NGINX, ['-t', '-q', '-p', `${dir}/`, '-e', errorLog, '-c', file], { encoding: 'utf8' });
-  if (test.status !== 0) throw new Error(`${name}: nginx -t failed:\n${test.stderr}${tail(errorLog)}`);
-  const proc = spawn(NGINX, ['-p', `${dir}/`, '-e', errorLog, '-c', file], { stdio: ['ignore', 'ignore', 'inherit'] });
-  children.push(proc);
-  await listening(proc, port, name, errorLog);
-  return { proc, errorLog };
-}
-
-async function startUpstream(): Promise<{ port: number; stop(): Promise<void> }> {
-  const dir = join(work, 'upstream');
-  mkdirSync(dir);
-  const port = await freePort();
-  const conf = `${nginxCommon(dir)}
-worker_processes 1;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-${nginxTemps(dir)}
-  server {
-    listen 127.0.0.1:${port};
-    default_type text/html;
-    location / { return 200 '${PAGE}'; }
-  }
-}
-`;
-  const { proc } = await startNginx('upstream', conf, dir, port);
-  return { port, stop: stopper(proc, 'SIGQUIT') };
-}
-
-/** The CRS files in the order Warden loads them (src/config/rules.ts), for ModSecurity. */
-function crsFiles(): string[] {
-  const conf = (dir: string, suffix: string): string[] =>
-    existsSync(dir)
-      ? readdirSync(dir)
-          .filter((f) => f.endsWith(suffix))
-          .sort()
-          .map((f) => join(dir, f))
-      : [];
-  const setup = existsSync(join(CRS, 'crs-setup.conf')) ? join(CRS, 'crs-setup.conf') : join(CRS, 'crs-setup.conf.example');
-  const plugins = join(CRS, 'plugins');
-  return [setup, ...conf(plugins, '-config.conf'), ...conf(plugins, '-before.conf'), ...conf(join(CRS, 'rules'), '.conf'), ...conf(plugins, '-after.conf')];
-}
-
-/**
- * ModSecurity's configuration: modsecurity.conf-recommended's engine settings (blocking:
- * SecRuleEngine On), with the audit log and response body access off as in Warden's
- * baseline and the bench's Warden, then CRS.
- */
-function modsecurityConf(dir: string): string {
-  const tmp = join(dir, 'modsec-tmp');
-  const data = join(dir, 'modsec-data');
-  for (const d of [tmp, data]) {
-    mkdirSync(d);
-    chmodSync(d, 0o777);
-  }
-  const lines = [
-    '# Written by bench/side-by-side.ts: the engine settings of modsecurity.conf-recommended,',
-    '# then the OWASP CRS in its documented order.',
-    'SecRuleEngine On',
-    'SecRequestBodyAccess On',
-    'SecRule REQUEST_HEADERS:Content-Type "^(?:application(?:/soap\\+|/)|text/)xml" "id:200000,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=XML"',
-    'SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON"',
-    'SecRequestBodyLimit 13107200',
-    'SecRequestBodyNoFilesLimit 131072',
-    'SecRequestBodyLimitAction Reject',
-    'SecRequestBodyJsonDepthLimit 512',
-    'SecArgumentsLimit 1000',
-    'SecRule &ARGS "@ge 1000" "id:200007,phase:2,t:none,log,deny,status:400,msg:\'Failed to fully parse request body due to large argument count\',severity:2"',
-    'SecRule REQBODY_ERROR "!@eq 0" "id:200002,phase:2,t:none,log,deny,status:400,msg:\'Failed to parse request body.\',logdata:\'%{reqbody_error_msg}\',severity:2"',
-    'SecRule MULTIPART_STRICT_ERROR "!@eq 0" "id:200003,phase:2,t:none,log,deny,status:400,msg:\'Multipart request body failed strict validation\'"',
-    'SecRule MULTIPART_UNMATCHED_BOUNDARY "@eq 1" "id:200004,phase:2,t:none,log,deny,msg:\'Multipart parser detected a possible unmatched boundary.\'"',
-    'SecPcreMatchLimit 1000',
-    'SecPcreMatchLimitRecursion 1000',
-    'SecRule TX:/^MSC_/ "!@streq 0" "id:200005,phase:2,t:none,deny,msg:\'ModSecurity internal error flagged: %{MATCHED_VAR_NAME}\'"',
-    'SecResponseBodyAccess Off',
-    `SecTmpDir ${tmp}`,
-    `SecDataDir ${data}`,
-    'SecAuditEngine Off',
-    'SecArgumentSeparator &',
-    'SecCookieFormat 0',
-    ...(existsSync(UNICODE_MAPPING) ? [`SecUnicodeMapFile ${UNICODE_MAPPING} 20127`] : []),
-    'SecStatusEngine Off',
-    ...crsFiles().map((f) => `Include ${f}`),
-    '',
-  ];
-  const file = join(dir, 'modsecurity.conf');
-  writeFileSync(file, lines.join('\n'));
-  return file;
-}
-
-async function startNginxProxy(key: string, label: string, upstreamPort: number, waf: boolean): Promise<Server> {
-  const dir = join(work, key);
-  mkdirSync(dir);
-  const port = await freePort();
-  const modsec = waf ? `    modsecurity on;\n    modsecurity_rules_file ${modsecurityConf(dir)};` : '    modsecurity off;';
-  const conf = `load_module ${MODSECURITY_MODULE};
-${nginxCommon(dir)}
-worker_processes auto;
-events { worker_connections 4096; }
-http {
-  access_log off;
-${nginxTemps(dir)}
-  upstream backend {
-    server 127.0.0.1:${upstreamPort};
-    keepalive 64;
-  }
-  server {
-    listen 127.0.0.1:${port} default_server;
-    server_name _;
-${modsec}
-    location / {
-      proxy_pass http://backend;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-For $remote_addr;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host;
-    }
-  }
-}
-`;
-  const { proc, errorLog } = await startNginx(label, conf, dir, port);
-  return { key, label, waf, port, pid: proc.pid as number, errorLog, dataDir: null, stop: stopper(proc, 'SIGQUIT') };
+async function nginxServer(key: string, label: string, upstreamPort: number, waf: boolean): Promise<Server> {
+  const p = await farm.proxy(key, label, upstreamPort, waf);
+  return { key, label, waf, port: p.port, pid: p.pid, errorLog: p.errorLog, dataDir: null, stop: () => p.stop() };
 }
 
 async function startWarden(key: string, label: string, upstreamPort: number, mode: 'on' | 'off'): Promise<Server> {
@@ -590,6 +391,7 @@ async function stopAll(): Promise<void> {
   await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
   await upstream?.stop().catch(() => undefined);
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  farm.killAll();
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -606,11 +408,11 @@ const loadBefore = loadAverage();
 let exitCode = 0;
 try {
   console.log(`side-by-side: ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} × ${SECONDS} s per cell, wrk -t${THREADS} -c${CONNECTIONS}; warm-up ${WARMUP} s per cell; temp ${work}`);
-  upstream = await startUpstream();
+  upstream = await farm.upstream(PAGE);
   const up = upstream.port;
   // nginx first (they start in a moment), then both Wardens together (each loads CRS per worker).
-  servers.push(await startNginxProxy('modsecurity', 'nginx + ModSecurity', up, true));
-  servers.push(await startNginxProxy('nginx', 'nginx, no WAF', up, false));
+  servers.push(await nginxServer('modsecurity', 'nginx + ModSecurity', up, true));
+  servers.push(await nginxServer('nginx', 'nginx, no WAF', up, false));
   servers.push(...(await Promise.all([startWarden('warden', 'Warden', up, 'on'), startWarden('warden-off', 'Warden, WAF off', up, 'off')])));
   const [modsec, , warden, wardenOff] = servers as [Server, Server, Server, Server];
   console.log(`started in ${((performance.now() - started) / 1000).toFixed(1)} s: upstream :${up}; ${servers.map((s) => `${s.label} :${s.port} (pid ${s.pid}, ${processTree(s.pid).length} processes)`).join('; ')}`);
