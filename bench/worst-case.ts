@@ -25,14 +25,20 @@
  *    connection; the benign GET's latency (median, p99, max) is printed next to its latency
  *    with no attack running, and every answer's status is checked (a 5xx or a dropped
  *    connection fails the run).
+ * 3. The peer: the same requests through nginx + ModSecurity (Debian's libmodsecurity3, the
+ *    same CRS and paranoia levels, the same body limits, nginx's own size limits raised so
+ *    that every request reaches it) and through the same nginx without it, in turns, one
+ *    request at a time: ModSecurity's time is the difference of the two latencies, next to
+ *    Warden's WAF time from part 1. Missing nginx or its ModSecurity module is said in the
+ *    table, and in CI is a failure.
  *
- * `node --import tsx bench/worst-case.ts [--smoke] [--no-live] [--rules] [--markdown FILE]`.
- * `--smoke` runs each request once at PL1 and the live part for 2 seconds; `--rules` names,
+ * `node --import tsx bench/worst-case.ts [--smoke] [--no-live] [--no-modsecurity] [--rules] [--markdown FILE]`.
+ * `--smoke` runs each request once at PL1 (ModSecurity too) and the live part for 2 seconds; `--rules` names,
  * for each request over 50 ms of CPU, the rules that spent most of it. No number is asserted
  * anywhere; the script fails only when a request is not answered or answered with a 5xx.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, Agent } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -40,6 +46,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Waf } from '../src/engine/index.js';
 import { startBuiltWarden, buildWarden, projectRoot } from './lib/build.js';
+import { missingNginx, NginxFarm, type ModSecurityLimits, type NginxProxy } from './lib/nginx.js';
 import { arrive, runArrived, runRequest, type BenchRequest } from './lib/request.js';
 import { scenarios, varyText } from './lib/scenarios.js';
 
@@ -207,7 +214,7 @@ interface Live {
   readonly byAttack: Map<string, Set<number>>;
 }
 
-function send(port: number, a: Attack, agent: Agent | false): Promise<number> {
+function send(port: number, a: Attack, agent: Agent | false, timeoutMs = 30_000): Promise<number> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     for (const [k, v] of a.headers) headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
@@ -215,7 +222,7 @@ function send(port: number, a: Attack, agent: Agent | false): Promise<number> {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
-    req.setTimeout(30_000, () => req.destroy(new Error(`no answer in 30 s to "${a.name}"`)));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s to "${a.name}"`)));
     req.on('error', reject);
     req.end(a.body === undefined ? undefined : Buffer.from(a.body, 'latin1'));
   });
@@ -337,6 +344,149 @@ export function probes(list: readonly Attack[]): Attack[] {
  * side-by-side benchmark's requests (GET, form, JSON, pingback, SQLi) with values that
  * change from request to request, and the attacks as small probes.
  */
+// ---------------------------------------------------------------------------------------
+// The peer: nginx + ModSecurity (libmodsecurity3) with the same CRS, on the same requests.
+
+interface PeerTiming {
+  /** The status answered, -1 when the connection was closed before an answer, -2 when none came in time. */
+  readonly status: number;
+  readonly medianMs: number;
+  readonly maxMs: number;
+}
+
+/** How long nginx + ModSecurity may take to answer one request before it is given up on (smoke: 10 s). */
+const PEER_TIMEOUT_MS = 60_000;
+const PEER_SMOKE_TIMEOUT_MS = 10_000;
+
+/** A request ModSecurity takes longer than this on is timed once (not once per run). */
+const PEER_SLOW_MS = 2000;
+
+/** The worst-case body limits Warden is given (loadCrs), for ModSecurity as well. */
+const WORST_CASE_LIMITS: ModSecurityLimits = { requestBodyLimit: 13107200, requestBodyNoFilesLimit: 1310720, argumentsLimit: null };
+
+/**
+ * Each request through nginx + ModSecurity and through the same nginx without it, in turns
+ * on one keep-alive connection each: ModSecurity's time is the first's latency less the
+ * median latency of the second (what nginx itself and the upstream cost). A request that
+ * ModSecurity refuses is not passed upstream, which the second still does, so its figure
+ * is if anything low. One nginx worker each, one request at a time. A request not answered
+ * within PEER_TIMEOUT_MS is recorded as such, and that nginx is killed (its worker would go
+ * on with the request) and started again for the next one.
+ */
+async function throughModSecurity(list: readonly Attack[], levels: readonly number[], runs: number, timeoutMs: number): Promise<{ timings: Map<string, PeerTiming>; rules: string }> {
+  const work = mkdtempSync(join(tmpdir(), 'warden-worst-case-nginx-'));
+  // nginx's workers run as nobody when started by root: they must reach their folders.
+  chmodSync(work, 0o755);
+  const farm = new NginxFarm(work, CRS);
+  try {
+    const upstream = await farm.upstream('ok');
+    // nginx's own limits raised, so that every request reaches ModSecurity as it reaches Warden.
+    const common = { workers: 1, clientMaxBody: '16m', headerBuffers: '4 64k' };
+    const plain = await farm.proxy('nginx', 'nginx, no WAF', upstream.port, false, common);
+    const timings = new Map<string, PeerTiming>();
+    let rules = '?';
+    let started = 0;
+    const timed = async (port: number, a: Attack, agent: Agent): Promise<{ status: number; ms: number }> => {
+      const t0 = performance.now();
+      const status = await send(port, a, agent, timeoutMs).catch((err: NodeJS.ErrnoException) => {
+        // A refusal may close the connection before the whole body was sent.
+        if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return -1;
+        if (err.message.startsWith('no answer in')) return -2;
+        throw err;
+      });
+      return { status, ms: performance.now() - t0 };
+    };
+    const base = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (const pl of levels) {
+        const extra = pl === 1 ? [] : [`SecAction "id:900000,phase:1,pass,nolog,t:none,setvar:tx.blocking_paranoia_level=${pl}"`];
+        let modsec: NginxProxy | null = null;
+        let agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const waf = async (a: Attack): Promise<{ status: number; ms: number }> => {
+          if (modsec === null) {
+            modsec = await farm.proxy(`modsecurity-${++started}`, `nginx + ModSecurity PL${pl}`, upstream.port, true, { ...common, limits: WORST_CASE_LIMITS, extra });
+            await new Promise((r) => setTimeout(r, 300)); // its error log is written asynchronously
+            const loaded = /rules loaded inline\/local\/remote: \d+\/(\d+)\/\d+/.exec(readFileSync(modsec.errorLog, 'utf8'));
+            if (loaded === null) throw new Error(`nginx + ModSecurity PL${pl}: no "rules loaded" line in its error log`);
+            rules = loaded[1] as string;
+          }
+          const r = await timed(modsec.port, a, agent);
+          if (r.status === -2) {
+            await modsec.kill();
+            modsec = null;
+            agent.destroy();
+            agent = new Agent({ keepAlive: true, maxSockets: 1 });
+          }
+          return r;
+        };
+        try {
+          // Once through each first (not in a smoke run), as Warden's warm-up: the first
+          // request of a kind pays for nginx's buffers and temp files. A request ModSecurity
+          // spends seconds on is then timed once only, one it does not answer in time not again.
+          const slow = new Set<string>();
+          for (const a of runs > 1 ? list : []) {
+            await timed(plain.port, a, base);
+            const w = await waf(a);
+            if (w.status === -2) timings.set(`${pl}/${a.name}`, { status: -2, medianMs: w.ms, maxMs: w.ms });
+            else if (w.ms > PEER_SLOW_MS) slow.add(a.name);
+          }
+          for (const a of list) {
+            if (timings.has(`${pl}/${a.name}`)) continue;
+            const plainMs: number[] = [];
+            const wafMs: number[] = [];
+            let status = 0;
+            for (let i = 0; i < (slow.has(a.name) ? 1 : runs) && status !== -2; i++) {
+              plainMs.push((await timed(plain.port, a, base)).ms);
+              const r = await waf(a);
+              status = r.status;
+              wafMs.push(r.ms);
+            }
+            const baseline = percentile(plainMs, 50);
+            timings.set(`${pl}/${a.name}`, { status, medianMs: Math.max(0, percentile(wafMs, 50) - baseline), maxMs: Math.max(0, Math.max(...wafMs) - baseline) });
+          }
+        } finally {
+          agent.destroy();
+          await (modsec as NginxProxy | null)?.stop();
+        }
+      }
+    } finally {
+      base.destroy();
+    }
+    await plain.stop();
+    await upstream.stop();
+    return { timings, rules };
+  } finally {
+    farm.killAll();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Warden's times next to nginx + ModSecurity's on the same requests (Markdown lines). */
+async function peerTable(list: readonly Attack[], levels: readonly number[], runs: number, ours: ReadonlyMap<string, Timing>): Promise<string[]> {
+  const timeoutMs = runs > 1 ? PEER_TIMEOUT_MS : PEER_SMOKE_TIMEOUT_MS;
+  const { timings, rules } = await throughModSecurity(list, levels, runs, timeoutMs);
+  const out = [
+    `The same requests through nginx + ModSecurity (libmodsecurity3, ${rules} rules: the same CRS, the same body limits, SecPcreMatchLimit 1000 as modsecurity.conf-recommended has it; one nginx worker), each ${runs === 1 ? 'once' : `${runs} times (once when it took ModSecurity over ${PEER_SLOW_MS / 1000} s) after once unmeasured`}: its time is the latency through nginx + ModSecurity less the median latency of the same request through the same nginx without it. A request not answered in ${timeoutMs / 1000} s is given up on (and that nginx killed and started again). Warden's column is the table above's (WAF time in process, wall).`,
+    '',
+    '| request | PL | Warden status | Warden max ms | Warden median ms | nginx + ModSecurity status | ModSecurity max ms | ModSecurity median ms | ModSecurity / Warden (max) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const pl of levels) {
+    for (const a of list) {
+      const w = ours.get(`${pl}/${a.name}`);
+      const m = timings.get(`${pl}/${a.name}`);
+      if (w === undefined || m === undefined) continue;
+      if (m.status === -2) {
+        out.push(`| ${a.name} | ${pl} | ${w.status} | ${ms(w.maxWall)} | ${ms(w.medianWall)} | none in ${timeoutMs / 1000} s | > ${timeoutMs.toLocaleString('en-US')} | — | > ${Math.floor(timeoutMs / w.maxWall).toLocaleString('en-US')}× |`);
+        continue;
+      }
+      const ratio = w.maxWall > 0 ? `${(m.maxMs / w.maxWall).toFixed(1)}×` : '—';
+      out.push(`| ${a.name} | ${pl} | ${w.status} | ${ms(w.maxWall)} | ${ms(w.medianWall)} | ${m.status === -1 ? 'closed' : m.status} | ${ms(m.maxMs)} | ${ms(m.medianMs)} | ${ratio} |`);
+    }
+  }
+  return out;
+}
+
 async function warmUp(waf: Waf, rounds: number, list: readonly Attack[]): Promise<void> {
   const small = probes(list);
   for (let n = 0; n < rounds; n++) {
@@ -351,7 +501,13 @@ async function warmUp(waf: Waf, rounds: number, list: readonly Attack[]): Promis
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { smoke: { type: 'boolean', default: false }, 'no-live': { type: 'boolean', default: false }, rules: { type: 'boolean', default: false }, markdown: { type: 'string' } },
+    options: {
+      smoke: { type: 'boolean', default: false },
+      'no-live': { type: 'boolean', default: false },
+      'no-modsecurity': { type: 'boolean', default: false },
+      rules: { type: 'boolean', default: false },
+      markdown: { type: 'string' },
+    },
   });
   const smoke = values.smoke === true;
   if (!existsSync(join(CRS, 'rules'))) {
@@ -366,7 +522,9 @@ async function main(): Promise<number> {
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
   let worst = { ms: 0, what: '' };
   const over: string[] = [];
-  for (const pl of smoke ? [1] : [1, 4]) {
+  const levels = smoke ? [1] : [1, 4];
+  const ours = new Map<string, Timing>();
+  for (const pl of levels) {
     const t0 = performance.now();
     const waf = loadCrs(pl);
     console.error(`CRS at PL${pl} loaded in ${(performance.now() - t0).toFixed(0)} ms`);
@@ -374,6 +532,7 @@ async function main(): Promise<number> {
     await warmUp(waf, smoke ? 5 : WARM_UP_ROUNDS, list);
     for (const a of list) {
       const t = await time(waf, a, smoke ? 1 : 5);
+      ours.set(`${pl}/${a.name}`, t);
       if (t.maxCpu > worst.ms) worst = { ms: t.maxCpu, what: `${a.name} at PL${pl}` };
       const size = Buffer.byteLength(a.uri, 'latin1') + a.headers.reduce((n, [k, v]) => n + k.length + v.length + 4, 0) + (a.body?.length ?? 0);
       out.push(`| ${a.name} | ${(size / 1024).toFixed(0)} KB | ${pl} | ${t.status} | ${ms(t.maxWall)} | ${ms(t.maxCpu)} | ${ms(t.medianWall)} | ${ms(t.medianCpu)} |`);
@@ -389,6 +548,22 @@ async function main(): Promise<number> {
   }
   out.push(`Slowest: ${worst.what}, ${ms(worst.ms)} ms of CPU. Each request ${smoke ? 'once' : 'five times'}, phases 1-5 in process (the clock starts once its strings and body Buffer exist, as the network would hand them over), after ${smoke ? 5 : WARM_UP_ROUNDS} rounds of warm-up (the side-by-side benchmark's requests with changing values, and these requests cut to ${PROBE_BYTES}-byte probes); "body": request line, headers and body. CPU: the process's user + system time over the request (1 ms resolution or better).`);
   let failed = 0;
+  if (values['no-modsecurity'] !== true) {
+    const missing = missingNginx();
+    if (missing.length > 0) {
+      out.push('');
+      out.push(`nginx + ModSecurity: missing ${missing.join(', ')} (Debian: apt-get install nginx libnginx-mod-http-modsecurity)${process.env.CI === 'true' ? '; in CI this is a failure' : '; not measured'}.`);
+      if (process.env.CI === 'true') failed++;
+    } else {
+      try {
+        out.push('');
+        out.push(...(await peerTable(list, levels, smoke ? 1 : 5, ours)));
+      } catch (err) {
+        failed++;
+        out.push(`nginx + ModSecurity: FAILED: ${(err as Error).message}`);
+      }
+    }
+  }
   if (values['no-live'] !== true) {
     const seconds = smoke ? 2 : 20;
     try {

@@ -1,8 +1,8 @@
 /**
  * bench/filter.ts, bench/worst-case.ts and bench/ban-engine.ts run: their smoke modes build
  * Warden, generate the logs, run `warden filter test` next to fail2ban-regex (whose matched
- * counts must agree), send every worst-case request through CRS in process and through
- * `warden start`, have a jail of `warden start` read a growing log alone and under wrk, and
+ * counts must agree), send every worst-case request through CRS in process, through
+ * `warden start` and through nginx + ModSecurity, have a jail of `warden start` read a growing log alone and under wrk, and
  * print their tables. Only that they run and what the tables hold are asserted, never a time
  * (benchmarks are not tests).
  */
@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../support/shared.js';
+import { missingNginx } from '../../bench/lib/nginx.js';
 import { attacks } from '../../bench/worst-case.js';
 
 async function smoke(script: string, out: string): Promise<{ code: number | null; text: string }> {
@@ -59,6 +60,17 @@ test('bench/worst-case.ts --smoke: every worst case answered in process and thro
   assert.match(table, /^\| SQL: 4 KB of "or 1=1" runs \| \d+ KB \| 1 \| 403 \|/m);
   assert.match(table, /^\| 10,000 JSON keys \| \d+ KB \| 1 \| 200 \|/m);
   assert.match(table, /^\| during the worst cases \| \d+ \|/m);
+  // The same requests through nginx + ModSecurity (installed in CI; elsewhere said missing).
+  if (process.env.CI === 'true' || missingNginx().length === 0) {
+    assert.match(table, /^\| request \| PL \| Warden status \| Warden max ms \| Warden median ms \| nginx \+ ModSecurity status \| ModSecurity max ms \|/m);
+    // (A request ModSecurity does not answer within the smoke run's 10 s says so.)
+    const peer = table.split('\n').filter((l) => /^\| .+ \| 1 \| \d{3} \| [\d.]+ \| [\d.]+ \| (?:(?:\d{3}|closed) \| [\d.]+ \| [\d.]+|none in 10 s \| > 10,000 \| —) \| /.test(l));
+    assert.equal(peer.length, attacks().length, table);
+    // ModSecurity blocks the SQL injection shape too: both engines run the same CRS.
+    assert.match(table, /^\| SQL: 4 KB of "or 1=1" runs \| 1 \| 403 \| [\d.]+ \| [\d.]+ \| 403 \|/m);
+  } else {
+    assert.match(table, /^nginx \+ ModSecurity: missing /m);
+  }
   assert.doesNotMatch(table, /FAILED/);
 });
 
