@@ -25,7 +25,8 @@ function normalise(input: string, win: boolean): string {
   if (len === 0) return input;
   // Only a run of separators, a segment ending in '.' ("./", "../", "x../", or one last) or,
   // for Windows, a backslash changes anything: "alice@example.org" or "/a/b.php" do not.
-  if (input.indexOf('//') < 0 && input.indexOf('./') < 0 && input.charCodeAt(len - 1) !== DOT && (!win || input.indexOf('\\') < 0)) return input;
+  const backslash = win && input.indexOf('\\') >= 0;
+  if (input.indexOf('//') < 0 && input.indexOf('./') < 0 && input.charCodeAt(len - 1) !== DOT && !backslash) return input;
 
   const absolute = isSeparator(input.charCodeAt(0), win);
   const trailing = isSeparator(input.charCodeAt(len - 1), win);
@@ -93,11 +94,10 @@ function normalise(input: string, win: boolean): string {
   }
 
   if (!trailing && n > 0 && out[n - 1] === SLASH) n--;
-  if (n === len) {
-    let same = true;
-    for (let k = 0; k < n && same; k++) same = out[k] === input.charCodeAt(k);
-    if (same) return input;
-  }
+  // Each char written takes the place of at least one read, and nothing is written that was
+  // not read: as long as the input, the output dropped nothing, and differs from it only
+  // where a backslash became a slash.
+  if (n === len && !backslash) return input;
   return bytesToString(out, n);
 }
 
