@@ -24,7 +24,8 @@
  *    over and over from 4 connections while a benign GET is sent every 20 ms on its own
  *    connection; the benign GET's latency (median, p99, max) is printed next to its latency
  *    with no attack running, and every answer's status is checked (a 5xx or a dropped
- *    connection fails the run).
+ *    connection fails the run). Then the same through nginx + ModSecurity (one worker, the
+ *    same CRS and limits), where a request not answered in time is counted, not a failure.
  * 3. The peer: the same requests through nginx + ModSecurity (Debian's libmodsecurity3, the
  *    same CRS and paranoia levels, the same body limits, nginx's own size limits raised so
  *    that every request reaches it) and through the same nginx without it, in turns, one
@@ -228,10 +229,73 @@ function send(port: number, a: Attack, agent: Agent | false, timeoutMs = 30_000)
   });
 }
 
+/** An answer's status as the tables show it (-1: the connection was closed; -2: no answer in time). */
+const statusText = (s: number): string => (s === -1 ? 'closed' : s === -2 ? 'none in time' : String(s));
+
 const percentile = (xs: readonly number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
 };
+
+/**
+ * The worst cases sent over and over from 4 connections to the proxy on `port` for
+ * `seconds`, a benign GET every 20 ms on a fifth, after the benign GET alone for half as
+ * long. `peer`: a request not answered within `timeoutMs` is counted (status -2) rather than
+ * failing the run, and so is a 5xx; for Warden either fails it.
+ */
+async function measureLive(port: number, seconds: number, list: readonly Attack[], peer: boolean, timeoutMs: number): Promise<Live> {
+  const benign = get('benign GET', '/2025/05/hello-world/?replytocom=12');
+  const keep = new Agent({ keepAlive: true, maxSockets: 1 });
+  const benignLatencies = async (until: number, into: number[]): Promise<void> => {
+    while (Date.now() < until) {
+      const t0 = performance.now();
+      const status = await send(port, benign, keep, timeoutMs).catch((err: Error) => {
+        if (peer && err.message.startsWith('no answer in')) return -2;
+        throw err;
+      });
+      if (status !== 200 && status !== -2) throw new Error(`the benign GET was answered ${status}`);
+      into.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  // Warm up, then the benign GET alone, then with the worst cases.
+  for (let i = 0; i < 20; i++) await send(port, benign, keep);
+  const idle: number[] = [];
+  await benignLatencies(Date.now() + seconds * 500, idle);
+  const loaded: number[] = [];
+  const statuses = new Map<number, number>();
+  const byAttack = new Map<string, Set<number>>();
+  let sent = 0;
+  const until = Date.now() + seconds * 1000;
+  const attacker = async (offset: number): Promise<void> => {
+    let agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = offset; Date.now() < until; i++) {
+        const a = list[i % list.length] as Attack;
+        const status = await send(port, a, agent, timeoutMs).catch((err: NodeJS.ErrnoException) => {
+          // A refusal may close the connection before the whole body was sent.
+          if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return -1;
+          if (peer && err.message.startsWith('no answer in')) return -2;
+          throw err;
+        });
+        if (status >= 500 && !peer) throw new Error(`"${a.name}" was answered ${status}`);
+        if (status === -2) {
+          agent.destroy();
+          agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        }
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        if (!byAttack.has(a.name)) byAttack.set(a.name, new Set());
+        byAttack.get(a.name)?.add(status);
+        sent++;
+      }
+    } finally {
+      agent.destroy();
+    }
+  };
+  await Promise.all([benignLatencies(until, loaded), attacker(0), attacker(6), attacker(12), attacker(18)]);
+  keep.destroy();
+  return { idle, loaded, attacksSent: sent, statuses, byAttack };
+}
 
 async function live(seconds: number, list: readonly Attack[]): Promise<Live> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-worst-case-'));
@@ -263,55 +327,32 @@ dataDir: ${JSON.stringify(join(dir, 'data'))}
     );
     const proc = await startBuiltWarden(build, config, join(dir, 'warden.out'));
     children.push(proc);
-    const benign = get('benign GET', '/2025/05/hello-world/?replytocom=12');
-    const keep = new Agent({ keepAlive: true, maxSockets: 1 });
-    const benignLatencies = async (until: number, into: number[]): Promise<void> => {
-      while (Date.now() < until) {
-        const t0 = performance.now();
-        const status = await send(port, benign, keep);
-        if (status !== 200) throw new Error(`the benign GET was answered ${status}`);
-        into.push(performance.now() - t0);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    // Warm up, then the benign GET alone, then with the worst cases.
-    for (let i = 0; i < 20; i++) await send(port, benign, keep);
-    const idle: number[] = [];
-    await benignLatencies(Date.now() + seconds * 500, idle);
-    const loaded: number[] = [];
-    const statuses = new Map<number, number>();
-    const byAttack = new Map<string, Set<number>>();
-    let sent = 0;
-    const until = Date.now() + seconds * 1000;
-    const attacker = async (offset: number): Promise<void> => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      try {
-        for (let i = offset; Date.now() < until; i++) {
-          const a = list[i % list.length] as Attack;
-          const status = await send(port, a, agent).catch((err: Error) => {
-            // A refusal may close the connection before the whole body was sent.
-            if ((err as NodeJS.ErrnoException).code === 'EPIPE' || (err as NodeJS.ErrnoException).code === 'ECONNRESET') return -1;
-            throw err;
-          });
-          if (status >= 500) throw new Error(`"${a.name}" was answered ${status}`);
-          statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          if (!byAttack.has(a.name)) byAttack.set(a.name, new Set());
-          byAttack.get(a.name)?.add(status);
-          sent++;
-        }
-      } finally {
-        agent.destroy();
-      }
-    };
-    await Promise.all([benignLatencies(until, loaded), attacker(0), attacker(6), attacker(12), attacker(18)]);
-    keep.destroy();
-    return { idle, loaded, attacksSent: sent, statuses, byAttack };
+    return await measureLive(port, seconds, list, false, 30_000);
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
     await new Promise<void>((r) => upstream.close(() => r()));
     build.remove();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * As live(), through nginx + ModSecurity: one worker, CRS PL1, and modsecurity.conf-
+ * recommended's limits, which are Warden's baseline's (what `warden start` runs with).
+ */
+async function liveModSecurity(seconds: number, list: readonly Attack[], timeoutMs: number): Promise<Live> {
+  const work = mkdtempSync(join(tmpdir(), 'warden-worst-case-nginx-live-'));
+  chmodSync(work, 0o755);
+  const farm = new NginxFarm(work, CRS);
+  try {
+    const upstream = await farm.upstream('ok');
+    const modsec = await farm.proxy('modsecurity', 'nginx + ModSecurity', upstream.port, true, PEER_NGINX);
+    return await measureLive(modsec.port, seconds, list, true, timeoutMs);
+  } finally {
+    // Its worker may still be busy with a worst case: killed, not waited for.
+    farm.killAll();
+    rmSync(work, { recursive: true, force: true });
   }
 }
 
@@ -339,11 +380,6 @@ export function probes(list: readonly Attack[]): Attack[] {
   return out;
 }
 
-/**
- * As on a server that has been answering its site's traffic before an attack comes: the
- * side-by-side benchmark's requests (GET, form, JSON, pingback, SQLi) with values that
- * change from request to request, and the attacks as small probes.
- */
 // ---------------------------------------------------------------------------------------
 // The peer: nginx + ModSecurity (libmodsecurity3) with the same CRS, on the same requests.
 
@@ -360,6 +396,9 @@ const PEER_SMOKE_TIMEOUT_MS = 10_000;
 
 /** A request ModSecurity takes longer than this on is timed once (not once per run). */
 const PEER_SLOW_MS = 2000;
+
+/** nginx's own limits raised, so that every request reaches ModSecurity as it reaches Warden; one worker. */
+const PEER_NGINX = { workers: 1, clientMaxBody: '16m', headerBuffers: '4 64k' };
 
 /** The worst-case body limits Warden is given (loadCrs), for ModSecurity as well. */
 const WORST_CASE_LIMITS: ModSecurityLimits = { requestBodyLimit: 13107200, requestBodyNoFilesLimit: 1310720, argumentsLimit: null };
@@ -380,8 +419,7 @@ async function throughModSecurity(list: readonly Attack[], levels: readonly numb
   const farm = new NginxFarm(work, CRS);
   try {
     const upstream = await farm.upstream('ok');
-    // nginx's own limits raised, so that every request reaches ModSecurity as it reaches Warden.
-    const common = { workers: 1, clientMaxBody: '16m', headerBuffers: '4 64k' };
+    const common = PEER_NGINX;
     const plain = await farm.proxy('nginx', 'nginx, no WAF', upstream.port, false, common);
     const timings = new Map<string, PeerTiming>();
     let rules = '?';
@@ -487,6 +525,11 @@ async function peerTable(list: readonly Attack[], levels: readonly number[], run
   return out;
 }
 
+/**
+ * As on a server that has been answering its site's traffic before an attack comes: the
+ * side-by-side benchmark's requests (GET, form, JSON, pingback, SQLi) with values that
+ * change from request to request, and the attacks as small probes.
+ */
 async function warmUp(waf: Waf, rounds: number, list: readonly Attack[]): Promise<void> {
   const small = probes(list);
   for (let n = 0; n < rounds; n++) {
@@ -569,7 +612,7 @@ async function main(): Promise<number> {
     try {
       const l = await live(seconds, list);
       out.push('');
-      out.push(`Through \`warden start\` (1 worker, CRS PL1): ${l.attacksSent} worst-case requests in ${seconds} s from 4 connections (statuses ${[...l.statuses].map(([s, n]) => `${s === -1 ? 'closed' : s}: ${n}`).join(', ')}); a benign GET every 20 ms on a fifth connection:`);
+      out.push(`Through \`warden start\` (1 worker, CRS PL1): ${l.attacksSent} worst-case requests in ${seconds} s from 4 connections (statuses ${[...l.statuses].map(([s, n]) => `${statusText(s)}: ${n}`).join(', ')}); a benign GET every 20 ms on a fifth connection:`);
       out.push('');
       out.push('| benign GET | answered | median ms | p99 ms | max ms |');
       out.push('|---|---:|---:|---:|---:|');
@@ -577,11 +620,29 @@ async function main(): Promise<number> {
         out.push(`| ${name} | ${xs.length} | ${ms(percentile(xs, 50))} | ${ms(percentile(xs, 99))} | ${ms(Math.max(...xs))} |`);
       }
       out.push('');
-      out.push(`Answers through the proxy: ${[...l.byAttack].map(([name, st]) => `${name}: ${[...st].map((x) => (x === -1 ? 'closed' : x)).join('/')}`).join('; ')}.`);
+      out.push(`Answers through the proxy: ${[...l.byAttack].map(([name, st]) => `${name}: ${[...st].map(statusText).join('/')}`).join('; ')}.`);
     } catch (err) {
       failed++;
       out.push('');
       out.push(`Through warden start: FAILED: ${(err as Error).message}`);
+    }
+    if (values['no-modsecurity'] !== true && missingNginx().length === 0) {
+      const timeoutMs = smoke ? PEER_SMOKE_TIMEOUT_MS : PEER_TIMEOUT_MS;
+      try {
+        const l = await liveModSecurity(seconds, list, timeoutMs);
+        out.push('');
+        out.push(`The same through nginx + ModSecurity (1 worker, CRS PL1, the body and argument limits of modsecurity.conf-recommended, which are Warden's baseline's): ${l.attacksSent} worst-case requests in ${seconds} s and until the last was answered or given up on after ${timeoutMs / 1000} s (statuses ${[...l.statuses].map(([s, n]) => `${statusText(s)}: ${n}`).join(', ')}); the benign GET as above (one not answered in ${timeoutMs / 1000} s counts with that time):`);
+        out.push('');
+        out.push('| benign GET | answered | median ms | p99 ms | max ms |');
+        out.push('|---|---:|---:|---:|---:|');
+        for (const [name, xs] of [['alone, nginx + ModSecurity', l.idle], ['during the worst cases, nginx + ModSecurity', l.loaded]] as const) {
+          out.push(`| ${name} | ${xs.length} | ${ms(percentile(xs, 50))} | ${ms(percentile(xs, 99))} | ${ms(Math.max(...xs))} |`);
+        }
+      } catch (err) {
+        failed++;
+        out.push('');
+        out.push(`Through nginx + ModSecurity: FAILED: ${(err as Error).message}`);
+      }
     }
   }
   const text = out.join('\n');

@@ -66,6 +66,7 @@ test('bench/worst-case.ts --smoke: every worst case answered in process and thro
     // (A request ModSecurity does not answer within the smoke run's 10 s says so.)
     const peer = table.split('\n').filter((l) => /^\| .+ \| 1 \| \d{3} \| [\d.]+ \| [\d.]+ \| (?:(?:\d{3}|closed) \| [\d.]+ \| [\d.]+|none in 10 s \| > 10,000 \| —) \| /.test(l));
     assert.equal(peer.length, attacks().length, table);
+    assert.match(table, /^\| during the worst cases, nginx \+ ModSecurity \| \d+ \|/m);
     // ModSecurity blocks the SQL injection shape too: both engines run the same CRS.
     assert.match(table, /^\| SQL: 4 KB of "or 1=1" runs \| 1 \| 403 \| [\d.]+ \| [\d.]+ \| 403 \|/m);
   } else {
