@@ -223,9 +223,24 @@ function send(port: number, a: Attack, agent: Agent | false, timeoutMs = 30_000)
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs / 1000} s to "${a.name}"`)));
+    req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs / 1000} s to "${a.name}"`), { code: NO_ANSWER })));
     req.on('error', reject);
     req.end(a.body === undefined ? undefined : Buffer.from(a.body, 'latin1'));
+  });
+}
+
+/** The code of send()'s error when no answer came in time. */
+const NO_ANSWER = 'NO_ANSWER';
+
+/**
+ * send(), with a connection closed before the answer as status -1 (a refusal may close it
+ * before the whole body was sent) and, when `timeouts`, no answer in time as -2.
+ */
+function sendCounted(port: number, a: Attack, agent: Agent, timeoutMs: number, timeouts: boolean): Promise<number> {
+  return send(port, a, agent, timeoutMs).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return -1;
+    if (timeouts && err.code === NO_ANSWER) return -2;
+    throw err;
   });
 }
 
@@ -249,11 +264,8 @@ async function measureLive(port: number, seconds: number, list: readonly Attack[
   const benignLatencies = async (until: number, into: number[]): Promise<void> => {
     while (Date.now() < until) {
       const t0 = performance.now();
-      const status = await send(port, benign, keep, timeoutMs).catch((err: Error) => {
-        if (peer && err.message.startsWith('no answer in')) return -2;
-        throw err;
-      });
-      if (status !== 200 && status !== -2) throw new Error(`the benign GET was answered ${status}`);
+      const status = await sendCounted(port, benign, keep, timeoutMs, peer);
+      if (status !== 200 && status !== -2) throw new Error(`the benign GET was answered ${statusText(status)}`);
       into.push(performance.now() - t0);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -272,12 +284,7 @@ async function measureLive(port: number, seconds: number, list: readonly Attack[
     try {
       for (let i = offset; Date.now() < until; i++) {
         const a = list[i % list.length] as Attack;
-        const status = await send(port, a, agent, timeoutMs).catch((err: NodeJS.ErrnoException) => {
-          // A refusal may close the connection before the whole body was sent.
-          if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return -1;
-          if (peer && err.message.startsWith('no answer in')) return -2;
-          throw err;
-        });
+        const status = await sendCounted(port, a, agent, timeoutMs, peer);
         if (status >= 500 && !peer) throw new Error(`"${a.name}" was answered ${status}`);
         if (status === -2) {
           agent.destroy();
@@ -419,19 +426,13 @@ async function throughModSecurity(list: readonly Attack[], levels: readonly numb
   const farm = new NginxFarm(work, CRS);
   try {
     const upstream = await farm.upstream('ok');
-    const common = PEER_NGINX;
-    const plain = await farm.proxy('nginx', 'nginx, no WAF', upstream.port, false, common);
+    const plain = await farm.proxy('nginx', 'nginx, no WAF', upstream.port, false, PEER_NGINX);
     const timings = new Map<string, PeerTiming>();
     let rules = '?';
     let started = 0;
     const timed = async (port: number, a: Attack, agent: Agent): Promise<{ status: number; ms: number }> => {
       const t0 = performance.now();
-      const status = await send(port, a, agent, timeoutMs).catch((err: NodeJS.ErrnoException) => {
-        // A refusal may close the connection before the whole body was sent.
-        if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return -1;
-        if (err.message.startsWith('no answer in')) return -2;
-        throw err;
-      });
+      const status = await sendCounted(port, a, agent, timeoutMs, true);
       return { status, ms: performance.now() - t0 };
     };
     const base = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -442,7 +443,7 @@ async function throughModSecurity(list: readonly Attack[], levels: readonly numb
         let agent = new Agent({ keepAlive: true, maxSockets: 1 });
         const waf = async (a: Attack): Promise<{ status: number; ms: number }> => {
           if (modsec === null) {
-            modsec = await farm.proxy(`modsecurity-${++started}`, `nginx + ModSecurity PL${pl}`, upstream.port, true, { ...common, limits: WORST_CASE_LIMITS, extra });
+            modsec = await farm.proxy(`modsecurity-${++started}`, `nginx + ModSecurity PL${pl}`, upstream.port, true, { ...PEER_NGINX, limits: WORST_CASE_LIMITS, extra });
             await new Promise((r) => setTimeout(r, 300)); // its error log is written asynchronously
             const loaded = /rules loaded inline\/local\/remote: \d+\/(\d+)\/\d+/.exec(readFileSync(modsec.errorLog, 'utf8'));
             if (loaded === null) throw new Error(`nginx + ModSecurity PL${pl}: no "rules loaded" line in its error log`);
@@ -519,7 +520,7 @@ async function peerTable(list: readonly Attack[], levels: readonly number[], run
         continue;
       }
       const ratio = w.maxWall > 0 ? `${(m.maxMs / w.maxWall).toFixed(1)}×` : '—';
-      out.push(`| ${a.name} | ${pl} | ${w.status} | ${ms(w.maxWall)} | ${ms(w.medianWall)} | ${m.status === -1 ? 'closed' : m.status} | ${ms(m.maxMs)} | ${ms(m.medianMs)} | ${ratio} |`);
+      out.push(`| ${a.name} | ${pl} | ${w.status} | ${ms(w.maxWall)} | ${ms(w.medianWall)} | ${statusText(m.status)} | ${ms(m.maxMs)} | ${ms(m.medianMs)} | ${ratio} |`);
     }
   }
   return out;
