@@ -39,7 +39,7 @@
  * anywhere; the script fails only when a request is not answered or answered with a 5xx.
  */
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, Agent } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -47,7 +47,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Waf } from '../src/engine/index.js';
 import { startBuiltWarden, buildWarden, projectRoot } from './lib/build.js';
-import { missingNginx, NginxFarm, type ModSecurityLimits, type NginxProxy } from './lib/nginx.js';
+import { missingNginx, withNginxFarm, type ModSecurityLimits, type NginxProxy } from './lib/nginx.js';
 import { arrive, runArrived, runRequest, type BenchRequest } from './lib/request.js';
 import { scenarios, varyText } from './lib/scenarios.js';
 
@@ -348,19 +348,12 @@ dataDir: ${JSON.stringify(join(dir, 'data'))}
  * As live(), through nginx + ModSecurity: one worker, CRS PL1, and modsecurity.conf-
  * recommended's limits, which are Warden's baseline's (what `warden start` runs with).
  */
-async function liveModSecurity(seconds: number, list: readonly Attack[], timeoutMs: number): Promise<Live> {
-  const work = mkdtempSync(join(tmpdir(), 'warden-worst-case-nginx-live-'));
-  chmodSync(work, 0o755);
-  const farm = new NginxFarm(work, CRS);
-  try {
+function liveModSecurity(seconds: number, list: readonly Attack[], timeoutMs: number): Promise<Live> {
+  return withNginxFarm(CRS, async (farm) => {
     const upstream = await farm.upstream('ok');
     const modsec = await farm.proxy('modsecurity', 'nginx + ModSecurity', upstream.port, true, PEER_NGINX);
-    return await measureLive(modsec.port, seconds, list, true, timeoutMs);
-  } finally {
-    // Its worker may still be busy with a worst case: killed, not waited for.
-    farm.killAll();
-    rmSync(work, { recursive: true, force: true });
-  }
+    return measureLive(modsec.port, seconds, list, true, timeoutMs);
+  });
 }
 
 /** Rounds of warm-up traffic run through a Waf before its worst cases are timed. */
@@ -419,12 +412,8 @@ const WORST_CASE_LIMITS: ModSecurityLimits = { requestBodyLimit: 13107200, reque
  * within PEER_TIMEOUT_MS is recorded as such, and that nginx is killed (its worker would go
  * on with the request) and started again for the next one.
  */
-async function throughModSecurity(list: readonly Attack[], levels: readonly number[], runs: number, timeoutMs: number): Promise<{ timings: Map<string, PeerTiming>; rules: string }> {
-  const work = mkdtempSync(join(tmpdir(), 'warden-worst-case-nginx-'));
-  // nginx's workers run as nobody when started by root: they must reach their folders.
-  chmodSync(work, 0o755);
-  const farm = new NginxFarm(work, CRS);
-  try {
+function throughModSecurity(list: readonly Attack[], levels: readonly number[], runs: number, timeoutMs: number): Promise<{ timings: Map<string, PeerTiming>; rules: string }> {
+  return withNginxFarm(CRS, async (farm) => {
     const upstream = await farm.upstream('ok');
     const plain = await farm.proxy('nginx', 'nginx, no WAF', upstream.port, false, PEER_NGINX);
     const timings = new Map<string, PeerTiming>();
@@ -494,10 +483,7 @@ async function throughModSecurity(list: readonly Attack[], levels: readonly numb
     await plain.stop();
     await upstream.stop();
     return { timings, rules };
-  } finally {
-    farm.killAll();
-    rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Warden's times next to nginx + ModSecurity's on the same requests (Markdown lines). */

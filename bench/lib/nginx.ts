@@ -5,9 +5,10 @@
  * the processes started are listed so a benchmark can stop them all.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const NGINX = '/usr/sbin/nginx';
@@ -307,5 +308,22 @@ ${modsec}
 `;
     const { proc, errorLog } = await this.start(label, conf, dir, port);
     return { port, pid: proc.pid as number, errorLog, stop: groupStopper(proc, 'SIGQUIT'), kill: groupStopper(proc, 'SIGKILL') };
+  }
+}
+
+/**
+ * Runs `fn` with a farm in a new temporary folder; afterwards every nginx it started is
+ * killed (a worker may still be busy with a request) and the folder removed.
+ */
+export async function withNginxFarm<T>(crs: string, fn: (farm: NginxFarm) => Promise<T>): Promise<T> {
+  const work = mkdtempSync(join(tmpdir(), 'warden-nginx-'));
+  // nginx's workers run as nobody when started by root: they must reach their folders.
+  chmodSync(work, 0o755);
+  const farm = new NginxFarm(work, crs);
+  try {
+    return await fn(farm);
+  } finally {
+    farm.killAll();
+    rmSync(work, { recursive: true, force: true });
   }
 }
