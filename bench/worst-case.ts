@@ -47,7 +47,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Waf } from '../src/engine/index.js';
 import { startBuiltWarden, buildWarden, projectRoot } from './lib/build.js';
-import { missingNginx, withNginxFarm, type ModSecurityLimits, type NginxProxy } from './lib/nginx.js';
+import { freePort, missingNginx, withNginxFarm, type ModSecurityLimits, type NginxProxy } from './lib/nginx.js';
 import { arrive, runArrived, runRequest, type BenchRequest } from './lib/request.js';
 import { scenarios, varyText } from './lib/scenarios.js';
 
@@ -314,10 +314,7 @@ async function live(seconds: number, list: readonly Attack[]): Promise<Live> {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const build = await buildWarden();
   try {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((r) => probe.close(() => r()));
+    const port = await freePort();
     const config = join(dir, 'warden.yaml');
     writeFileSync(
       config,
