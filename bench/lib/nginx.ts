@@ -77,19 +77,22 @@ export async function listening(proc: ChildProcess, port: number, what: string, 
   }
 }
 
+/** `sig` to the process group `proc` leads (nothing when it is gone). */
+function signalGroup(proc: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    if (proc.pid !== undefined) process.kill(-proc.pid, sig);
+  } catch {
+    // the group is gone
+  }
+}
+
 /**
  * Stops an nginx started in its own process group: `signal` to the group (SIGQUIT: each
  * worker finishes its request first), then SIGKILL to the group after 5 s, and once more
  * after the master has exited (a worker still busy with a request outlives its master).
  */
 function groupStopper(proc: ChildProcess, signal: NodeJS.Signals): () => Promise<void> {
-  const group = (sig: NodeJS.Signals): void => {
-    try {
-      if (proc.pid !== undefined) process.kill(-proc.pid, sig);
-    } catch {
-      // the group is gone
-    }
-  };
+  const group = (sig: NodeJS.Signals): void => signalGroup(proc, sig);
   return async () => {
     const exited = proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => proc.once('exit', () => r()));
     group(signal);
@@ -131,13 +134,7 @@ export class NginxFarm {
 
   /** SIGKILL to every nginx started, masters and workers. */
   killAll(): void {
-    for (const c of this.children) {
-      try {
-        if (c.pid !== undefined) process.kill(-c.pid, 'SIGKILL');
-      } catch {
-        // the group is gone
-      }
-    }
+    for (const c of this.children) signalGroup(c, 'SIGKILL');
   }
 
   constructor(
