@@ -83,9 +83,13 @@ test('SQL tokenizer, folding and fingerprint terminate in every context', () => 
       }
       sqliInit(st, s, flags);
       const folded = sqliFold(st);
-      assert.ok(folded >= 0 && folded <= 5);
+      // At most 5 tokens, or 6 when folding stopped at `{` and an empty name in the fifth
+      // and sixth places, which libinjection marks evil (its fold returns left + 2 there
+      // unclamped): the fingerprint is then X.
+      assert.ok(folded >= 0 && folded <= 6, `folded ${folded}`);
       sqliFingerprint(st, flags);
       assert.ok(st.fingerprintLength <= 5);
+      if (folded === 6) assert.deepEqual([st.fingerprintLength, st.fingerprint[0]], [1, 'X'.charCodeAt(0)]);
     }),
     { numRuns: 2000 },
   );

@@ -142,6 +142,17 @@ test('folding: arithmetic, unary signs, merged keywords and leading noise fold a
   assert.equal(folded(st, ''), '');
 });
 
+test('folding: `{` and an empty name after four tokens make six, the sixth evil, as in libinjection', () => {
+  // Found by the property test (seed 1293315384): its bound of 5 was libinjection's
+  // MAX_TOKENS, which this return of its fold (left + 2) does not clamp. (Read from
+  // libinjection's source, not run against its C build as the table above was.)
+  const st = createSqliState();
+  assert.equal(folded(st, '""##({`'), 'soo({X');
+  sqliFingerprint(st, FLAG_QUOTE_NONE | FLAG_SQL_ANSI);
+  assert.equal(st.fingerprintLength, 1);
+  assert.equal(st.fingerprint[0], 'X'.charCodeAt(0));
+});
+
 test('fingerprint: one context at a time, evil input collapses to X', () => {
   const st = createSqliState();
   sqliInit(st, '1/*!00000 union*/', 0);
