@@ -135,8 +135,8 @@ function loadCrs(paranoia: number): Waf {
     [
       'SecRuleEngine On',
       'SecRequestBodyAccess On',
-      'SecRequestBodyLimit 13107200',
-      'SecRequestBodyNoFilesLimit 1310720',
+      `SecRequestBodyLimit ${WORST_CASE_LIMITS.requestBodyLimit}`,
+      `SecRequestBodyNoFilesLimit ${WORST_CASE_LIMITS.requestBodyNoFilesLimit}`,
       `Include ${join(CRS, 'crs-setup.conf.example')}`,
       `SecAction "id:900000,phase:1,pass,nolog,t:none,setvar:tx.blocking_paranoia_level=${paranoia}"`,
       `Include ${join(CRS, 'rules')}/*.conf`,
@@ -397,7 +397,7 @@ const PEER_SLOW_MS = 2000;
 /** nginx's own limits raised, so that every request reaches ModSecurity as it reaches Warden; one worker. */
 const PEER_NGINX = { workers: 1, clientMaxBody: '16m', headerBuffers: '4 64k' };
 
-/** The worst-case body limits Warden is given (loadCrs), for ModSecurity as well. */
+/** The worst-case body limits: Warden's (loadCrs) and ModSecurity's. */
 const WORST_CASE_LIMITS: ModSecurityLimits = { requestBodyLimit: 13107200, requestBodyNoFilesLimit: 1310720, argumentsLimit: null };
 
 /**
