@@ -2,8 +2,8 @@
  * bench/filter.ts, bench/worst-case.ts and bench/ban-engine.ts run: their smoke modes build
  * Warden, generate the logs, run `warden filter test` next to fail2ban-regex (whose matched
  * counts must agree), send every worst-case request through CRS in process, through
- * `warden start` and through nginx + ModSecurity, have a jail of `warden start` read a growing log alone and under wrk, and
- * print their tables. Only that they run and what the tables hold are asserted, never a time
+ * `warden start` and through nginx + ModSecurity, have a jail of `warden start` read a
+ * growing log alone and under wrk, and print their tables. Only that they run and what the tables hold are asserted, never a time
  * (benchmarks are not tests).
  */
 import { test } from 'node:test';
