@@ -9,17 +9,12 @@ import { parseArgs } from 'node:util';
 import { Document, isMap, isSeq, type Node } from 'yaml';
 import { importFail2banJails, JailImportError, type ImportedJails } from '../jail/fail2ban-jails.js';
 import { DEFAULT_WAF_JAIL } from '../config/defaults.js';
+import { IMPORT_JAILS_USAGE } from './usage.js';
 
 export interface ImportJailsIo {
   out(line: string): void;
   err(line: string): void;
 }
-
-export const IMPORT_JAILS_USAGE = `  warden import-jails FILE... [--all] [--no-waf]
-      print the warden.yaml jails: and actions: sections equivalent to fail2ban's jails
-      (FILE: jail.conf or jail.local, read with jail.d/ and the .local files as fail2ban
-      does; or other jail files, read in order); --all: disabled jails too;
-      --no-waf: leave out Warden's own waf jail (a jails: section replaces the default one)`;
 
 /** Warden's default waf jail, spelled out: pasting a jails section would otherwise drop it. */
 function wafJail(): Record<string, unknown> {

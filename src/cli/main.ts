@@ -28,22 +28,14 @@ import { parseArgs } from 'node:util';
 import type { Waf } from '../engine/waf.js';
 import type { TraceEvent } from '../engine/transaction.js';
 import type { WardenConfig } from '../config/index.js';
+import { IMPORT_JAILS_USAGE, MUNIN_USAGE, QUICKSTART_USAGE, RELOAD_USAGE, REPLAY_USAGE, START_USAGE, STATUS_USAGE } from './usage.js';
 
 // Each command loads only the modules it runs: `warden jail ban` or a munin poll should not
 // pay for the proxy, the engine and the stores (measured: 0.11 s and 52 MB for `warden jail`'s
 // modules against 0.29 s and 102 MB for all of them).
 
-/** The usage text (it quotes every command's, so it loads them all: only for help and mistakes). */
-async function usage(): Promise<string> {
-  const [{ START_USAGE }, { QUICKSTART_USAGE }, { RELOAD_USAGE }, { REPLAY_USAGE }, { IMPORT_JAILS_USAGE }, { STATUS_USAGE }, { MUNIN_USAGE }] = await Promise.all([
-    import('../config/index.js'),
-    import('./quickstart.js'),
-    import('./start.js'),
-    import('./replay.js'),
-    import('./import-jails.js'),
-    import('./status.js'),
-    import('./munin.js'),
-  ]);
+/** The usage text: every command's (cli/usage, which loads nothing else). */
+function usage(): string {
   return `usage:
   warden check-rules FILE...
   warden eval --rules FILE [--rules FILE...] [--remote-addr ADDR] [--all] [--json] [REQUEST_FILE]
@@ -94,7 +86,7 @@ async function loadRules(files: readonly string[], io: Io, text?: string): Promi
 
 async function checkRules(files: string[], io: Io): Promise<number> {
   if (files.length === 0) {
-    io.err(await usage());
+    io.err(usage());
     return 2;
   }
   const waf = await loadRules(files, io);
@@ -127,7 +119,7 @@ async function evaluate(argv: string[], io: Io): Promise<number> {
   });
   const ruleFiles = values.rules ?? [];
   if (ruleFiles.length === 0 || positionals.length > 1) {
-    io.err(await usage());
+    io.err(usage());
     return 2;
   }
   const waf = await loadRules(ruleFiles, io);
@@ -327,10 +319,10 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
     case '--help':
     case '-h':
     case 'help':
-      io.out(await usage());
+      io.out(usage());
       return 0;
     default:
-      io.err(command === undefined ? await usage() : `unknown command "${command}"\n${await usage()}`);
+      io.err(command === undefined ? usage() : `unknown command "${command}"\n${usage()}`);
       return 2;
   }
 }

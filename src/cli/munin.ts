@@ -20,11 +20,7 @@ import { parseArgs } from 'node:util';
 import type { AdminClient } from '../admin/client.js';
 import type { Io } from './main.js';
 import { TARGET_OPTIONS, withAdmin, type JailAnswer, type StatusAnswer } from './status.js';
-
-export const MUNIN_USAGE = `  warden munin [requests|blocks|bans] [config|autoconf|suggest] [--url URL | --config FILE] [--token TOKEN]
-      a munin plugin: link the warden command as /etc/munin/plugins/warden_munin (all graphs,
-      multigraph) or warden_requests, warden_blocks, warden_bans; WARDEN_CONFIG or
-      WARDEN_ADMIN_URL and WARDEN_ADMIN_TOKEN (env. lines in plugin-conf.d) find the Warden`;
+import { MUNIN_USAGE } from './usage.js';
 
 export const GRAPHS = ['requests', 'blocks', 'bans'] as const;
 export type GraphName = (typeof GRAPHS)[number];

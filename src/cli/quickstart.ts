@@ -23,18 +23,11 @@ import { parseArgs } from 'node:util';
 import { START_OPTIONS, loadsDefaultRules, type WardenConfig } from '../config/index.js';
 import type { JailConfig } from '../config/types.js';
 import { startDemoBlog, type DemoBlog } from '../demo/blog.js';
+import { QUICKSTART_PORTS } from '../config/defaults.js';
 import { start, type StartIo, type StartedWarden } from './start.js';
-
-/** Where the quickstart listens when the ports are free (else the system picks free ones). */
-export const QUICKSTART_PORTS = { proxy: 8080, admin: 9180 } as const;
 
 /** The address the demo's curl lines pretend to come from (TEST-NET-3, RFC 5737). */
 export const DEMO_CLIENT = '203.0.113.7';
-
-export const QUICKSTART_USAGE = `  warden quickstart [start flags]      (npm start; npm start -- --upstream URL)
-      warden start on its defaults, on 127.0.0.1 (proxy :${QUICKSTART_PORTS.proxy}, dashboard :${QUICKSTART_PORTS.admin}), logs and
-      state in ./warden-data, with a banner of curl lines to try; in front of a built-in
-      demo blog unless --upstream URL (or --config FILE) names a site`;
 
 /** The flags quickstart runs `warden start` with. */
 export interface QuickstartPlan {

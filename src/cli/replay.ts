@@ -16,23 +16,14 @@ import { Waf } from '../engine/waf.js';
 import type { Interruption, RuleMatch } from '../engine/transaction.js';
 import { RULES_TEXT_NAME, resolveStartConfig, ruleFilesFor, rulesTextFor, START_OPTIONS } from '../config/index.js';
 import { readRecording, RecordingError, type RecordedRequest, type Recording } from '../http/recorded.js';
+import { HAR_CLIENT_ADDRESS } from '../config/defaults.js';
+import { REPLAY_USAGE } from './usage.js';
 
 /** Output sinks (cli/main's Io). */
 export interface ReplayIo {
   out(line: string): void;
   err(line: string): void;
 }
-
-/** HAR files do not say who sent a request; this documentation address (RFC 5737) stands in. */
-export const HAR_CLIENT_ADDRESS = '192.0.2.1';
-
-export const REPLAY_USAGE = `  warden replay FILE [--config FILE] [--rules FILE]... [--crs DIR] [--mode on|detection|off]
-                [--remote-addr ADDR] [--list N|all] [--json]
-      send the requests recorded in FILE (a HAR file, or Warden's JSON audit log) through
-      the rules warden start would load, offline, and report what would pass and what would
-      be refused, by rule; evaluated with SecRuleEngine On unless --mode says otherwise.
-      --remote-addr: the client of HAR requests (default ${HAR_CLIENT_ADDRESS}; audit logs have their own)
-      --list: how many refused requests to list (default 50)`;
 
 /** One request's outcome. */
 export interface ReplayVerdict {

@@ -34,6 +34,7 @@ import { BanSet } from '../jail/ban-set.js';
 import type { BanEvent, BanRecord } from '../jail/types.js';
 import { matchesWafCondition, matchesWafOutcome } from '../jail/sources/waf.js';
 import { wafEvent } from '../engine/events.js';
+import { RELOAD_USAGE } from './usage.js';
 import type { Store } from '../store/types.js';
 import { abandonedWorkers } from '../jail/filter/index.js';
 import { createBanEngine, type BanEngine } from './ban-engine.js';
@@ -354,10 +355,6 @@ async function answerControl(req: AnyControlRequest, commands: ControlCommands):
 export function sendControl(dataDir: string, cmd: 'reload' | 'reopen' | 'stop', timeoutMs = 180_000): Promise<ControlResponse> {
   return controlRequest(controlSocketPath(dataDir), { cmd }, timeoutMs);
 }
-
-export const RELOAD_USAGE = `  warden reload [--config FILE | --data-dir DIR]
-      tell the running Warden (found through DIR/warden.sock; DIR is the config's dataDir,
-      default ./${defaults.DATA_DIR_DEFAULT}) to reload its config and rules, and print the outcome`;
 
 /** `warden reload`: asks the running primary to reload; exit 0 when it did, 1 when not. */
 export async function reloadCommand(argv: readonly string[], env: NodeJS.ProcessEnv, io: StartIo): Promise<number> {

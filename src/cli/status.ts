@@ -19,12 +19,7 @@ import { readConfigFile } from '../config/load.js';
 import type { StoreHealth } from '../store/types.js';
 import { describeStore } from './jail.js';
 import type { Io } from './main.js';
-
-export const STATUS_USAGE = `  warden status [--url URL | --config FILE] [--token TOKEN] [--range hour|day|week] [--json]
-      the running Warden's requests, blocks, bans, top rules and store, from its admin API
-      (URL: WARDEN_ADMIN_URL, else the admin: section of FILE, else http://${ADMIN_DEFAULTS.host}:${ADMIN_DEFAULTS.port}/;
-      token: WARDEN_ADMIN_TOKEN, else FILE's admin.token or admin.basicAuth, or --user USER with
-      WARDEN_ADMIN_PASSWORD; --ca FILE: a CA or certificate to trust for https; --timeout SECONDS)`;
+import { STATUS_USAGE } from './usage.js';
 
 /** The options every admin-API command takes (status, munin). */
 export const TARGET_OPTIONS = {

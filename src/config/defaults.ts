@@ -87,3 +87,9 @@ export const BANS_DEFAULTS = {
   answer: 'forbidden',
   filterDirs: ['/etc/fail2ban/filter.d'],
 } as const;
+
+/** Where the quickstart listens when the ports are free (else the system picks free ones). */
+export const QUICKSTART_PORTS = { proxy: 8080, admin: 9180 } as const;
+
+/** HAR files do not say who sent a request; this documentation address (RFC 5737) stands in. */
+export const HAR_CLIENT_ADDRESS = '192.0.2.1';

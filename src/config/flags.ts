@@ -15,7 +15,7 @@ import { isInvalid, listenAddress, redisUrl, trustedProxy, upstreamUrl, type Inv
 import { absolutePath, suggest } from './yaml-reader.js';
 import { ADMIN_DEFAULTS, LISTENER_DEFAULTS } from './defaults.js';
 
-/** The flags `warden start` and `warden check-config` take, as node:util parseArgs reads them. */
+/** The flags `warden start` and `warden check-config` take, as node:util parseArgs reads them (their help: cli/usage START_USAGE). */
 export const START_OPTIONS = {
   config: { type: 'string' },
   listen: { type: 'string' },
@@ -32,24 +32,6 @@ export const START_OPTIONS = {
   admin: { type: 'string' },
   store: { type: 'string' },
 } as const;
-
-/** One line per flag, for usage texts. */
-export const START_USAGE = `  --config FILE            warden.yaml to read (or WARDEN_CONFIG)
-  --listen [HOST:]PORT     where to listen (default 0.0.0.0:8080)
-  --upstream URL           where to send requests (http:// or https:// origin)
-  --rules FILE             SecLang rule file, glob allowed (repeatable; replaces rules.files)
-  --crs DIR                OWASP CRS directory (crs-setup.conf, rules/, plugins/)
-  --mode on|detection|off  rule engine mode (overrides SecRuleEngine)
-  --trusted-proxy CIDR     proxy whose X-Forwarded-For is believed (repeatable)
-  --error-log PATH|-|off   ModSecurity-style error log (default: standard error)
-  --audit-log PATH|off     audit log
-  --access-log PATH|-|off  access log (combined format)
-  --workers N|auto         worker processes (default auto: one per core)
-  --data-dir DIR           where state lives (default ./warden-data)
-  --admin HOST:PORT        admin API, metrics and dashboard (token: WARDEN_ADMIN_TOKEN)
-  --store sqlite|URL       where bans and collections live: sqlite (default, in the data
-                           directory) or redis://HOST:PORT/DB shared by a fleet
-                           (rediss:// for TLS; password: WARDEN_REDIS_PASSWORD)`;
 
 export type StartConfigResult =
   | { readonly config: WardenConfig }

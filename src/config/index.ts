@@ -10,7 +10,7 @@
 export type * from './types.js';
 export { ConfigError, ConfigLoadError } from './errors.js';
 export { loadConfigFile, readConfigFile, readConfigText } from './load.js';
-export { resolveStartConfig, START_OPTIONS, START_USAGE, type StartConfigResult } from './flags.js';
+export { resolveStartConfig, START_OPTIONS, type StartConfigResult } from './flags.js';
 export { finalizeConfig, emptyDraft, type Draft } from './resolve.js';
 export { ruleFilesFor, rulesTextFor, engineModeFor, loadsDefaultRules, BASELINE_RULES, DEFAULT_RULES, RULES_TEXT_NAME } from './rules.js';
 export { TRUSTED_PROXY_KEYWORDS } from './values.js';

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { IMPORT_JAILS_USAGE, MUNIN_USAGE, QUICKSTART_USAGE, RELOAD_USAGE, REPLAY_USAGE, START_USAGE, STATUS_USAGE } from '../../src/cli/usage.js';
 
 const entry = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'warden-cli-'));
@@ -72,6 +73,20 @@ test('eval says what is wrong with a malformed request and exits 1', () => {
   const r = warden(['eval', '--rules', rules], 'NOT A REQUEST\n\n');
   assert.equal(r.code, 1);
   assert.match(r.stderr, /request: invalid request line: "NOT A REQUEST"/);
+});
+
+test("warden --help prints every command's usage without loading the commands' modules", () => {
+  // A module resolve hook that names every file the process loads, on stderr.
+  const hooks = join(dir, 'name-modules.mjs');
+  writeFileSync(hooks, "export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith('file:')) process._rawDebug('LOADED ' + r.url); return r; }\n");
+  const register = join(dir, 'register-hooks.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', register, entry, '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  for (const text of [START_USAGE, QUICKSTART_USAGE, RELOAD_USAGE, REPLAY_USAGE, IMPORT_JAILS_USAGE, STATUS_USAGE, MUNIN_USAGE]) assert.ok(r.stdout.includes(text), text.split('\n')[0]);
+  const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice('LOADED '.length));
+  assert.ok(loaded.some((u) => u.endsWith('/src/cli/usage.ts')), 'the hook saw the modules loaded');
+  assert.deepEqual(loaded.filter((u) => /\/src\/(engine|proxy|store|jail|audit|admin|seclang)\//.test(u)), []);
 });
 
 test('usage errors exit 2', () => {
