@@ -35,8 +35,7 @@ import { IMPORT_JAILS_USAGE, MUNIN_USAGE, QUICKSTART_USAGE, RELOAD_USAGE, REPLAY
 // modules against 0.29 s and 102 MB for all of them).
 
 /** The usage text: every command's (cli/usage, which loads nothing else). */
-function usage(): string {
-  return `usage:
+const USAGE = `usage:
   warden check-rules FILE...
   warden eval --rules FILE [--rules FILE...] [--remote-addr ADDR] [--all] [--json] [REQUEST_FILE]
       (the request is read from standard input when no REQUEST_FILE is given)
@@ -50,7 +49,6 @@ ${REPLAY_USAGE}
 ${IMPORT_JAILS_USAGE}
 ${STATUS_USAGE}
 ${MUNIN_USAGE}`;
-}
 
 /** Output sinks, replaceable in tests. */
 export interface Io {
@@ -86,7 +84,7 @@ async function loadRules(files: readonly string[], io: Io, text?: string): Promi
 
 async function checkRules(files: string[], io: Io): Promise<number> {
   if (files.length === 0) {
-    io.err(usage());
+    io.err(USAGE);
     return 2;
   }
   const waf = await loadRules(files, io);
@@ -119,7 +117,7 @@ async function evaluate(argv: string[], io: Io): Promise<number> {
   });
   const ruleFiles = values.rules ?? [];
   if (ruleFiles.length === 0 || positionals.length > 1) {
-    io.err(usage());
+    io.err(USAGE);
     return 2;
   }
   const waf = await loadRules(ruleFiles, io);
@@ -319,10 +317,10 @@ export async function main(argv: string[], io: Io = defaultIo, env: NodeJS.Proce
     case '--help':
     case '-h':
     case 'help':
-      io.out(usage());
+      io.out(USAGE);
       return 0;
     default:
-      io.err(command === undefined ? usage() : `unknown command "${command}"\n${usage()}`);
+      io.err(command === undefined ? USAGE : `unknown command "${command}"\n${USAGE}`);
       return 2;
   }
 }
