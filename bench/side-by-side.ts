@@ -11,7 +11,7 @@
  *     with OWASP CRS v4 from ../shared/crs, paranoia level 1, anomaly-scoring blocking,
  *     request body access on, the engine settings of modsecurity.conf-recommended;
  *   - the same nginx with `modsecurity off`;
- *   - Warden (`warden start`) with the same CRS, `mode: on`;
+ *   - Warden (`warden start`, compiled from the working tree by bench/lib/build) with the same CRS, `mode: on`;
  *   - Warden with `mode: off`.
  * Both proxies run one worker per core (nginx `worker_processes auto`, Warden's default),
  * keep-alive connections to the upstream, no access log, no audit log, the error log to a
@@ -40,10 +40,10 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, re
 import { request as httpRequest } from 'node:http';
 import { availableParallelism, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { controlRequest, controlSocketPath } from '../src/jail/control.js';
 import { projectRoot, sharedSuite } from '../test/support/shared.js';
+import { buildWarden, type WardenBuild } from './lib/build.js';
 import { freePort, listening, missingNginx, NGINX, NginxFarm, stopper, tail, wait } from './lib/nginx.js';
 import { scenarios, varyText, words, wrkLua, type Scenario } from './lib/scenarios.js';
 
@@ -66,7 +66,8 @@ const THREADS = Number(values.threads);
 const CONNECTIONS = Number(values.connections);
 const OUT = values.out ?? (SMOKE ? null : join(projectRoot, 'bench/results/side-by-side.md'));
 
-const entry = fileURLToPath(new URL('../src/cli/entry.ts', import.meta.url));
+/** Warden compiled from the working tree (bench/lib/build), as `warden start` runs it: made once the run starts. */
+let build: WardenBuild | null = null;
 
 // ---------------------------------------------------------------------------------------
 // What is needed, and a skip (or, in CI, a failure) without it.
@@ -189,7 +190,7 @@ bans:
   );
   const output = join(dir, 'warden.out');
   const fd = openSync(output, 'w');
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry, 'start', '--config', config], { stdio: ['ignore', fd, fd], cwd: projectRoot });
+  const proc = spawn(process.execPath, [(build as WardenBuild).entry, 'start', '--config', config], { stdio: ['ignore', fd, fd], cwd: projectRoot });
   closeSync(fd);
   children.push(proc);
   // Ready when the primary prints its summary line (after every worker has loaded the rules).
@@ -397,6 +398,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void stopAll().then(() => {
       rmSync(work, { recursive: true, force: true });
+      build?.remove();
       process.exit(130);
     });
   });
@@ -413,6 +415,7 @@ try {
   // nginx first (they start in a moment), then both Wardens together (each loads CRS per worker).
   servers.push(await nginxServer('modsecurity', 'nginx + ModSecurity', up, true));
   servers.push(await nginxServer('nginx', 'nginx, no WAF', up, false));
+  build = await buildWarden();
   servers.push(...(await Promise.all([startWarden('warden', 'Warden', up, 'on'), startWarden('warden-off', 'Warden, WAF off', up, 'off')])));
   const [modsec, , warden, wardenOff] = servers as [Server, Server, Server, Server];
   console.log(`started in ${((performance.now() - started) / 1000).toFixed(1)} s: upstream :${up}; ${servers.map((s) => `${s.label} :${s.port} (pid ${s.pid}, ${processTree(s.pid).length} processes)`).join('; ')}`);
@@ -481,7 +484,7 @@ try {
   md.push('# Side-by-side HTTP benchmark', '');
   md.push(`Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`bench/side-by-side.ts\`${SMOKE ? ' (--smoke: not a measurement)' : ''}: ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} × ${SECONDS} s per cell, interleaved, after a ${WARMUP} s warm-up per cell; wrk -t${THREADS} -c${CONNECTIONS}, keep-alive, on loopback, sharing the cores with the servers.`, '');
   md.push(`- machine: ${info.cpu}, ${info.kernel}; load average ${loadBefore} before, ${loadAfter} after`);
-  md.push(`- Warden ${info.warden} on Node ${info.node}, from src/ through tsx, one worker per core`);
+  md.push(`- Warden ${info.warden} on Node ${info.node}, compiled from src/ (bench/lib/build: node dist/cli/entry.js start, what bin/warden.js runs), one worker per core`);
   md.push(`- nginx ${info.nginx}, \`worker_processes auto\`; ${info.modsecurity}`);
   md.push(`- OWASP CRS ${info.crs}; paranoia level 1, anomaly-scoring blocking; ModSecurity loaded ${loaded[2]} rules, Warden ${wardenRules} (with its baseline)`);
   md.push(`- ${info.wrk}; upstream: nginx, one worker, \`return 200\` of a ${PAGE.length}-byte page`);
@@ -539,6 +542,7 @@ try {
   exitCode = 1;
 } finally {
   await stopAll();
+  build?.remove();
   if (exitCode === 0) rmSync(work, { recursive: true, force: true });
   else console.error(`side-by-side: configs and logs kept in ${work}`);
   console.log(`side-by-side: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
