@@ -66,7 +66,7 @@ const THREADS = Number(values.threads);
 const CONNECTIONS = Number(values.connections);
 const OUT = values.out ?? (SMOKE ? null : join(projectRoot, 'bench/results/side-by-side.md'));
 
-/** Warden compiled from the working tree (bench/lib/build), as `warden start` runs it: made once the run starts. */
+/** Warden compiled from the working tree (bench/lib/build), as `warden start` runs it: made once the run starts, removed at its end. */
 let build: WardenBuild | null = null;
 
 // ---------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ async function nginxServer(key: string, label: string, upstreamPort: number, waf
   return { key, label, waf, port: p.port, pid: p.pid, errorLog: p.errorLog, dataDir: null, stop: () => p.stop() };
 }
 
-async function startWarden(key: string, label: string, upstreamPort: number, mode: 'on' | 'off'): Promise<Server> {
+async function startWarden(entry: string, key: string, label: string, upstreamPort: number, mode: 'on' | 'off'): Promise<Server> {
   const dir = join(work, key);
   mkdirSync(dir);
   const port = await freePort();
@@ -190,7 +190,7 @@ bans:
   );
   const output = join(dir, 'warden.out');
   const fd = openSync(output, 'w');
-  const proc = spawn(process.execPath, [(build as WardenBuild).entry, 'start', '--config', config], { stdio: ['ignore', fd, fd], cwd: projectRoot });
+  const proc = spawn(process.execPath, [entry, 'start', '--config', config], { stdio: ['ignore', fd, fd], cwd: projectRoot });
   closeSync(fd);
   children.push(proc);
   // Ready when the primary prints its summary line (after every worker has loaded the rules).
@@ -416,7 +416,8 @@ try {
   servers.push(await nginxServer('modsecurity', 'nginx + ModSecurity', up, true));
   servers.push(await nginxServer('nginx', 'nginx, no WAF', up, false));
   build = await buildWarden();
-  servers.push(...(await Promise.all([startWarden('warden', 'Warden', up, 'on'), startWarden('warden-off', 'Warden, WAF off', up, 'off')])));
+  const { entry } = build;
+  servers.push(...(await Promise.all([startWarden(entry, 'warden', 'Warden', up, 'on'), startWarden(entry, 'warden-off', 'Warden, WAF off', up, 'off')])));
   const [modsec, , warden, wardenOff] = servers as [Server, Server, Server, Server];
   console.log(`started in ${((performance.now() - started) / 1000).toFixed(1)} s: upstream :${up}; ${servers.map((s) => `${s.label} :${s.port} (pid ${s.pid}, ${processTree(s.pid).length} processes)`).join('; ')}`);
 
